@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: MIT
+# mlsec build. `make` builds build/pam_mlsec.so and build/mlsecctl; `make check` installs
+# what is missing, builds and runs every test; `make demo` shows a real login.
+
+BUILD ?= build
+ifeq ($(SANITIZE),1)
+BUILD := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT := -O1
+else
+SANFLAGS :=
+OPT := -O2
+endif
+
+CC ?= cc
+PKGS := libsodium liboath sqlite3 json-c libqrencode
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wmissing-prototypes \
+	-Wstrict-prototypes -Wno-unused-parameter
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fstack-clash-protection -fcf-protection
+override CFLAGS += -std=gnu11 $(OPT) -g $(WARN) $(HARDEN) $(SANFLAGS) -Icommon $(PKG_CFLAGS)
+RELRO := -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--as-needed
+override LDFLAGS += $(RELRO) $(SANFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libmlsec.a
+
+PAM_OBJ := $(BUILD)/obj/pam_mlsec/pam_mlsec.o
+CTL_SRC := mlsecd/mlsecctl.c mlsecd/qr.c
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+ITEST_BIN := $(BUILD)/tests/pamdrive
+BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup
+
+.PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
+all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl
+
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/pam_mlsec.so: $(PAM_OBJ) $(LIB) pam_mlsec/pam_mlsec.map
+	$(CC) -shared -o $@ $(PAM_OBJ) $(LIB) $(LDFLAGS) -Wl,--version-script=pam_mlsec/pam_mlsec.map \
+		-Wl,--no-undefined $(PKG_LIBS) -lpam
+
+$(BUILD)/mlsecctl: $(CTL_OBJ) $(LIB)
+	$(CC) -pie -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpam
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcmocka -lpam
+
+$(BUILD)/tests/pamdrive: tests/integration/pamdrive.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LDFLAGS) -lpam
+
+$(BUILD)/tests/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lpam
+
+deps:
+	@./scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh
+
+.PHONY: tests
+tests: $(UNIT_BIN) $(ITEST_BIN)
+
+check-unit: all tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh unit
+
+check-integration: all tests
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh integration
+
+demo: deps
+	$(MAKE) all tests
+	@BUILD=$(BUILD) tests/demo.sh
+
+bench: deps
+	$(MAKE) all tests $(BENCH_BIN)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+format:
+	clang-format -i common/*.[ch] pam_mlsec/*.c mlsecd/*.[ch] tests/unit/*.[ch] tests/integration/*.c tests/bench/*.c
+
+clean:
+	rm -rf build

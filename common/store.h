@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* credentials.db: users' devices (sealed secrets), last accepted TOTP step, backup-code
+ * hashes, failures and lockouts. The only file that includes <sqlite3.h> for this store.
+ * It stores and fetches; the rules (what is accepted, when a source is locked) live in
+ * verify.c. It never sees a secret in clear, and never logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seal.h"
+#include "totp.h"
+
+#define STORE_DB_NAME "credentials.db"
+#define STORE_SCHEMA_VERSION 1
+#define STORE_NAME_MAX 64      /* device name, bytes incl. NUL */
+#define STORE_SOURCE_MAX 256   /* failure source (remote host or tty), bytes incl. NUL */
+#define STORE_REMOTE_ALL "*remote*" /* lockout source that covers every remote source */
+
+struct store;
+
+struct store_device {
+        int64_t id;
+        char name[STORE_NAME_MAX];
+        enum totp_alg alg;
+        unsigned digits;
+        uint8_t *sealed; /* malloc'd sealed secret */
+        size_t sealed_len;
+        int64_t last_step; /* -1 when never used */
+        int64_t created;
+        int64_t last_used; /* 0 when never used */
+};
+
+struct store_backup {
+        int64_t id;
+        uint8_t hash[SEAL_HASH_BYTES];
+};
+
+struct store_lockout {
+        char source[STORE_SOURCE_MAX];
+        int64_t locked_at;
+        int64_t until;
+};
+
+/* Open STATE_DIR/credentials.db, creating dir (0700) and file (0600) when create is set,
+ * migrating the schema to STORE_SCHEMA_VERSION. Checks that the directory and the file
+ * are owned by the effective uid and not writable (dir) / readable (file) by others:
+ * -EPERM otherwise. -ENOENT when the database does not exist and create is false.
+ * -EBADMSG for a file that is not a valid database or has a newer schema. Sets a busy
+ * timeout so parallel logins wait for one another instead of failing. */
+int store_open(const char *state_dir, bool create, struct store **ret);
+struct store *store_close(struct store *s);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. A transaction makes check-and-consume atomic
+ * across processes. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+
+/* Devices. *ret is a malloc'd array (NULL when n == 0), free with store_devices_free. */
+int store_list_devices(struct store *s, const char *user, struct store_device **ret, size_t *ret_n);
+struct store_device *store_devices_free(struct store_device *d, size_t n);
+/* -EEXIST when USER already has a device called NAME. */
+int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg,
+                     unsigned digits, const uint8_t *sealed, size_t sealed_len, int64_t now);
+/* Record that DEVICE_ID accepted STEP at NOW (step only ever moves forward). */
+int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int64_t now);
+/* Remove every device and backup code of USER; *ret_removed counts devices. */
+int store_remove_user_mfa(struct store *s, const char *user, unsigned *ret_removed);
+
+/* Backup codes: the unused ones. */
+int store_list_backup_codes(struct store *s, const char *user, struct store_backup **ret, size_t *ret_n);
+/* Replace every backup code of USER (used or not) with N new hashes. */
+int store_replace_backup_codes(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES],
+                               size_t n, int64_t now);
+/* Mark one used; -ESTALE if it was already used. */
+int store_use_backup_code(struct store *s, int64_t id, int64_t now);
+
+/* Failures. SOURCE is a remote host or a tty; REMOTE says which. */
+int store_add_failure(struct store *s, const char *user, const char *source, bool remote, int64_t now);
+/* Count failures of USER at or after SINCE: from SOURCE, or from every remote source
+ * when source is NULL. */
+int store_count_failures(struct store *s, const char *user, const char *source, int64_t since,
+                         unsigned *ret);
+/* Forget failures of USER from SOURCE (NULL: from every source). */
+int store_clear_failures(struct store *s, const char *user, const char *source);
+/* Delete failures older than BEFORE and lockouts that ended before it. */
+int store_prune(struct store *s, int64_t before);
+
+/* Lockouts. SOURCE may be STORE_REMOTE_ALL. get: the newest lockout of that source,
+ * -ENOENT when there is none (expired ones are still returned until pruned). */
+int store_get_lockout(struct store *s, const char *user, const char *source, struct store_lockout *ret);
+int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at,
+                      int64_t until);
+/* Lockouts of USER still active at NOW. */
+int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret,
+                        size_t *ret_n);
+/* Remove lockouts and failures of USER for SOURCE (NULL: all); *ret_n counts lockouts removed. */
+int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* The verification rules, written once: which answer is accepted (TOTP within the window,
+ * newer than the device's last step; an unused backup code), replay, drift detection,
+ * failures and lockouts per source and per user. Every check-and-consume runs inside one
+ * BEGIN IMMEDIATE transaction of the store. Never logs; the caller reports. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "seal.h"
+#include "store.h"
+
+#define VERIFY_ANSWER_MAX 512 /* longest answer considered at all */
+#define VERIFY_DRIFT_MAX 10   /* steps searched for a drifting clock */
+
+enum mlsec_verdict {
+        VERDICT_OK,
+        VERDICT_WRONG,      /* no device and no backup code matched */
+        VERDICT_REPLAY,     /* matched a step already accepted */
+        VERDICT_DRIFT,      /* matched 2..10 steps away: refused, user told */
+        VERDICT_LOCKED,     /* source (or every remote source) locked: refused */
+        VERDICT_UNENROLLED, /* user has no device */
+        VERDICT_MALFORMED,  /* empty or over-long answer */
+        VERDICT_UNKNOWN_USER,
+};
+
+enum verify_method { METHOD_NONE, METHOD_TOTP, METHOD_BACKUP };
+
+struct verify_request {
+        const char *user;
+        bool known_user;     /* false: the user does not exist; always fails, same work */
+        const char *answer;  /* what the user typed */
+        bool combined;       /* answer is password followed by the code (forward_pass) */
+        const char *source;  /* PAM_RHOST, else the tty, else "local" */
+        bool remote;         /* source is a remote host */
+        time_t now;
+};
+
+struct verify_result {
+        enum mlsec_verdict verdict;
+        enum verify_method method;
+        char device[STORE_NAME_MAX]; /* the device that matched (OK, REPLAY, DRIFT) */
+        long drift_seconds;          /* DRIFT: > 0 authenticator ahead, < 0 behind */
+        long lock_remaining;         /* LOCKED: seconds left */
+        bool lock_user_wide;         /* LOCKED: every remote source of the user is locked */
+        bool lock_started;           /* this failure started a lockout */
+        unsigned backup_left;        /* unused backup codes after this attempt */
+        size_t password_len;         /* combined: answer[0, password_len) is the password */
+};
+
+/* Does USER have at least one device? */
+int verify_enrolled(struct store *s, const char *user, bool *ret);
+
+/* Decide on an answer and record the outcome (last step, used backup code, failure,
+ * lockout) in one transaction. s may be NULL when no database exists yet: then every
+ * known user is unenrolled. k may be NULL when no key exists; -ENOKEY if one is needed.
+ * r < 0: could not decide (the caller fails closed). */
+int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
+                  const struct verify_request *req, struct verify_result *ret);
+
+/* "ok", "wrong code", "replay", "drift", "locked", "unenrolled", "malformed", "unknown user" */
+const char *verify_verdict_to_string(enum mlsec_verdict v);
+/* "totp", "backup", "none" */
+const char *verify_method_to_string(enum verify_method m);
+/* The sentence a user sees for a refusal (empty for OK). */
+char *verify_user_message(const struct verify_result *res, char *out, size_t outlen);
