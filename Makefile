@@ -55,6 +55,10 @@ $(BUILD)/pam_mlsec.so: $(PAM_OBJ) $(LIB) pam_mlsec/pam_mlsec.map
 $(BUILD)/mlsecctl: $(CTL_OBJ) $(LIB)
 	$(CC) -pie -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpam
 
+$(BUILD)/tests/test_qr: tests/unit/test_qr.c $(BUILD)/obj/mlsecd/qr.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcmocka -lpam

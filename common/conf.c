@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/* mlsec.conf: the built-in defaults, the strict parser of `key = value` text and the loader
+ * that checks the file's owner, mode and size before trusting it. Every mistake (bad line,
+ * unknown or repeated key, value out of range) is an error naming file and line, because a
+ * policy typo must never be silently replaced by a default. Never logs, never exits. */
+#define _GNU_SOURCE
+#include "conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define CONF_LINE_MAX 4096         /* bytes per line, without the newline */
+#define CONF_FILE_MAX (64 * 1024)  /* bytes per file */
+#define CONF_NAME_SHOWN 256        /* file name as shown in messages, escaped */
+#define CONF_TEXT_SHOWN 96         /* untrusted key/value text as shown, escaped */
+
+enum conf_kind {
+        KIND_PATH,
+        KIND_UINT,
+        KIND_UNENROLLED,
+        KIND_GROUP,
+};
+
+struct conf_key {
+        const char *name;
+        enum conf_kind kind;
+        size_t offset;
+        size_t size; /* buffer size for strings */
+        unsigned min, max;
+};
+
+#define PATH_KEY(k) { #k, KIND_PATH, offsetof(struct mlsec_conf, k), sizeof(((struct mlsec_conf *)0)->k), 0, 0 }
+#define UINT_KEY(k, lo, hi) { #k, KIND_UINT, offsetof(struct mlsec_conf, k), 0, lo, hi }
+
+static const struct conf_key conf_keys[] = {
+        PATH_KEY(state_dir),
+        PATH_KEY(key_file),
+        PATH_KEY(socket),
+        PATH_KEY(spool_dir),
+        UINT_KEY(window, 0, 10),
+        UINT_KEY(max_failures, 1, 1000),
+        UINT_KEY(failure_window, 1, 604800),
+        UINT_KEY(lockout_seconds, 1, 604800),
+        UINT_KEY(max_user_failures, 1, 100000),
+        { "unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0 },
+        { "admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
+          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0 },
+};
+
+#define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+void conf_defaults(struct mlsec_conf *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        (void)snprintf(ret->state_dir, sizeof(ret->state_dir), "%s", "/var/lib/mlsec");
+        (void)snprintf(ret->key_file, sizeof(ret->key_file), "%s", "/etc/mlsec/secret.key");
+        (void)snprintf(ret->socket, sizeof(ret->socket), "%s", "/run/mlsecd/mlsecd.sock");
+        (void)snprintf(ret->spool_dir, sizeof(ret->spool_dir), "%s", "/var/lib/mlsec/spool");
+        ret->window = 1;
+        ret->max_failures = 5;
+        ret->failure_window = 900;
+        ret->lockout_seconds = 300;
+        ret->max_user_failures = 20;
+        ret->unenrolled = CONF_UNENROLLED_ALLOW;
+        (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
+}
+
+const char *conf_unenrolled_to_string(enum conf_unenrolled u)
+{
+        switch (u) {
+        case CONF_UNENROLLED_ALLOW:
+                return "allow";
+        case CONF_UNENROLLED_DENY:
+                return "deny";
+        }
+        return NULL;
+}
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                         ...)
+{
+        va_list ap;
+
+        if (!err || errlen == 0)
+                return;
+        va_start(ap, fmt);
+        (void)vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+}
+
+/* "name:line: " prefix, with the (escaped) file name. */
+__attribute__((format(printf, 5, 6))) static int line_err(char *err, size_t errlen, const char *name,
+                                                         unsigned line, const char *fmt, ...)
+{
+        char shown[CONF_NAME_SHOWN], msg[CONF_ERR_MAX];
+        va_list ap;
+
+        if (!err || errlen == 0)
+                return -EINVAL;
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        set_err(err, errlen, "%s:%u: %s", util_escape(name, shown, sizeof(shown)), line, msg);
+        return -EINVAL;
+}
+
+static bool is_blank(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static char *trim(char *s)
+{
+        size_t n;
+
+        while (is_blank(*s))
+                s++;
+        n = strlen(s);
+        while (n > 0 && is_blank(s[n - 1]))
+                s[--n] = '\0';
+        return s;
+}
+
+/* Decimal digits only: no sign, no blanks, no base prefix, no trailing junk. */
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+        unsigned long v = 0;
+
+        if (!*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned long)(*s - '0');
+                if (v > max)
+                        return -ERANGE;
+        }
+        if (v < min)
+                return -ERANGE;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+static bool path_ok(const char *s)
+{
+        if (s[0] != '/')
+                return false;
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+static int set_value(const struct conf_key *k, const char *value, struct mlsec_conf *c,
+                     const char *name, unsigned line, char *err, size_t errlen)
+{
+        char shown[CONF_TEXT_SHOWN];
+        char *field = (char *)c + k->offset;
+        unsigned u;
+        int r;
+
+        switch (k->kind) {
+        case KIND_PATH:
+                if (!path_ok(value))
+                        return line_err(err, errlen, name, line, "%s must be an absolute path, got \"%s\"",
+                                        k->name, util_escape(value, shown, sizeof(shown)));
+                if (strlen(value) >= k->size)
+                        return line_err(err, errlen, name, line, "%s is too long (at most %zu bytes)",
+                                        k->name, k->size - 1);
+                memcpy(field, value, strlen(value) + 1);
+                return 0;
+
+        case KIND_UINT:
+                r = parse_uint(value, k->min, k->max, &u);
+                if (r == -ERANGE)
+                        return line_err(err, errlen, name, line, "%s must be between %u and %u, got \"%s\"",
+                                        k->name, k->min, k->max, util_escape(value, shown, sizeof(shown)));
+                if (r < 0)
+                        return line_err(err, errlen, name, line, "%s must be a number, got \"%s\"", k->name,
+                                        util_escape(value, shown, sizeof(shown)));
+                memcpy(field, &u, sizeof(u));
+                return 0;
+
+        case KIND_UNENROLLED:
+                if (strcmp(value, "allow") == 0)
+                        c->unenrolled = CONF_UNENROLLED_ALLOW;
+                else if (strcmp(value, "deny") == 0)
+                        c->unenrolled = CONF_UNENROLLED_DENY;
+                else
+                        return line_err(err, errlen, name, line, "%s must be allow or deny, got \"%s\"",
+                                        k->name, util_escape(value, shown, sizeof(shown)));
+                return 0;
+
+        case KIND_GROUP:
+                /* Same rules as a user name; UTIL_USER_MAX matches the buffer. */
+                if (strlen(value) >= k->size || !util_user_valid(value))
+                        return line_err(err, errlen, name, line, "%s is not a valid group name: \"%s\"",
+                                        k->name, util_escape(value, shown, sizeof(shown)));
+                memcpy(field, value, strlen(value) + 1);
+                return 0;
+        }
+        return line_err(err, errlen, name, line, "internal error");
+}
+
+/* A trailing comment starts at a '#' preceded by a blank, so '#' inside a path stays. */
+static void strip_comment(char *value)
+{
+        char *p;
+
+        for (p = value; *p; p++)
+                if (*p == '#' && (p == value || is_blank(p[-1]))) {
+                        *p = '\0';
+                        return;
+                }
+}
+
+static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const char *name,
+                      unsigned line, char *err, size_t errlen)
+{
+        char shown[CONF_TEXT_SHOWN];
+        char *s, *eq, *key, *value;
+        size_t i;
+
+        s = trim(buf);
+        if (*s == '\0' || *s == '#')
+                return 0;
+
+        eq = strchr(s, '=');
+        if (!eq)
+                return line_err(err, errlen, name, line, "expected \"key = value\", got \"%s\"",
+                                util_escape(s, shown, sizeof(shown)));
+        *eq = '\0';
+        key = trim(s);
+        value = eq + 1;
+        strip_comment(value);
+        value = trim(value);
+
+        if (*key == '\0')
+                return line_err(err, errlen, name, line, "missing key before \"=\"");
+
+        for (i = 0; i < N_KEYS; i++)
+                if (strcmp(key, conf_keys[i].name) == 0)
+                        break;
+        if (i == N_KEYS)
+                return line_err(err, errlen, name, line, "unknown key \"%s\"",
+                                util_escape(key, shown, sizeof(shown)));
+        if (seen[i])
+                return line_err(err, errlen, name, line, "duplicate key \"%s\" (first set on line %u)",
+                                conf_keys[i].name, seen[i]);
+        if (*value == '\0')
+                return line_err(err, errlen, name, line, "missing value for %s", conf_keys[i].name);
+
+        seen[i] = line;
+        return set_value(&conf_keys[i], value, c, name, line, err, errlen);
+}
+
+int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err,
+               size_t errlen)
+{
+        struct mlsec_conf c;
+        unsigned seen[N_KEYS] = { 0 };
+        char buf[CONF_LINE_MAX + 1];
+        size_t pos = 0;
+        unsigned line = 0;
+        int r;
+
+        if (!ret || (!text && len > 0)) {
+                set_err(err, errlen, "conf_parse: invalid arguments");
+                return -EINVAL;
+        }
+        if (!name)
+                name = "(config)";
+        if (err && errlen > 0)
+                err[0] = '\0';
+
+        conf_defaults(&c);
+
+        while (pos < len) {
+                const char *start = text + pos, *nl;
+                size_t n;
+
+                line++;
+                nl = memchr(start, '\n', len - pos);
+                n = nl ? (size_t)(nl - start) : len - pos;
+                pos += n + (nl ? 1 : 0);
+
+                if (n > CONF_LINE_MAX)
+                        return line_err(err, errlen, name, line, "line longer than %d bytes",
+                                        CONF_LINE_MAX);
+                if (memchr(start, '\0', n))
+                        return line_err(err, errlen, name, line, "NUL byte in line");
+
+                memcpy(buf, start, n);
+                buf[n] = '\0';
+                r = parse_line(buf, &c, seen, name, line, err, errlen);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = c;
+        return 0;
+}
+
+static int read_all(int fd, char *buf, size_t max, size_t *ret_len)
+{
+        size_t len = 0;
+
+        /* Read one byte past MAX so a file that grew after fstat() is still refused. */
+        while (len <= max) {
+                ssize_t n = read(fd, buf + len, max + 1 - len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        if (len > max)
+                return -EFBIG;
+        *ret_len = len;
+        return 0;
+}
+
+int conf_load(const char *path, struct mlsec_conf *ret, char *err, size_t errlen)
+{
+        char shown[CONF_NAME_SHOWN], ebuf[128];
+        bool is_default = !path;
+        struct stat st;
+        char *text = NULL;
+        size_t len = 0;
+        int fd, r;
+
+        if (!ret) {
+                set_err(err, errlen, "conf_load: invalid arguments");
+                return -EINVAL;
+        }
+        if (!path)
+                path = CONF_DEFAULT_PATH;
+        if (err && errlen > 0)
+                err[0] = '\0';
+        (void)util_escape(path, shown, sizeof(shown));
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0) {
+                r = -errno;
+                if (r == -ENOENT && is_default) {
+                        conf_defaults(ret);
+                        return 0;
+                }
+                if (r == -ELOOP)
+                        set_err(err, errlen, "%s: refusing to follow a symbolic link", shown);
+                else
+                        set_err(err, errlen, "%s: cannot open: %s", shown,
+                                strerror_r(-r, ebuf, sizeof(ebuf)));
+                return r;
+        }
+
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                set_err(err, errlen, "%s: cannot stat: %s", shown, strerror_r(-r, ebuf, sizeof(ebuf)));
+                goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = -EINVAL;
+                set_err(err, errlen, "%s: not a regular file", shown);
+                goto out;
+        }
+        if (st.st_uid != 0 && st.st_uid != geteuid()) {
+                r = -EPERM;
+                if (geteuid() == 0)
+                        set_err(err, errlen, "%s: owned by uid %u, must be owned by root", shown,
+                                (unsigned)st.st_uid);
+                else
+                        set_err(err, errlen, "%s: owned by uid %u, must be owned by root or uid %u",
+                                shown, (unsigned)st.st_uid, (unsigned)geteuid());
+                goto out;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                r = -EPERM;
+                set_err(err, errlen, "%s: mode %04o is writable by group or others", shown,
+                        (unsigned)(st.st_mode & 07777));
+                goto out;
+        }
+        if (st.st_size > CONF_FILE_MAX) {
+                r = -EFBIG;
+                set_err(err, errlen, "%s: larger than %d bytes", shown, CONF_FILE_MAX);
+                goto out;
+        }
+
+        text = malloc(CONF_FILE_MAX + 1);
+        if (!text) {
+                r = -ENOMEM;
+                set_err(err, errlen, "%s: out of memory", shown);
+                goto out;
+        }
+        r = read_all(fd, text, CONF_FILE_MAX, &len);
+        if (r == -EFBIG) {
+                set_err(err, errlen, "%s: larger than %d bytes", shown, CONF_FILE_MAX);
+                goto out;
+        }
+        if (r < 0) {
+                set_err(err, errlen, "%s: cannot read: %s", shown, strerror_r(-r, ebuf, sizeof(ebuf)));
+                goto out;
+        }
+
+        r = conf_parse(path, text, len, ret, err, errlen);
+out:
+        free(text);
+        (void)close(fd);
+        return r;
+}

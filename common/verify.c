@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/* The verification rules, in one place: a TOTP code within `window` steps and newer than
+ * the device's last accepted step, or an unused backup code; replay and drift are refused
+ * and explained; failures lock a source, and many remote failures lock every remote
+ * source of the user but never the local console. Each decision and its consequences are
+ * one BEGIN IMMEDIATE transaction. It never logs and never keeps a secret after return. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup.h"
+#include "totp.h"
+#include "util.h"
+#include "verify.h"
+
+#define CODE_MIN_DIGITS 6
+#define CODE_MAX_DIGITS 8
+#define DRIFT_SPAN (2 * VERIFY_DRIFT_MAX + 1)
+
+/* The candidate codes found in one answer. */
+struct candidates {
+        char totp6[CODE_MAX_DIGITS + 1];
+        char totp8[CODE_MAX_DIGITS + 1];
+        size_t pass6, pass8; /* combined: password length in front of each */
+        char backup[BACKUP_CODE_DIGITS + 1];
+        size_t pass_backup;
+        bool has6, has8, has_backup;
+};
+
+/* What one device's secret says about the candidate. */
+struct device_match {
+        bool ok;        /* matched within the window, newer than the last step */
+        int ok_delta;   /* its distance from now, the smallest one */
+        bool replay;    /* matched within the window but not newer */
+        bool drift;     /* matched outside the window */
+        int drift_delta;
+};
+
+const char *verify_verdict_to_string(enum mlsec_verdict v)
+{
+        static const char *const names[] = {
+                [VERDICT_OK] = "ok",
+                [VERDICT_WRONG] = "wrong code",
+                [VERDICT_REPLAY] = "replay",
+                [VERDICT_DRIFT] = "drift",
+                [VERDICT_LOCKED] = "locked",
+                [VERDICT_UNENROLLED] = "unenrolled",
+                [VERDICT_MALFORMED] = "malformed",
+                [VERDICT_UNKNOWN_USER] = "unknown user",
+        };
+        if ((unsigned)v >= sizeof(names) / sizeof(names[0]))
+                return "invalid";
+        return names[v];
+}
+
+const char *verify_method_to_string(enum verify_method m)
+{
+        switch (m) {
+        case METHOD_TOTP:
+                return "totp";
+        case METHOD_BACKUP:
+                return "backup";
+        default:
+                return "none";
+        }
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
+/* Take the trailing N digits of ANSWER (length LEN) as a code. */
+static bool take_suffix(const char *answer, size_t len, size_t n, bool combined, char *out, size_t *ret_pass)
+{
+        if (combined ? len <= n : len != n)
+                return false;
+        if (!all_digits(answer + len - n, n))
+                return false;
+        memcpy(out, answer + len - n, n);
+        out[n] = '\0';
+        *ret_pass = len - n;
+        return true;
+}
+
+/* A backup code: the whole answer, or in combined mode its tail (10 digits or 5-5). */
+static bool take_backup(const char *answer, size_t len, bool combined, struct candidates *c)
+{
+        const size_t tails[] = { BACKUP_CODE_DIGITS, BACKUP_CODE_DIGITS + 1 };
+
+        if (!combined) {
+                c->pass_backup = 0;
+                return backup_normalize(answer, c->backup) >= 0;
+        }
+        for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+                char tail[BACKUP_CODE_DIGITS + 2];
+
+                if (len <= tails[i])
+                        continue;
+                memcpy(tail, answer + len - tails[i], tails[i]);
+                tail[tails[i]] = '\0';
+                if (tails[i] == BACKUP_CODE_DIGITS + 1 && tail[5] != '-')
+                        continue;
+                if (backup_normalize(tail, c->backup) >= 0) {
+                        c->pass_backup = len - tails[i];
+                        explicit_bzero(tail, sizeof(tail));
+                        return true;
+                }
+                explicit_bzero(tail, sizeof(tail));
+        }
+        return false;
+}
+
+static int parse_candidates(const struct verify_request *req, struct candidates *c)
+{
+        size_t len = strnlen(req->answer, VERIFY_ANSWER_MAX + 1);
+
+        if (len == 0 || len > VERIFY_ANSWER_MAX)
+                return -EINVAL;
+        if (!req->combined && len > 64)
+                return -EINVAL;
+        c->has6 = take_suffix(req->answer, len, 6, req->combined, c->totp6, &c->pass6);
+        c->has8 = take_suffix(req->answer, len, 8, req->combined, c->totp8, &c->pass8);
+        c->has_backup = take_backup(req->answer, len, req->combined, c);
+        if (!c->has6 && !c->has8 && !c->has_backup)
+                return -EINVAL;
+        return 0;
+}
+
+/* Compare CODE with the device's codes for every step in now +- VERIFY_DRIFT_MAX. All
+ * steps are computed whatever matches, so the time taken does not depend on the answer. */
+static int match_device(const uint8_t *secret, size_t slen, const struct store_device *d, const char *code,
+                        uint64_t now_step, unsigned window, struct device_match *ret)
+{
+        struct device_match m = { 0 };
+
+        for (int delta = -VERIFY_DRIFT_MAX; delta <= VERIFY_DRIFT_MAX; delta++) {
+                char want[TOTP_CODE_MAX];
+                int64_t step = (int64_t)now_step + delta;
+                int r;
+                bool eq;
+
+                if (step < 0)
+                        continue;
+                r = totp_generate(secret, slen, d->alg, d->digits, (uint64_t)step, want);
+                if (r < 0)
+                        return r;
+                eq = seal_equal(want, code, d->digits);
+                explicit_bzero(want, sizeof(want));
+                if (!eq)
+                        continue;
+                if ((unsigned)abs(delta) <= window) {
+                        if (step <= d->last_step)
+                                m.replay = true;
+                        else if (!m.ok || abs(delta) < abs(m.ok_delta)) {
+                                m.ok = true;
+                                m.ok_delta = delta;
+                        }
+                } else if (step > d->last_step && (!m.drift || abs(delta) < abs(m.drift_delta))) {
+                        m.drift = true;
+                        m.drift_delta = delta;
+                }
+        }
+        *ret = m;
+        return 0;
+}
+
+/* Work of the same kind as a real check, for users who do not exist or have no device. */
+static void dummy_work(const struct seal_key *k, const struct verify_request *req, uint64_t now_step)
+{
+        uint8_t secret[TOTP_SECRET_DEFAULT];
+        uint8_t h[SEAL_HASH_BYTES];
+
+        seal_random(secret, sizeof(secret));
+        for (int delta = -VERIFY_DRIFT_MAX; delta <= VERIFY_DRIFT_MAX; delta++) {
+                char want[TOTP_CODE_MAX];
+
+                if (totp_generate(secret, sizeof(secret), TOTP_SHA1, 6, now_step + (uint64_t)delta, want) >= 0)
+                        (void)seal_equal(want, "000000", 6);
+                explicit_bzero(want, sizeof(want));
+        }
+        if (k)
+                (void)seal_hash_code(k, req->user, "0000000000", h);
+        seal_wipe(secret, sizeof(secret));
+        seal_wipe(h, sizeof(h));
+}
+
+/* Is SOURCE (or every remote source) of the user locked at NOW? */
+static int check_lock(struct store *s, const char *user, const char *source, time_t now, long *ret_left)
+{
+        struct store_lockout l;
+        int r = store_get_lockout(s, user, source, &l);
+
+        if (r == -ENOENT) {
+                *ret_left = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        *ret_left = l.until > now ? (long)(l.until - now) : 0;
+        return 0;
+}
+
+/* Count failures of SOURCE (NULL: every remote source) since the window opened or the
+ * last lockout of it began, whichever is later, and lock it when the limit is reached. */
+static int count_and_lock(struct store *s, const struct mlsec_conf *c, const char *user, const char *source,
+                          unsigned limit, time_t now, bool *ret_locked)
+{
+        const char *lock_name = source ? source : STORE_REMOTE_ALL;
+        int64_t since = (int64_t)now - c->failure_window + 1;
+        struct store_lockout l;
+        unsigned n;
+        int r;
+
+        r = store_get_lockout(s, user, lock_name, &l);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r >= 0 && l.locked_at + 1 > since)
+                since = l.locked_at + 1;
+        r = store_count_failures(s, user, source, since, &n);
+        if (r < 0)
+                return r;
+        *ret_locked = false;
+        if (n < limit)
+                return 0;
+        r = store_set_lockout(s, user, lock_name, now, (int64_t)now + c->lockout_seconds);
+        if (r < 0)
+                return r;
+        *ret_locked = true;
+        return 0;
+}
+
+static int record_failure(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
+                          struct verify_result *res)
+{
+        bool locked = false, locked_all = false;
+        int64_t horizon = c->failure_window > c->lockout_seconds ? c->failure_window : c->lockout_seconds;
+        int r;
+
+        r = store_add_failure(s, req->user, req->source, req->remote, req->now);
+        if (r < 0)
+                return r;
+        r = count_and_lock(s, c, req->user, req->source, c->max_failures, req->now, &locked);
+        if (r < 0)
+                return r;
+        if (req->remote) {
+                r = count_and_lock(s, c, req->user, NULL, c->max_user_failures, req->now, &locked_all);
+                if (r < 0)
+                        return r;
+        }
+        res->lock_started = locked || locked_all;
+        res->lock_user_wide = locked_all;
+        if (res->lock_started)
+                res->lock_remaining = c->lockout_seconds;
+        return store_prune(s, (int64_t)req->now - horizon);
+}
+
+/* Try every device. On a match within the window, ret_dev and ret_step name the device and
+ * step to consume; otherwise res says replay, drift or nothing. */
+static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, const struct verify_request *req,
+                         const struct store_device *devs, size_t n, const struct candidates *cand,
+                         uint64_t now_step, struct verify_result *res, size_t *ret_dev, int64_t *ret_step)
+{
+        bool found = false, replay = false, drift = false;
+        int best = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                const struct store_device *d = &devs[i];
+                bool has = d->digits == 8 ? cand->has8 : cand->has6;
+                uint8_t secret[SEAL_SECRET_MAX];
+                struct device_match m;
+                size_t slen;
+                int r;
+
+                r = seal_decrypt(k, req->user, d->sealed, d->sealed_len, secret, sizeof(secret), &slen);
+                if (r < 0)
+                        return r;
+                r = match_device(secret, slen, d, !has ? "" : d->digits == 8 ? cand->totp8 : cand->totp6,
+                                 now_step, c->window, &m);
+                seal_wipe(secret, sizeof(secret));
+                if (r < 0)
+                        return r;
+                if (!has)
+                        continue;
+                if (m.ok && (!found || abs(m.ok_delta) < abs(best))) {
+                        found = true;
+                        best = m.ok_delta;
+                        *ret_dev = i;
+                        *ret_step = (int64_t)now_step + m.ok_delta;
+                        res->password_len = d->digits == 8 ? cand->pass8 : cand->pass6;
+                }
+                if (!found && m.replay && !replay) {
+                        replay = true;
+                        snprintf(res->device, sizeof(res->device), "%s", d->name);
+                        res->password_len = d->digits == 8 ? cand->pass8 : cand->pass6;
+                }
+                if (!found && !replay && m.drift && !drift) {
+                        drift = true;
+                        res->drift_seconds = (long)m.drift_delta * TOTP_PERIOD;
+                        snprintf(res->device, sizeof(res->device), "%s", d->name);
+                        res->password_len = d->digits == 8 ? cand->pass8 : cand->pass6;
+                }
+        }
+        if (found) {
+                snprintf(res->device, sizeof(res->device), "%s", devs[*ret_dev].name);
+                res->verdict = VERDICT_OK;
+                res->method = METHOD_TOTP;
+                res->drift_seconds = 0;
+        } else if (replay) {
+                res->verdict = VERDICT_REPLAY;
+                res->method = METHOD_TOTP;
+                res->drift_seconds = 0;
+        } else if (drift) {
+                res->verdict = VERDICT_DRIFT;
+                res->method = METHOD_TOTP;
+        }
+        return 0;
+}
+
+/* An unused backup code equal to the candidate: consume it. */
+static int check_backup(struct store *s, const struct seal_key *k, const struct verify_request *req,
+                        const struct candidates *cand, struct verify_result *res)
+{
+        struct store_backup *codes = NULL;
+        uint8_t h[SEAL_HASH_BYTES];
+        int64_t hit = -1;
+        size_t n = 0;
+        int r;
+
+        r = store_list_backup_codes(s, req->user, &codes, &n);
+        if (r < 0)
+                return r;
+        if (!cand->has_backup) {
+                res->backup_left = (unsigned)n;
+                goto out;
+        }
+        r = seal_hash_code(k, req->user, cand->backup, h);
+        if (r < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++)
+                if (seal_equal(h, codes[i].hash, sizeof(h)) && hit < 0)
+                        hit = codes[i].id;
+        res->backup_left = (unsigned)n;
+        if (hit >= 0) {
+                r = store_use_backup_code(s, hit, req->now);
+                if (r < 0)
+                        goto out;
+                res->verdict = VERDICT_OK;
+                res->method = METHOD_BACKUP;
+                res->backup_left = (unsigned)n - 1;
+                res->password_len = cand->pass_backup;
+                res->device[0] = '\0';
+        }
+        r = 0;
+out:
+        seal_wipe(h, sizeof(h));
+        free(codes);
+        return r;
+}
+
+int verify_enrolled(struct store *s, const char *user, bool *ret)
+{
+        struct store_device *devs = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!s) {
+                *ret = false;
+                return 0;
+        }
+        r = store_list_devices(s, user, &devs, &n);
+        if (r < 0)
+                return r;
+        store_devices_free(devs, n);
+        *ret = n > 0;
+        return 0;
+}
+
+/* The decision proper, inside the caller's transaction. */
+static int decide(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
+                  const struct verify_request *req, const struct candidates *cand, bool malformed,
+                  struct verify_result *res)
+{
+        uint64_t now_step = totp_step(req->now);
+        struct store_device *devs = NULL;
+        size_t n = 0, dev = 0;
+        int64_t step = -1;
+        long left;
+        int r;
+
+        r = check_lock(s, req->user, req->source, req->now, &left);
+        if (r >= 0 && !left && req->remote) {
+                r = check_lock(s, req->user, STORE_REMOTE_ALL, req->now, &left);
+                res->lock_user_wide = left > 0;
+        }
+        if (r < 0)
+                return r;
+        if (left) {
+                res->verdict = VERDICT_LOCKED;
+                res->lock_remaining = left;
+                return 0; /* refused before the answer is looked at; not a new failure */
+        }
+        r = store_list_devices(s, req->user, &devs, &n);
+        if (r < 0)
+                return r;
+        if (!req->known_user || n == 0) {
+                dummy_work(k, req, now_step);
+                res->verdict = req->known_user ? VERDICT_UNENROLLED : VERDICT_UNKNOWN_USER;
+                if (req->known_user)
+                        goto out; /* policy, not a failure: the caller decides */
+                r = record_failure(s, c, req, res);
+                goto out;
+        }
+        if (!k) {
+                r = -ENOKEY;
+                goto out;
+        }
+        if (malformed) {
+                dummy_work(k, req, now_step);
+                res->verdict = VERDICT_MALFORMED;
+                r = 0;
+                goto out;
+        }
+        r = check_devices(k, c, req, devs, n, cand, now_step, res, &dev, &step);
+        if (r < 0)
+                goto out;
+        if (res->verdict == VERDICT_OK) {
+                r = store_device_accepted(s, devs[dev].id, step, req->now);
+                if (r >= 0)
+                        r = check_backup(s, k, req, &(struct candidates){ 0 }, res);
+        } else if (res->verdict == VERDICT_WRONG) {
+                r = check_backup(s, k, req, cand, res);
+        }
+        if (r < 0)
+                goto out;
+        if (res->verdict == VERDICT_OK)
+                r = store_clear_failures(s, req->user, req->source);
+        else
+                r = record_failure(s, c, req, res);
+out:
+        store_devices_free(devs, n);
+        return r;
+}
+
+int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
+                  const struct verify_request *req, struct verify_result *ret)
+{
+        struct verify_result res = { .verdict = VERDICT_WRONG, .method = METHOD_NONE };
+        struct candidates cand = { 0 };
+        bool malformed;
+        int r;
+
+        if (!c || !req || !req->user || !req->answer || !req->source || !ret)
+                return -EINVAL;
+        malformed = parse_candidates(req, &cand) < 0;
+        if (!s) {
+                /* No database yet: nobody is enrolled. */
+                dummy_work(k, req, totp_step(req->now));
+                res.verdict = req->known_user ? VERDICT_UNENROLLED : VERDICT_UNKNOWN_USER;
+                *ret = res;
+                r = 0;
+                goto out;
+        }
+        r = store_begin(s);
+        if (r < 0)
+                goto out;
+        r = decide(s, k, c, req, &cand, malformed, &res);
+        if (r < 0) {
+                (void)store_rollback(s);
+                goto out;
+        }
+        r = store_commit(s);
+        if (r < 0)
+                goto out;
+        *ret = res;
+out:
+        explicit_bzero(&cand, sizeof(cand));
+        return r;
+}
+
+char *verify_user_message(const struct verify_result *res, char *out, size_t outlen)
+{
+        char d[64];
+
+        switch (res->verdict) {
+        case VERDICT_OK:
+                out[0] = '\0';
+                break;
+        case VERDICT_REPLAY:
+                snprintf(out, outlen, "This code has already been used. Wait for the next code and try again.");
+                break;
+        case VERDICT_DRIFT:
+                snprintf(out, outlen,
+                         "Code refused: your authenticator's clock looks about %s %s of this server's. "
+                         "Set its time automatically (network time) and try again.",
+                         util_duration(labs(res->drift_seconds), d, sizeof(d)),
+                         res->drift_seconds > 0 ? "ahead" : "behind");
+                break;
+        case VERDICT_LOCKED:
+                snprintf(out, outlen, "Too many failed attempts %s. Try again in %s.",
+                         res->lock_user_wide ? "for this account from the network" : "from this source",
+                         util_duration(res->lock_remaining, d, sizeof(d)));
+                break;
+        default:
+                snprintf(out, outlen, "Invalid verification code.");
+                break;
+        }
+        return out;
+}

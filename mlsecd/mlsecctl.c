@@ -1,0 +1,550 @@
+/* SPDX-License-Identifier: MIT */
+/* mlsecctl: the command line of mlsec, the user's and the administrator's settings page.
+ * This file parses arguments, calls common/ and turns results into text, JSON and exit
+ * codes (0 ok, 1 failure, 2 usage). The `admin` commands act on the credential store
+ * directly and are for root only: they are the recovery path when mlsecd is down. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "enroll.h"
+#include "proto.h"
+#include "qr.h"
+#include "seal.h"
+#include "store.h"
+#include "totp.h"
+#include "util.h"
+
+#define EXIT_USAGE 2
+
+struct ctl {
+        const char *conf_path;
+        struct mlsec_conf conf;
+        bool json;
+        bool no_qr;
+};
+
+static const char usage_text[] =
+        "Usage: mlsecctl [--conf PATH] COMMAND ...\n"
+        "\n"
+        "Administration on the credential store (root only):\n"
+        "  admin enroll USER [--device NAME] [--secret BASE32] [--algorithm sha1|sha256|sha512]\n"
+        "                    [--digits 6|8] [--no-qr]   add an authenticator device\n"
+        "  admin backup-codes USER                     replace the backup codes, print them once\n"
+        "  admin status USER                           devices, backup codes left, lockouts\n"
+        "  admin disable USER                          remove every device and backup code\n"
+        "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures\n"
+        "\n"
+        "Options:\n"
+        "  --conf PATH   configuration file (default " CONF_DEFAULT_PATH ")\n"
+        "  --json        machine-readable output\n"
+        "  -h, --help    this text\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(stderr, "mlsecctl: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'mlsecctl --help'.\n");
+        return EXIT_USAGE;
+}
+
+static int fail(const char *what, int r)
+{
+        fprintf(stderr, "mlsecctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
+        return EXIT_FAILURE;
+}
+
+static const char *fmt_time(int64_t t, char *buf, size_t len)
+{
+        struct tm tm;
+        time_t tt = (time_t)t;
+
+        if (t <= 0)
+                return "never";
+        if (!localtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                return "?";
+        return buf;
+}
+
+/* Open store and key as root. The key is created on first enrolment only. */
+static int open_admin(struct ctl *c, bool create, struct store **ret_s, struct seal_key **ret_k)
+{
+        int r;
+
+        if (seal_init() < 0 || totp_init() < 0) {
+                fprintf(stderr, "mlsecctl: crypto libraries failed to initialise\n");
+                return -EIO;
+        }
+        r = store_open(c->conf.state_dir, create, ret_s);
+        if (r < 0) {
+                fprintf(stderr, "mlsecctl: cannot open %s/%s: %s\n", c->conf.state_dir, STORE_DB_NAME,
+                        r == -ENOENT   ? "no credential store yet (nobody is enrolled)"
+                        : r == -EPERM  ? "unsafe owner or mode (must be owned by root, not writable by others)"
+                        : r == -EBADMSG ? "not a valid credential store, or written by a newer mlsec"
+                                        : strerror(-r));
+                return r;
+        }
+        if (!ret_k)
+                return 0;
+        r = seal_key_load(c->conf.key_file, create, ret_k);
+        if (r < 0) {
+                fprintf(stderr, "mlsecctl: cannot load key file %s: %s\n", c->conf.key_file,
+                        r == -EPERM    ? "unsafe owner or mode (must be root 0600)"
+                        : r == -EINVAL ? "wrong size (must be 32 bytes)"
+                                       : strerror(-r));
+                *ret_s = store_close(*ret_s);
+                return r;
+        }
+        return 0;
+}
+
+static int need_user(const char *user)
+{
+        if (!util_user_valid(user)) {
+                char esc[128];
+                fprintf(stderr, "mlsecctl: invalid user name '%s'\n", util_escape(user, esc, sizeof(esc)));
+                return -EINVAL;
+        }
+        if (!getpwnam(user)) {
+                fprintf(stderr, "mlsecctl: no such user '%s'\n", user);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+static int print_json(struct proto_obj *o)
+{
+        int r = o ? proto_obj_print(stdout, o) : -ENOMEM;
+
+        proto_obj_free(o);
+        return r < 0 ? fail("writing JSON", r) : EXIT_SUCCESS;
+}
+
+static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "device", required_argument, NULL, 'd' }, { "secret", required_argument, NULL, 's' },
+                { "algorithm", required_argument, NULL, 'a' }, { "digits", required_argument, NULL, 'n' },
+                { "no-qr", no_argument, NULL, 'Q' }, { "json", no_argument, NULL, 'j' }, { 0 }
+        };
+        struct enroll_device_req req = { .user = user, .alg = TOTP_SHA1, .digits = 6, .now = time(NULL) };
+        struct enroll_device_result res;
+        struct store *s = NULL;
+        struct seal_key *k = NULL;
+        char host[256] = "mlsec";
+        int o, r, ret = EXIT_FAILURE;
+
+        while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                switch (o) {
+                case 'd':
+                        req.device = optarg;
+                        break;
+                case 's':
+                        req.secret_b32 = optarg;
+                        break;
+                case 'a':
+                        if (totp_alg_from_string(optarg, &req.alg) < 0)
+                                return usage_error("--algorithm must be sha1, sha256 or sha512, not '%s'", optarg);
+                        break;
+                case 'n':
+                        if (strcmp(optarg, "6") && strcmp(optarg, "8"))
+                                return usage_error("--digits must be 6 or 8, not '%s'", optarg);
+                        req.digits = (unsigned)atoi(optarg);
+                        break;
+                case 'Q':
+                        c->no_qr = true;
+                        break;
+                case 'j':
+                        c->json = true;
+                        break;
+                default:
+                        return usage_error("invalid option for 'admin enroll'");
+                }
+        }
+        if (optind != argc)
+                return usage_error("unexpected argument '%s'", argv[optind]);
+        if (req.device && !enroll_device_name_valid(req.device))
+                return usage_error("invalid device name '%s' (letters, digits, space . _ -; at most 63)", req.device);
+        if (need_user(user) < 0)
+                return EXIT_FAILURE;
+        if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+                snprintf(host, sizeof(host), "mlsec");
+        req.issuer = host;
+        if (open_admin(c, true, &s, &k) < 0)
+                return EXIT_FAILURE;
+        r = enroll_device(s, k, &req, &res);
+        if (r == -EEXIST) {
+                fprintf(stderr, "mlsecctl: %s already has a device called '%s'\n", user,
+                        req.device ? req.device : ENROLL_DEVICE_DEFAULT);
+                goto out;
+        }
+        if (r == -EINVAL) {
+                fprintf(stderr, "mlsecctl: invalid secret (base32, 16 to 103 characters)\n");
+                goto out;
+        }
+        if (r < 0) {
+                ret = fail("enrolment failed", r);
+                goto out;
+        }
+        if (c->json) {
+                struct proto_obj *j = proto_obj_new();
+                proto_obj_set_str(j, "user", user);
+                proto_obj_set_str(j, "device", req.device ? req.device : ENROLL_DEVICE_DEFAULT);
+                proto_obj_set_str(j, "algorithm", totp_alg_to_string(req.alg));
+                proto_obj_set_int(j, "digits", req.digits);
+                proto_obj_set_int(j, "period", TOTP_PERIOD);
+                proto_obj_set_str(j, "secret", res.secret_b32);
+                proto_obj_set_str(j, "uri", res.uri);
+                ret = print_json(j);
+                goto out;
+        }
+        printf("Device '%s' added for %s (%s, %u digits, %d s).\n\n", req.device ? req.device : ENROLL_DEVICE_DEFAULT,
+               user, totp_alg_to_string(req.alg), req.digits, TOTP_PERIOD);
+        if (!c->no_qr && isatty(STDOUT_FILENO)) {
+                printf("Scan this QR code with the authenticator app:\n\n");
+                if (qr_print(stdout, res.uri) < 0)
+                        printf("(the QR code could not be drawn; use the key below)\n");
+                printf("\n");
+        }
+        printf("Or enter this key by hand: %s\n", res.secret_b32);
+        printf("URI: %s\n", res.uri);
+        ret = EXIT_SUCCESS;
+out:
+        seal_wipe(&res, sizeof(res));
+        store_close(s);
+        seal_key_free(k);
+        return ret;
+}
+
+static int cmd_backup_codes(struct ctl *c, const char *user)
+{
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
+        struct store *s = NULL;
+        struct seal_key *k = NULL;
+        int r, ret = EXIT_FAILURE;
+
+        if (need_user(user) < 0 || open_admin(c, false, &s, &k) < 0)
+                return EXIT_FAILURE;
+        r = enroll_backup_codes(s, k, user, time(NULL), codes);
+        if (r == -ENOENT) {
+                fprintf(stderr, "mlsecctl: %s has no MFA device; enrol one first: mlsecctl admin enroll %s\n", user,
+                        user);
+                goto out;
+        }
+        if (r < 0) {
+                ret = fail("generating backup codes", r);
+                goto out;
+        }
+        if (c->json) {
+                struct proto_obj *j = proto_obj_new(), *a = proto_array_new();
+                for (size_t i = 0; i < BACKUP_CODE_COUNT; i++)
+                        proto_array_add_str(a, codes[i]);
+                proto_obj_set_str(j, "user", user);
+                proto_obj_set_obj(j, "backup_codes", a);
+                ret = print_json(j);
+                goto out;
+        }
+        printf("New backup codes for %s. Each works once; the old ones no longer work.\n"
+               "They are shown only now: store them somewhere safe, away from the authenticator.\n\n",
+               user);
+        for (size_t i = 0; i < BACKUP_CODE_COUNT; i += 2)
+                printf("    %s    %s\n", codes[i], codes[i + 1]);
+        ret = EXIT_SUCCESS;
+out:
+        seal_wipe(codes, sizeof(codes));
+        store_close(s);
+        seal_key_free(k);
+        return ret;
+}
+
+static struct proto_obj *status_json(const char *user, const struct enroll_status *st)
+{
+        struct proto_obj *j = proto_obj_new(), *devs = proto_array_new(), *locks = proto_array_new();
+
+        proto_obj_set_str(j, "user", user);
+        proto_obj_set_bool(j, "mfa_enabled", st->n_devices > 0);
+        for (size_t i = 0; i < st->n_devices; i++) {
+                struct proto_obj *d = proto_obj_new();
+                proto_obj_set_str(d, "name", st->devices[i].name);
+                proto_obj_set_str(d, "algorithm", totp_alg_to_string(st->devices[i].alg));
+                proto_obj_set_int(d, "digits", st->devices[i].digits);
+                proto_obj_set_int(d, "created", st->devices[i].created);
+                proto_obj_set_int(d, "last_used", st->devices[i].last_used);
+                proto_array_add(devs, d);
+        }
+        proto_obj_set_obj(j, "devices", devs);
+        proto_obj_set_int(j, "backup_codes_left", st->backup_left);
+        for (size_t i = 0; i < st->n_lockouts; i++) {
+                struct proto_obj *l = proto_obj_new();
+                proto_obj_set_str(l, "source", st->lockouts[i].source);
+                proto_obj_set_int(l, "locked_at", st->lockouts[i].locked_at);
+                proto_obj_set_int(l, "until", st->lockouts[i].until);
+                proto_array_add(locks, l);
+        }
+        proto_obj_set_obj(j, "lockouts", locks);
+        return j;
+}
+
+static void status_text(const char *user, const struct enroll_status *st, time_t now)
+{
+        char t1[64], t2[64], esc[STORE_SOURCE_MAX * 4], d[64];
+
+        printf("User:          %s\n", user);
+        printf("MFA:           %s\n", st->n_devices ? "enabled" : "not enabled");
+        for (size_t i = 0; i < st->n_devices; i++)
+                printf("Device:        %s (%s, %u digits) added %s, last used %s\n", st->devices[i].name,
+                       totp_alg_to_string(st->devices[i].alg), st->devices[i].digits,
+                       fmt_time(st->devices[i].created, t1, sizeof(t1)),
+                       fmt_time(st->devices[i].last_used, t2, sizeof(t2)));
+        printf("Backup codes:  %u left%s\n", st->backup_left,
+               st->n_devices && st->backup_left <= 3 ? " (low: mlsecctl admin backup-codes USER)" : "");
+        if (!st->n_lockouts)
+                printf("Lockouts:      none\n");
+        for (size_t i = 0; i < st->n_lockouts; i++)
+                printf("Locked:        %s for %s more (until %s)\n",
+                       strcmp(st->lockouts[i].source, STORE_REMOTE_ALL) == 0
+                               ? "every remote source"
+                               : util_escape(st->lockouts[i].source, esc, sizeof(esc)),
+                       util_duration((long)(st->lockouts[i].until - now), d, sizeof(d)),
+                       fmt_time(st->lockouts[i].until, t1, sizeof(t1)));
+}
+
+static int cmd_status(struct ctl *c, const char *user)
+{
+        struct enroll_status st = { 0 };
+        struct store *s = NULL;
+        time_t now = time(NULL);
+        int r;
+
+        if (!util_user_valid(user))
+                {
+                (void)need_user(user);
+                return EXIT_FAILURE;
+        }
+        if (seal_init() < 0)
+                return EXIT_FAILURE;
+        r = store_open(c->conf.state_dir, false, &s);
+        if (r == -ENOENT) {
+                s = NULL; /* no store yet: report an empty status */
+        } else if (r < 0) {
+                {
+                (void)open_admin(c, false, &s, NULL);
+                return EXIT_FAILURE;
+        }
+        }
+        if (s) {
+                r = enroll_status(s, user, now, &st);
+                s = store_close(s);
+                if (r < 0)
+                        return fail("reading the credential store", r);
+        }
+        if (c->json) {
+                r = print_json(status_json(user, &st));
+        } else {
+                status_text(user, &st, now);
+                r = EXIT_SUCCESS;
+        }
+        enroll_status_clear(&st);
+        return r;
+}
+
+static int cmd_disable(struct ctl *c, const char *user)
+{
+        struct store *s = NULL;
+        unsigned n = 0;
+        int r;
+
+        if (!util_user_valid(user))
+                {
+                (void)need_user(user);
+                return EXIT_FAILURE;
+        }
+        if (open_admin(c, false, &s, NULL) < 0)
+                return EXIT_FAILURE;
+        r = store_begin(s);
+        if (r >= 0)
+                r = store_remove_user_mfa(s, user, &n);
+        if (r >= 0)
+                r = store_commit(s);
+        else
+                (void)store_rollback(s);
+        store_close(s);
+        if (r < 0)
+                return fail("disabling MFA", r);
+        if (c->json) {
+                struct proto_obj *j = proto_obj_new();
+                proto_obj_set_str(j, "user", user);
+                proto_obj_set_int(j, "devices_removed", n);
+                return print_json(j);
+        }
+        if (n)
+                printf("MFA disabled for %s: %u device%s and all backup codes removed.\n", user, n, n == 1 ? "" : "s");
+        else
+                printf("%s had no MFA device; nothing to disable.\n", user);
+        return EXIT_SUCCESS;
+}
+
+static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
+{
+        static const struct option opts[] = { { "source", required_argument, NULL, 's' },
+                                              { "json", no_argument, NULL, 'j' }, { 0 } };
+        const char *source = NULL;
+        struct store *s = NULL;
+        unsigned n = 0;
+        int o, r;
+
+        while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                if (o == 's')
+                        source = optarg;
+                else if (o == 'j')
+                        c->json = true;
+                else
+                        return usage_error("invalid option for 'admin unlock'");
+        }
+        if (optind != argc)
+                return usage_error("unexpected argument '%s'", argv[optind]);
+        if (source && (!*source || strlen(source) >= STORE_SOURCE_MAX))
+                return usage_error("invalid --source '%s'", source);
+        if (!util_user_valid(user))
+                {
+                (void)need_user(user);
+                return EXIT_FAILURE;
+        }
+        r = open_admin(c, false, &s, NULL);
+        if (r == -ENOENT)
+                n = 0; /* no store: nothing is locked */
+        else if (r < 0)
+                return EXIT_FAILURE;
+        if (s) {
+                r = store_begin(s);
+                if (r >= 0)
+                        r = store_unlock(s, user, source, &n);
+                if (r >= 0)
+                        r = store_commit(s);
+                else
+                        (void)store_rollback(s);
+                store_close(s);
+                if (r < 0)
+                        return fail("unlocking", r);
+        }
+        if (c->json) {
+                struct proto_obj *j = proto_obj_new();
+                proto_obj_set_str(j, "user", user);
+                proto_obj_set_str(j, "source", source);
+                proto_obj_set_int(j, "lockouts_removed", n);
+                return print_json(j);
+        }
+        printf("%s: %u lockout%s lifted%s%s; failure counters reset.\n", user, n, n == 1 ? "" : "s",
+               source ? " for " : "", source ? source : "");
+        return EXIT_SUCCESS;
+}
+
+/* Options that every admin sub-command takes after its arguments. */
+static int only_json(struct ctl *c, int argc, char **argv, const char *cmd)
+{
+        static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+        int o;
+
+        while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                if (o != 'j')
+                        return usage_error("invalid option for '%s'", cmd);
+                c->json = true;
+        }
+        if (optind != argc)
+                return usage_error("unexpected argument '%s'", argv[optind]);
+        return 0;
+}
+
+static int cmd_admin(struct ctl *c, int argc, char **argv)
+{
+        const char *sub, *user;
+        int r;
+
+        if (argc < 2)
+                return usage_error("admin needs a command: enroll, backup-codes, status, disable, unlock");
+        sub = argv[1];
+        if (argc < 3 || argv[2][0] == '-')
+                return usage_error("admin %s needs a USER", sub);
+        user = argv[2];
+        if (geteuid() != 0) {
+                fprintf(stderr, "mlsecctl: 'admin %s' must be run as root: it changes the credential store "
+                                "directly.\n",
+                        sub);
+                return EXIT_FAILURE;
+        }
+        optind = 3;
+        if (strcmp(sub, "enroll") == 0)
+                return cmd_enroll(c, user, argc, argv);
+        if (strcmp(sub, "unlock") == 0)
+                return cmd_unlock(c, user, argc, argv);
+        if (strcmp(sub, "backup-codes") && strcmp(sub, "status") && strcmp(sub, "disable"))
+                return usage_error("unknown admin command '%s'", sub);
+        r = only_json(c, argc, argv, sub);
+        if (r)
+                return r;
+        if (strcmp(sub, "backup-codes") == 0)
+                return cmd_backup_codes(c, user);
+        if (strcmp(sub, "status") == 0)
+                return cmd_status(c, user);
+        return cmd_disable(c, user);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = { { "conf", required_argument, NULL, 'c' },
+                                              { "json", no_argument, NULL, 'j' },
+                                              { "help", no_argument, NULL, 'h' },
+                                              { 0 } };
+        struct ctl c = { 0 };
+        char err[CONF_ERR_MAX];
+        int o, r;
+
+        while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+                switch (o) {
+                case 'c':
+                        c.conf_path = optarg;
+                        break;
+                case 'j':
+                        c.json = true;
+                        break;
+                case 'h':
+                        fputs(usage_text, stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        fputs(usage_text, stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                fputs(usage_text, stderr);
+                return EXIT_USAGE;
+        }
+        r = conf_load(c.conf_path, &c.conf, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "mlsecctl: %s\n", err);
+                return EXIT_FAILURE;
+        }
+        argc -= optind;
+        argv += optind;
+        if (strcmp(argv[0], "admin") == 0)
+                return cmd_admin(&c, argc, argv);
+        if (strcmp(argv[0], "help") == 0) {
+                fputs(usage_text, stdout);
+                return EXIT_SUCCESS;
+        }
+        return usage_error("unknown command '%s'", argv[0]);
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* pam_mlsec: the PAM entry points. A guest in somebody else's process (sshd, sudo, login):
+ * no writable globals, options parsed per call, messages through the conversation and
+ * pam_syslog only, and every error in the auth path fails closed. The rules live in
+ * common/verify.c; this file turns PAM items into a request and verdicts into PAM codes. */
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include "conf.h"
+#include "seal.h"
+#include "store.h"
+#include "totp.h"
+#include "util.h"
+#include "verify.h"
+
+#define PROMPT_CODE "Verification code: "
+#define PROMPT_COMBINED "Password & verification code: "
+#define PROMPT_PASSWORD "Password: "
+#define BACKUP_LOW 3
+
+struct options {
+        const char *conf;  /* NULL: the default path */
+        bool forward_pass; /* one prompt: password then code; password handed on */
+        bool debug;
+        bool silent;       /* PAM_SILENT: no info or error messages */
+};
+
+/* The state one authentication needs, released in one place. */
+struct auth_ctx {
+        struct mlsec_conf conf;
+        struct store *store;
+        struct seal_key *key;
+        char *answer;
+        char user_esc[UTIL_USER_MAX * 4 + 4];
+        char source[STORE_SOURCE_MAX];
+        char source_esc[STORE_SOURCE_MAX];
+        bool remote;
+};
+
+static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
+{
+        *o = (struct options){ .silent = (flags & PAM_SILENT) != 0 };
+        for (int i = 0; i < argc; i++) {
+                if (strncmp(argv[i], "conf=", 5) == 0 && argv[i][5] == '/')
+                        o->conf = argv[i] + 5;
+                else if (strcmp(argv[i], "forward_pass") == 0)
+                        o->forward_pass = true;
+                else if (strcmp(argv[i], "debug") == 0)
+                        o->debug = true;
+                else if (strcmp(argv[i], "silent") == 0)
+                        o->silent = true;
+                else {
+                        char esc[128];
+                        pam_syslog(pamh, LOG_WARNING, "unknown or invalid option ignored: %s",
+                                   util_escape(argv[i], esc, sizeof(esc)));
+                }
+        }
+}
+
+static void say(pam_handle_t *pamh, const struct options *o, int style, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void say(pam_handle_t *pamh, const struct options *o, int style, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (o->silent)
+                return;
+        va_start(ap, fmt);
+        (void)pam_vprompt(pamh, style, NULL, fmt, ap);
+        va_end(ap);
+}
+
+/* Failures are counted per source: the remote host, else the terminal. */
+static void find_source(pam_handle_t *pamh, struct auth_ctx *ctx)
+{
+        const void *rhost = NULL, *tty = NULL;
+
+        (void)pam_get_item(pamh, PAM_RHOST, &rhost);
+        (void)pam_get_item(pamh, PAM_TTY, &tty);
+        if (rhost && *(const char *)rhost) {
+                snprintf(ctx->source, sizeof(ctx->source), "%s", (const char *)rhost);
+                ctx->remote = true;
+        } else if (tty && *(const char *)tty) {
+                const char *t = tty;
+                if (strncmp(t, "/dev/", 5) == 0)
+                        t += 5;
+                snprintf(ctx->source, sizeof(ctx->source), "tty:%s", t);
+        } else {
+                snprintf(ctx->source, sizeof(ctx->source), "local");
+        }
+        util_escape(ctx->source, ctx->source_esc, sizeof(ctx->source_esc));
+}
+
+static void ctx_release(struct auth_ctx *ctx)
+{
+        ctx->store = store_close(ctx->store);
+        ctx->key = seal_key_free(ctx->key);
+        if (ctx->answer)
+                ctx->answer = seal_wipe_free_str(ctx->answer);
+}
+
+/* Load config, store and key. A missing database or key means nobody is enrolled yet;
+ * anything else that goes wrong is an error and the caller fails closed. */
+static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
+{
+        char err[CONF_ERR_MAX];
+        int r;
+
+        r = conf_load(o->conf, &ctx->conf, err, sizeof(err));
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "configuration error, refusing: %s", err);
+                return r;
+        }
+        if (seal_init() < 0 || totp_init() < 0) {
+                pam_syslog(pamh, LOG_ERR, "crypto libraries failed to initialise, refusing");
+                return -EIO;
+        }
+        r = store_open(ctx->conf.state_dir, false, &ctx->store);
+        if (r == -ENOENT) {
+                ctx->store = NULL;
+        } else if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
+                           STORE_DB_NAME, r == -EPERM ? "unsafe owner or mode" : r == -EBADMSG ? "corrupt or newer schema" : strerror(-r));
+                return r;
+        }
+        r = seal_key_load(ctx->conf.key_file, false, &ctx->key);
+        if (r == -ENOENT) {
+                ctx->key = NULL;
+        } else if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot load key file %s, refusing: %s", ctx->conf.key_file,
+                           r == -EPERM ? "unsafe owner or mode" : r == -EINVAL ? "wrong size" : strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int ask(pam_handle_t *pamh, const char *prompt, char **ret)
+{
+        char *resp = NULL;
+        int r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
+
+        if (r != PAM_SUCCESS || !resp) {
+                if (resp)
+                        seal_wipe_free_str(resp);
+                return r == PAM_SUCCESS ? PAM_CONV_ERR : r;
+        }
+        *ret = resp;
+        return PAM_SUCCESS;
+}
+
+/* forward_pass: hand the password part of the answer on to the next module. */
+static int forward_password(pam_handle_t *pamh, char *answer, size_t password_len)
+{
+        char saved;
+        int r;
+
+        if (password_len > strlen(answer))
+                password_len = strlen(answer);
+        saved = answer[password_len];
+        answer[password_len] = '\0';
+        r = pam_set_item(pamh, PAM_AUTHTOK, answer);
+        answer[password_len] = saved;
+        return r;
+}
+
+static void log_outcome(pam_handle_t *pamh, const struct auth_ctx *ctx, const struct verify_result *res)
+{
+        pam_syslog(pamh, res->verdict == VERDICT_OK ? LOG_INFO : LOG_NOTICE,
+                   "user=%s source=%s result=%s method=%s%s%s%s", ctx->user_esc, ctx->source_esc,
+                   verify_verdict_to_string(res->verdict), verify_method_to_string(res->method),
+                   res->device[0] ? " device=" : "", res->device, res->lock_started ? " lockout=started" : "");
+}
+
+static void tell_user(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx,
+                      const struct verify_result *res)
+{
+        char msg[256], d[64];
+
+        if (res->verdict == VERDICT_OK) {
+                if (res->method == METHOD_BACKUP)
+                        say(pamh, o, PAM_TEXT_INFO, "Backup code accepted. %u backup code%s left.%s", res->backup_left,
+                            res->backup_left == 1 ? "" : "s",
+                            res->backup_left <= BACKUP_LOW ? " Generate new ones soon." : "");
+                return;
+        }
+        /* an unknown or unenrolled (deny) user reads exactly what a wrong code reads */
+        if (res->verdict == VERDICT_UNKNOWN_USER || res->verdict == VERDICT_UNENROLLED ||
+            res->verdict == VERDICT_MALFORMED)
+                say(pamh, o, PAM_ERROR_MSG, "Invalid verification code.");
+        else
+                say(pamh, o, PAM_ERROR_MSG, "%s", verify_user_message(res, msg, sizeof(msg)));
+        if (res->lock_started)
+                say(pamh, o, PAM_ERROR_MSG, "Too many failed attempts %s. Try again in %s.",
+                    res->lock_user_wide ? "for this account from the network" : "from this source",
+                    util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
+}
+
+/* Unenrolled under `unenrolled = allow`: step aside, but with forward_pass the password
+ * still has to reach the next module. */
+static int step_aside(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
+{
+        int r;
+
+        if (!o->forward_pass)
+                return PAM_IGNORE;
+        r = ask(pamh, PROMPT_PASSWORD, &ctx->answer);
+        if (r != PAM_SUCCESS)
+                return r;
+        r = pam_set_item(pamh, PAM_AUTHTOK, ctx->answer);
+        return r == PAM_SUCCESS ? PAM_IGNORE : PAM_AUTH_ERR;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        struct auth_ctx ctx = { .store = NULL };
+        struct verify_result res;
+        struct verify_request req;
+        struct options o;
+        const char *user = NULL;
+        bool known, enrolled = false;
+        int ret = PAM_AUTH_ERR, r;
+
+        parse_options(pamh, flags, argc, argv, &o);
+        r = pam_get_user(pamh, &user, NULL);
+        if (r != PAM_SUCCESS || !user || !*user) {
+                pam_syslog(pamh, LOG_ERR, "cannot determine the user name, refusing");
+                return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+        }
+        util_escape(user, ctx.user_esc, sizeof(ctx.user_esc));
+        find_source(pamh, &ctx);
+        if (open_state(pamh, &o, &ctx) < 0) {
+                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                goto out;
+        }
+        known = util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
+        if (known) {
+                r = verify_enrolled(ctx.store, user, &enrolled);
+                if (r < 0) {
+                        pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s",
+                                   ctx.user_esc, r == -EBADMSG ? "corrupt database" : strerror(-r));
+                        goto out;
+                }
+                if (!enrolled && ctx.conf.unenrolled == CONF_UNENROLLED_ALLOW) {
+                        if (o.debug)
+                                pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device; unenrolled=allow",
+                                           ctx.user_esc);
+                        ret = step_aside(pamh, &o, &ctx);
+                        goto out;
+                }
+        }
+        r = ask(pamh, o.forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx.answer);
+        if (r != PAM_SUCCESS) {
+                pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx.user_esc,
+                           ctx.source_esc);
+                ret = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+                goto out;
+        }
+        req = (struct verify_request){
+                .user = util_user_valid(user) ? user : "*invalid*",
+                .known_user = known,
+                .answer = ctx.answer,
+                .combined = o.forward_pass,
+                .source = ctx.source,
+                .remote = ctx.remote,
+                .now = time(NULL),
+        };
+        r = verify_answer(ctx.store, ctx.key, &ctx.conf, &req, &res);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot verify user=%s, refusing: %s", ctx.user_esc,
+                           r == -ENOKEY    ? "key file missing"
+                           : r == -EBADMSG ? "a sealed secret does not open with this key, or the database is corrupt"
+                           : r == -EBUSY   ? "credential store busy"
+                                           : strerror(-r));
+                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                goto out;
+        }
+        if (o.forward_pass && forward_password(pamh, ctx.answer, res.password_len) != PAM_SUCCESS)
+                goto out;
+        log_outcome(pamh, &ctx, &res);
+        tell_user(pamh, &o, &ctx, &res);
+        if (res.verdict == VERDICT_OK)
+                ret = PAM_SUCCESS;
+out:
+        ctx_release(&ctx);
+        return ret;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        return PAM_SUCCESS;
+}
