@@ -71,6 +71,15 @@ $(BUILD)/tests/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lpam
 
+# libFuzzer harnesses: clang, ASan+UBSan, the common/ sources compiled in.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icommon $(PKG_CFLAGS) \
+		-o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+
+fuzz: deps
+	@BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-120} tests/run.sh fuzz
+
 deps:
 	@./scripts/install-deps.sh
 
