@@ -216,7 +216,7 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
                user, totp_alg_to_string(req.alg), req.digits, TOTP_PERIOD);
         if (!c->no_qr && isatty(STDOUT_FILENO)) {
                 printf("Scan this QR code with the authenticator app:\n\n");
-                if (qr_print(stdout, res.uri) < 0)
+                if (qr_print(stdout, res.uri, !getenv("NO_COLOR")) < 0)
                         printf("(the QR code could not be drawn; use the key below)\n");
                 printf("\n");
         }

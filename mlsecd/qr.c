@@ -31,11 +31,17 @@ static bool light_at(const QRcode *qr, int x, int y, int size)
         return !(qr->data[my * qr->width + mx] & 1);
 }
 
-static int draw(FILE *out, const QRcode *qr)
+/* Explicit colours: light modules bright white, dark ones black, whatever the theme. */
+#define ANSI_ON "\033[97;40m"
+#define ANSI_OFF "\033[0m"
+
+static int draw(FILE *out, const QRcode *qr, bool colours)
 {
         int size = qr->width + 2 * QR_QUIET;
 
         for (int y = 0; y < size; y += 2) {
+                if (colours && fputs(ANSI_ON, out) == EOF)
+                        return -EIO;
                 for (int x = 0; x < size; x++) {
                         bool top = light_at(qr, x, y, size), bottom = light_at(qr, x, y + 1, size);
                         const char *g = top ? (bottom ? GLYPH_BOTH : GLYPH_UPPER)
@@ -44,6 +50,8 @@ static int draw(FILE *out, const QRcode *qr)
                         if (fputs(g, out) == EOF)
                                 return -EIO;
                 }
+                if (colours && fputs(ANSI_OFF, out) == EOF)
+                        return -EIO;
                 if (fputc('\n', out) == EOF)
                         return -EIO;
         }
@@ -52,7 +60,7 @@ static int draw(FILE *out, const QRcode *qr)
         return 0;
 }
 
-int qr_print(FILE *out, const char *text)
+int qr_print(FILE *out, const char *text, bool colours)
 {
         QRcode *qr;
         int r;
@@ -66,7 +74,7 @@ int qr_print(FILE *out, const char *text)
                 /* ERANGE: too long for any QR version; EINVAL, ENOMEM. */
                 return errno > 0 ? -errno : -EINVAL;
 
-        r = draw(out, qr);
+        r = draw(out, qr, colours);
 
         /* The modules encode the secret: wipe them (volatile so the stores stay). */
         for (volatile unsigned char *p = qr->data; p < qr->data + (size_t)qr->width * qr->width; p++)

@@ -19,6 +19,10 @@ check "no QR code when stdout is not a terminal" eval '! out_has "Scan this QR c
 script -qec "$MLSECCTL --conf $CONF admin enroll alice --device tablet" /dev/null >"$OUT" 2>&1
 check "on a terminal the QR code is drawn with half blocks" \
         eval 'out_has "Scan this QR code with the authenticator app:" && [ $(grep -c "[▀▄█]" "$OUT") -ge 10 ]'
+check "on a terminal the QR code is white on black whatever the theme" grep -q $'\033\\[97;40m' "$OUT"
+NO_COLOR=1 script -qec "$MLSECCTL --conf $CONF admin enroll carol --device phone" /dev/null >"$OUT" 2>&1
+check "with NO_COLOR the QR code has no colour codes" eval 'out_has "Scan this QR" && ! grep -q $'"'"'\033'"'"' "$OUT"'
+ctl admin disable carol >/dev/null
 script -qec "$MLSECCTL --conf $CONF admin enroll alice --device laptop --no-qr" /dev/null >"$OUT" 2>&1
 check "--no-qr suppresses the QR code on a terminal" eval '! out_has "Scan this QR" && out_has "URI: otpauth://"'
 ctl admin enroll alice --device tablet >"$OUT" 2>&1

@@ -93,6 +93,36 @@ static void assert_finder(const struct drawing *d, int x0, int y0)
                 }
 }
 
+/* With colours each line is white-on-black between ANSI set and reset, and the glyphs
+ * inside are the same as without colours. */
+static void test_colours_wrap_every_line(void **state)
+{
+        FILE *plain = tmpfile(), *col = tmpfile();
+        char a[4096], b[4096];
+        int lines = 0;
+
+        assert_non_null(plain);
+        assert_non_null(col);
+        assert_int_equal(qr_print(plain, "hello", false), 0);
+        assert_int_equal(qr_print(col, "hello", true), 0);
+        rewind(plain);
+        rewind(col);
+        while (fgets(a, sizeof(a), plain)) {
+                assert_non_null(fgets(b, sizeof(b), col));
+                assert_memory_equal(b, "\033[97;40m", 8);
+                a[strcspn(a, "\n")] = '\0';
+                b[strcspn(b, "\n")] = '\0';
+                assert_true(strlen(b) == strlen(a) + 8 + 4);
+                assert_string_equal(b + strlen(b) - 4, "\033[0m");
+                assert_memory_equal(b + 8, a, strlen(a));
+                lines++;
+        }
+        assert_null(fgets(b, sizeof(b), col));
+        assert_int_equal(lines, 13);
+        fclose(plain);
+        fclose(col);
+}
+
 static void test_short_text(void **state)
 {
         struct drawing *d = calloc(1, sizeof(*d));
@@ -101,7 +131,7 @@ static void test_short_text(void **state)
 
         assert_non_null(d);
         assert_non_null(f);
-        assert_int_equal(qr_print(f, "hello"), 0);
+        assert_int_equal(qr_print(f, "hello", false), 0);
         read_drawing(f, d);
 
         /* "hello" at level M is a version 1 code: 21 modules + 2 quiet on each side. */
@@ -143,7 +173,7 @@ static void test_otpauth_uri_is_square(void **state)
 
         assert_non_null(d);
         assert_non_null(f);
-        assert_int_equal(qr_print(f, uri), 0);
+        assert_int_equal(qr_print(f, uri, false), 0);
         read_drawing(f, d);
         qr = d->width - 4;
         /* A QR code has 17 + 4 * version modules per side; bigger than version 1 here. */
@@ -167,7 +197,7 @@ static void test_too_long_is_error(void **state)
         assert_non_null(f);
         memset(text, 'A', 8000);
         text[8000] = '\0';
-        r = qr_print(f, text);
+        r = qr_print(f, text, false);
         assert_int_equal(r, -ERANGE);
         /* Nothing half-drawn. */
         assert_int_equal(ftell(f), 0);
@@ -180,9 +210,9 @@ static void test_bad_arguments(void **state)
         FILE *f = tmpfile();
 
         assert_non_null(f);
-        assert_int_equal(qr_print(f, NULL), -EINVAL);
-        assert_int_equal(qr_print(f, ""), -EINVAL);
-        assert_int_equal(qr_print(NULL, "hello"), -EINVAL);
+        assert_int_equal(qr_print(f, NULL, false), -EINVAL);
+        assert_int_equal(qr_print(f, "", false), -EINVAL);
+        assert_int_equal(qr_print(NULL, "hello", false), -EINVAL);
         assert_int_equal(ftell(f), 0);
         (void)fclose(f);
 }
@@ -192,7 +222,7 @@ static void test_write_error(void **state)
         FILE *f = fopen("/dev/null", "r"); /* a stream that refuses writes */
 
         assert_non_null(f);
-        assert_int_equal(qr_print(f, "hello"), -EIO);
+        assert_int_equal(qr_print(f, "hello", false), -EIO);
         (void)fclose(f);
 }
 
@@ -200,6 +230,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_short_text),
+                cmocka_unit_test(test_colours_wrap_every_line),
                 cmocka_unit_test(test_otpauth_uri_is_square),
                 cmocka_unit_test(test_too_long_is_error),
                 cmocka_unit_test(test_bad_arguments),
