@@ -40,7 +40,7 @@ BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup
 .PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h) Makefile
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
