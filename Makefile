@@ -104,6 +104,27 @@ bench: deps
 	$(MAKE) all tests $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
 
+# Installation. PAM modules go where libpam looks for them, whatever PREFIX says.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+PAMDIR ?= /usr/lib/$(MULTIARCH)/security
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+
+install: all
+	install -D -m 0644 $(BUILD)/pam_mlsec.so $(DESTDIR)$(PAMDIR)/pam_mlsec.so
+	install -D -m 0755 $(BUILD)/mlsecctl $(DESTDIR)$(PREFIX)/bin/mlsecctl
+	install -D -m 0644 systemd/mlsec.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/mlsec
+	@# never overwrite an administrator's configuration
+	[ -e $(DESTDIR)$(SYSCONFDIR)/mlsec/mlsec.conf ] || \
+		install -m 0644 conf/mlsec.conf $(DESTDIR)$(SYSCONFDIR)/mlsec/mlsec.conf
+	install -d -m 0700 $(DESTDIR)/var/lib/mlsec
+
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_mlsec.so $(DESTDIR)$(PREFIX)/bin/mlsecctl $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
+	@echo "left in place: $(SYSCONFDIR)/mlsec (configuration, key) and /var/lib/mlsec (credentials)"
+
 format:
 	clang-format -i common/*.[ch] pam_mlsec/*.c mlsecd/*.[ch] tests/unit/*.[ch] tests/integration/*.c tests/bench/*.c
 
