@@ -24,7 +24,8 @@ OUT=$T/out
 
 # under ASan the runtime must be loaded first into the (uninstrumented) test programs
 if [ "${SANITIZE:-}" = 1 ]; then
-        export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+        # libcrypt preloaded too: ASan binds its crypt() interceptor at start, before pam_unix loads it
+        export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so) libcrypt.so.1"
         export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=99
 fi
 
