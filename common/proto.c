@@ -100,18 +100,22 @@ int proto_array_add(struct proto_obj *arr, struct proto_obj *child)
 
         if (!j)
                 return -ENOMEM;
-        if (!arr || !json_object_is_type(arr->j, json_type_array) || json_object_array_add(arr->j, j) < 0) {
+        if (!arr || !json_object_is_type(arr->j, json_type_array)) {
                 json_object_put(j);
-                return arr ? -ENOMEM : -EINVAL;
+                return -EINVAL;
+        }
+        if (json_object_array_add(arr->j, j) < 0) {
+                json_object_put(j);
+                return -ENOMEM;
         }
         return 0;
 }
 
 int proto_array_add_str(struct proto_obj *arr, const char *val)
 {
-        struct json_object *j = json_object_new_string(val ? val : "");
+        struct json_object *j = val ? json_object_new_string(val) : NULL;
 
-        if (!j)
+        if (val && !j)
                 return -ENOMEM;
         if (!arr || !json_object_is_type(arr->j, json_type_array) || json_object_array_add(arr->j, j) < 0) {
                 json_object_put(j);

@@ -497,10 +497,10 @@ char *verify_user_message(const struct verify_result *res, char *out, size_t out
                 break;
         case VERDICT_DRIFT:
                 snprintf(out, outlen,
-                         "Code refused: your authenticator's clock looks about %s %s of this server's. "
+                         "Code refused: your authenticator's clock looks about %s %s this server's. "
                          "Set its time automatically (network time) and try again.",
                          util_duration(labs(res->drift_seconds), d, sizeof(d)),
-                         res->drift_seconds > 0 ? "ahead" : "behind");
+                         res->drift_seconds > 0 ? "ahead of" : "behind");
                 break;
         case VERDICT_LOCKED:
                 snprintf(out, outlen, "Too many failed attempts %s. Try again in %s.",

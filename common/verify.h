@@ -23,7 +23,7 @@ enum mlsec_verdict {
         VERDICT_DRIFT,      /* matched 2..10 steps away: refused, user told */
         VERDICT_LOCKED,     /* source (or every remote source) locked: refused */
         VERDICT_UNENROLLED, /* user has no device */
-        VERDICT_MALFORMED,  /* empty or over-long answer */
+        VERDICT_MALFORMED,  /* empty, over-long or not a code at all; not counted as a failure */
         VERDICT_UNKNOWN_USER,
 };
 
@@ -47,7 +47,7 @@ struct verify_result {
         long lock_remaining;         /* LOCKED: seconds left */
         bool lock_user_wide;         /* LOCKED: every remote source of the user is locked */
         bool lock_started;           /* this failure started a lockout */
-        unsigned backup_left;        /* unused backup codes after this attempt */
+        unsigned backup_left;        /* OK and WRONG: unused backup codes after this attempt */
         size_t password_len;         /* combined: answer[0, password_len) is the password */
 };
 
