@@ -313,27 +313,11 @@ static int copy_text(sqlite3_stmt *st, int col, char *out, size_t outlen) {
         return 0;
 }
 
-static const char *alg_to_sql(enum totp_alg a) {
-        switch (a) {
-        case TOTP_SHA1:
-                return "sha1";
-        case TOTP_SHA256:
-                return "sha256";
-        case TOTP_SHA512:
-                return "sha512";
-        }
-        return NULL;
-}
-
+/* The algorithm column holds totp.c's names ("sha1", ...); anything else is corruption. */
 static int alg_from_sql(const unsigned char *t, enum totp_alg *ret) {
-        static const enum totp_alg algs[] = { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
-
-        for (size_t i = 0; t && i < sizeof(algs) / sizeof(algs[0]); i++)
-                if (strcmp((const char *) t, alg_to_sql(algs[i])) == 0) {
-                        *ret = algs[i];
-                        return 0;
-                }
-        return -EBADMSG;
+        if (!t || totp_alg_from_string((const char *) t, ret) < 0)
+                return -EBADMSG;
+        return 0;
 }
 
 /* ---- opening ---------------------------------------------------------------------- */
@@ -747,7 +731,7 @@ static int device_insert(struct store *s, const char *user, const char *name, en
                 return r;
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_text(st, 3, alg_to_sql(alg), -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 3, totp_alg_to_string(alg), -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int(st, 4, (int) digits) != SQLITE_OK ||
             sqlite3_bind_int(st, 5, TOTP_PERIOD) != SQLITE_OK ||
             sqlite3_bind_blob(st, 6, sealed, (int) sealed_len, SQLITE_STATIC) != SQLITE_OK ||
@@ -766,7 +750,7 @@ int store_add_device(struct store *s, const char *user, const char *name, enum t
         bool own;
         int r;
 
-        if (!s || !user_ok(user) || !string_ok(name, STORE_NAME_MAX) || !alg_to_sql(alg) ||
+        if (!s || !user_ok(user) || !string_ok(name, STORE_NAME_MAX) || !totp_alg_to_string(alg) ||
             (digits != 6 && digits != 8) || !sealed || sealed_len == 0 || sealed_len > INT_MAX)
                 return -EINVAL;
         r = op_begin(s, &own);
