@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BACKUP_CODE_COUNT 10
+#define BACKUP_CODE_COUNT  10
 #define BACKUP_CODE_DIGITS 10
-#define BACKUP_CODE_SHOWN 12 /* "12345-67890" + NUL */
+#define BACKUP_CODE_SHOWN  12 /* "12345-67890" + NUL */
 
 /* A fresh random code in display form. */
 void backup_generate(char ret[BACKUP_CODE_SHOWN]);

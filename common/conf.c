@@ -17,10 +17,10 @@
 
 #include "util.h"
 
-#define CONF_LINE_MAX 4096         /* bytes per line, without the newline */
-#define CONF_FILE_MAX (64 * 1024)  /* bytes per file */
-#define CONF_NAME_SHOWN 256        /* file name as shown in messages, escaped */
-#define CONF_TEXT_SHOWN 96         /* untrusted key/value text as shown, escaped */
+#define CONF_LINE_MAX   4096        /* bytes per line, without the newline */
+#define CONF_FILE_MAX   (64 * 1024) /* bytes per file */
+#define CONF_NAME_SHOWN 256         /* file name as shown in messages, escaped */
+#define CONF_TEXT_SHOWN 96          /* untrusted key/value text as shown, escaped */
 
 enum conf_kind {
         KIND_PATH,
@@ -37,8 +37,14 @@ struct conf_key {
         unsigned min, max;
 };
 
-#define PATH_KEY(k) { #k, KIND_PATH, offsetof(struct mlsec_conf, k), sizeof(((struct mlsec_conf *)0)->k), 0, 0 }
-#define UINT_KEY(k, lo, hi) { #k, KIND_UINT, offsetof(struct mlsec_conf, k), 0, lo, hi }
+#define PATH_KEY(k)                                                                                                    \
+        {                                                                                                              \
+#k, KIND_PATH, offsetof(struct mlsec_conf, k), sizeof(((struct mlsec_conf *)0)->k), 0, 0               \
+        }
+#define UINT_KEY(k, lo, hi)                                                                                            \
+        {                                                                                                              \
+#k, KIND_UINT, offsetof(struct mlsec_conf, k), 0, lo, hi                                               \
+        }
 
 static const struct conf_key conf_keys[] = {
         PATH_KEY(state_dir),
@@ -50,9 +56,9 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(failure_window, 1, 604800),
         UINT_KEY(lockout_seconds, 1, 604800),
         UINT_KEY(max_user_failures, 1, 100000),
-        { "unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0 },
-        { "admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
-          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0 },
+        {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
+        {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
+         sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -84,8 +90,7 @@ const char *conf_unenrolled_to_string(enum conf_unenrolled u)
         return NULL;
 }
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                         ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
         va_list ap;
 
@@ -97,8 +102,8 @@ __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errl
 }
 
 /* "name:line: " prefix, with the (escaped) file name. */
-__attribute__((format(printf, 5, 6))) static int line_err(char *err, size_t errlen, const char *name,
-                                                         unsigned line, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int line_err(char *err, size_t errlen, const char *name, unsigned line,
+                                                          const char *fmt, ...)
 {
         char shown[CONF_NAME_SHOWN], msg[CONF_ERR_MAX];
         va_list ap;
@@ -159,8 +164,8 @@ static bool path_ok(const char *s)
         return true;
 }
 
-static int set_value(const struct conf_key *k, const char *value, struct mlsec_conf *c,
-                     const char *name, unsigned line, char *err, size_t errlen)
+static int set_value(const struct conf_key *k, const char *value, struct mlsec_conf *c, const char *name, unsigned line,
+                     char *err, size_t errlen)
 {
         char shown[CONF_TEXT_SHOWN];
         char *field = (char *)c + k->offset;
@@ -170,19 +175,19 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
         switch (k->kind) {
         case KIND_PATH:
                 if (!path_ok(value))
-                        return line_err(err, errlen, name, line, "%s must be an absolute path, got \"%s\"",
-                                        k->name, util_escape(value, shown, sizeof(shown)));
+                        return line_err(err, errlen, name, line, "%s must be an absolute path, got \"%s\"", k->name,
+                                        util_escape(value, shown, sizeof(shown)));
                 if (strlen(value) >= k->size)
-                        return line_err(err, errlen, name, line, "%s is too long (at most %zu bytes)",
-                                        k->name, k->size - 1);
+                        return line_err(err, errlen, name, line, "%s is too long (at most %zu bytes)", k->name,
+                                        k->size - 1);
                 memcpy(field, value, strlen(value) + 1);
                 return 0;
 
         case KIND_UINT:
                 r = parse_uint(value, k->min, k->max, &u);
                 if (r == -ERANGE)
-                        return line_err(err, errlen, name, line, "%s must be between %u and %u, got \"%s\"",
-                                        k->name, k->min, k->max, util_escape(value, shown, sizeof(shown)));
+                        return line_err(err, errlen, name, line, "%s must be between %u and %u, got \"%s\"", k->name,
+                                        k->min, k->max, util_escape(value, shown, sizeof(shown)));
                 if (r < 0)
                         return line_err(err, errlen, name, line, "%s must be a number, got \"%s\"", k->name,
                                         util_escape(value, shown, sizeof(shown)));
@@ -195,15 +200,15 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
                 else if (strcmp(value, "deny") == 0)
                         c->unenrolled = CONF_UNENROLLED_DENY;
                 else
-                        return line_err(err, errlen, name, line, "%s must be allow or deny, got \"%s\"",
-                                        k->name, util_escape(value, shown, sizeof(shown)));
+                        return line_err(err, errlen, name, line, "%s must be allow or deny, got \"%s\"", k->name,
+                                        util_escape(value, shown, sizeof(shown)));
                 return 0;
 
         case KIND_GROUP:
                 /* Same rules as a user name; UTIL_USER_MAX matches the buffer. */
                 if (strlen(value) >= k->size || !util_user_valid(value))
-                        return line_err(err, errlen, name, line, "%s is not a valid group name: \"%s\"",
-                                        k->name, util_escape(value, shown, sizeof(shown)));
+                        return line_err(err, errlen, name, line, "%s is not a valid group name: \"%s\"", k->name,
+                                        util_escape(value, shown, sizeof(shown)));
                 memcpy(field, value, strlen(value) + 1);
                 return 0;
         }
@@ -222,8 +227,8 @@ static void strip_comment(char *value)
                 }
 }
 
-static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const char *name,
-                      unsigned line, char *err, size_t errlen)
+static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const char *name, unsigned line, char *err,
+                      size_t errlen)
 {
         char shown[CONF_TEXT_SHOWN];
         char *s, *eq, *key, *value;
@@ -250,8 +255,7 @@ static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const ch
                 if (strcmp(key, conf_keys[i].name) == 0)
                         break;
         if (i == N_KEYS)
-                return line_err(err, errlen, name, line, "unknown key \"%s\"",
-                                util_escape(key, shown, sizeof(shown)));
+                return line_err(err, errlen, name, line, "unknown key \"%s\"", util_escape(key, shown, sizeof(shown)));
         if (seen[i])
                 return line_err(err, errlen, name, line, "duplicate key \"%s\" (first set on line %u)",
                                 conf_keys[i].name, seen[i]);
@@ -262,11 +266,10 @@ static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const ch
         return set_value(&conf_keys[i], value, c, name, line, err, errlen);
 }
 
-int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err,
-               size_t errlen)
+int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err, size_t errlen)
 {
         struct mlsec_conf c;
-        unsigned seen[N_KEYS] = { 0 };
+        unsigned seen[N_KEYS] = {0};
         char buf[CONF_LINE_MAX + 1];
         size_t pos = 0;
         unsigned line = 0;
@@ -293,8 +296,7 @@ int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf
                 pos += n + (nl ? 1 : 0);
 
                 if (n > CONF_LINE_MAX)
-                        return line_err(err, errlen, name, line, "line longer than %d bytes",
-                                        CONF_LINE_MAX);
+                        return line_err(err, errlen, name, line, "line longer than %d bytes", CONF_LINE_MAX);
                 if (memchr(start, '\0', n))
                         return line_err(err, errlen, name, line, "NUL byte in line");
 
@@ -361,8 +363,7 @@ int conf_load(const char *path, struct mlsec_conf *ret, char *err, size_t errlen
                 if (r == -ELOOP)
                         set_err(err, errlen, "%s: refusing to follow a symbolic link", shown);
                 else
-                        set_err(err, errlen, "%s: cannot open: %s", shown,
-                                strerror_r(-r, ebuf, sizeof(ebuf)));
+                        set_err(err, errlen, "%s: cannot open: %s", shown, strerror_r(-r, ebuf, sizeof(ebuf)));
                 return r;
         }
 
@@ -379,11 +380,10 @@ int conf_load(const char *path, struct mlsec_conf *ret, char *err, size_t errlen
         if (st.st_uid != 0 && st.st_uid != geteuid()) {
                 r = -EPERM;
                 if (geteuid() == 0)
-                        set_err(err, errlen, "%s: owned by uid %u, must be owned by root", shown,
-                                (unsigned)st.st_uid);
+                        set_err(err, errlen, "%s: owned by uid %u, must be owned by root", shown, (unsigned)st.st_uid);
                 else
-                        set_err(err, errlen, "%s: owned by uid %u, must be owned by root or uid %u",
-                                shown, (unsigned)st.st_uid, (unsigned)geteuid());
+                        set_err(err, errlen, "%s: owned by uid %u, must be owned by root or uid %u", shown,
+                                (unsigned)st.st_uid, (unsigned)geteuid());
                 goto out;
         }
         if (st.st_mode & (S_IWGRP | S_IWOTH)) {

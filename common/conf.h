@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #define CONF_DEFAULT_PATH "/etc/mlsec/mlsec.conf"
-#define CONF_ERR_MAX 512
+#define CONF_ERR_MAX      512
 
 enum conf_unenrolled {
         CONF_UNENROLLED_ALLOW, /* PAM_IGNORE: the rest of the stack decides */
@@ -17,15 +17,15 @@ enum conf_unenrolled {
 };
 
 struct mlsec_conf {
-        char state_dir[PATH_MAX];     /* credentials.db lives here */
-        char key_file[PATH_MAX];      /* 32-byte sealing key, root 0600 */
-        char socket[108];             /* mlsecd's socket (sun_path bound) */
-        char spool_dir[PATH_MAX];     /* events waiting for mlsecd */
-        unsigned window;              /* TOTP steps accepted on each side of now */
-        unsigned max_failures;        /* per (user, source) before the source is locked */
-        unsigned failure_window;      /* seconds over which failures are counted */
-        unsigned lockout_seconds;     /* how long a lockout lasts */
-        unsigned max_user_failures;   /* per user over all remote sources */
+        char state_dir[PATH_MAX];   /* credentials.db lives here */
+        char key_file[PATH_MAX];    /* 32-byte sealing key, root 0600 */
+        char socket[108];           /* mlsecd's socket (sun_path bound) */
+        char spool_dir[PATH_MAX];   /* events waiting for mlsecd */
+        unsigned window;            /* TOTP steps accepted on each side of now */
+        unsigned max_failures;      /* per (user, source) before the source is locked */
+        unsigned failure_window;    /* seconds over which failures are counted */
+        unsigned lockout_seconds;   /* how long a lockout lasts */
+        unsigned max_user_failures; /* per user over all remote sources */
         enum conf_unenrolled unenrolled;
         char admin_group[64];
 };
@@ -41,8 +41,7 @@ int conf_load(const char *path, struct mlsec_conf *ret, char *err, size_t errlen
 
 /* Parse configuration text held in memory; NAME is used in messages. Same rules as
  * conf_load. Exposed for the unit tests and the fuzzer. */
-int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err,
-               size_t errlen);
+int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err, size_t errlen);
 
 /* "allow" / "deny" */
 const char *conf_unenrolled_to_string(enum conf_unenrolled u);

@@ -21,8 +21,8 @@ bool enroll_device_name_valid(const char *name)
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char ch = name[i];
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                      ch == '.' || ch == '_' || ch == '-' || ch == ' '))
+                if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                      ch == '_' || ch == '-' || ch == ' '))
                         return false;
         }
         return true;
@@ -59,8 +59,8 @@ static int make_uri(const struct enroll_device_req *req, const char *b32, char *
         if (uri_escape(req->issuer ? req->issuer : "mlsec", issuer, sizeof(issuer)) < 0 ||
             uri_escape(req->user, user, sizeof(user)) < 0)
                 return -ENAMETOOLONG;
-        n = snprintf(out, outlen, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%u&period=%d",
-                     issuer, user, b32, issuer, totp_alg_to_uri(req->alg), req->digits, TOTP_PERIOD);
+        n = snprintf(out, outlen, "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%u&period=%d", issuer,
+                     user, b32, issuer, totp_alg_to_uri(req->alg), req->digits, TOTP_PERIOD);
         if (n < 0 || (size_t)n >= outlen)
                 return -ENAMETOOLONG;
         return 0;
@@ -76,8 +76,8 @@ int enroll_device(struct store *s, const struct seal_key *k, const struct enroll
         size_t slen = TOTP_SECRET_DEFAULT, sealed_len = 0;
         int r;
 
-        if (!util_user_valid(req->user) || !enroll_device_name_valid(name) ||
-            (req->digits != 6 && req->digits != 8) || req->alg > TOTP_SHA512)
+        if (!util_user_valid(req->user) || !enroll_device_name_valid(name) || (req->digits != 6 && req->digits != 8) ||
+            req->alg > TOTP_SHA512)
                 return -EINVAL;
         if (req->secret_b32) {
                 r = totp_base32_decode(req->secret_b32, secret, sizeof(secret), &slen);
@@ -167,7 +167,7 @@ out:
 
 int enroll_status(struct store *s, const char *user, time_t now, struct enroll_status *ret)
 {
-        struct enroll_status st = { 0 };
+        struct enroll_status st = {0};
         struct store_backup *codes = NULL;
         size_t nb = 0;
         int r;

@@ -14,22 +14,22 @@
 #include "store.h"
 #include "totp.h"
 
-#define ENROLL_URI_MAX 512
+#define ENROLL_URI_MAX        512
 #define ENROLL_DEVICE_DEFAULT "default"
 
 struct enroll_device_req {
         const char *user;
-        const char *device;  /* NULL: ENROLL_DEVICE_DEFAULT */
+        const char *device;     /* NULL: ENROLL_DEVICE_DEFAULT */
         const char *secret_b32; /* NULL: a fresh random 160-bit secret */
         enum totp_alg alg;
-        unsigned digits;     /* 6 or 8 */
-        const char *issuer;  /* shown in the authenticator app, e.g. the host name */
+        unsigned digits;    /* 6 or 8 */
+        const char *issuer; /* shown in the authenticator app, e.g. the host name */
         time_t now;
 };
 
 struct enroll_device_result {
-        char uri[ENROLL_URI_MAX];             /* otpauth://totp/... (contains the secret) */
-        char secret_b32[TOTP_BASE32_MAX];     /* for manual entry (a secret: wipe) */
+        char uri[ENROLL_URI_MAX];         /* otpauth://totp/... (contains the secret) */
+        char secret_b32[TOTP_BASE32_MAX]; /* for manual entry (a secret: wipe) */
 };
 
 /* A device name: 1..63 bytes of [A-Za-z0-9._-] and spaces, not starting with a space. */

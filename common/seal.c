@@ -17,12 +17,12 @@
 
 #include "seal.h"
 
-#define SEAL_KDF_CONTEXT "mlsecKEY"
-#define SEAL_KDF_ID_SEAL 1
-#define SEAL_KDF_ID_HASH 2
-#define SEAL_AD_VERSION 0x01
-#define SEAL_USER_MAX 256     /* longest user name bound into a seal or hash */
-#define SEAL_CODE_MAX 256     /* longest backup code hashed */
+#define SEAL_KDF_CONTEXT  "mlsecKEY"
+#define SEAL_KDF_ID_SEAL  1
+#define SEAL_KDF_ID_HASH  2
+#define SEAL_AD_VERSION   0x01
+#define SEAL_USER_MAX     256  /* longest user name bound into a seal or hash */
+#define SEAL_CODE_MAX     256  /* longest backup code hashed */
 #define SEAL_PASSWORD_MAX 4096 /* longest password hashed or checked */
 
 _Static_assert(SEAL_KEY_BYTES == crypto_kdf_KEYBYTES, "master key size");
@@ -210,8 +210,8 @@ static int key_create(const char *path)
         }
 
         randombytes_buf(rnd, sizeof(rnd));
-        r = snprintf(tmp, sizeof(tmp), ".%.200s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", base, rnd[0], rnd[1],
-                     rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+        r = snprintf(tmp, sizeof(tmp), ".%.200s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", base, rnd[0], rnd[1], rnd[2],
+                     rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
         if (r < 0 || (size_t)r >= sizeof(tmp)) {
                 r = -ENAMETOOLONG;
                 goto out;
@@ -367,10 +367,9 @@ int seal_decrypt(const struct seal_key *k, const char *user, const uint8_t *blob
                 return r;
 
         /* Open into our own buffer so OUT is untouched when the blob is refused. */
-        if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &mlen, NULL,
-                                                       blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-                                                       blob_len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-                                                       ad, adlen, blob, k->seal) != 0) {
+        if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    plain, &mlen, NULL, blob + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                    blob_len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad, adlen, blob, k->seal) != 0) {
                 r = -EBADMSG;
                 goto out;
         }

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEAL_KEY_BYTES 32
+#define SEAL_KEY_BYTES  32
 #define SEAL_HASH_BYTES 32
-#define SEAL_OVERHEAD 40 /* 24-byte nonce + 16-byte tag */
+#define SEAL_OVERHEAD   40 /* 24-byte nonce + 16-byte tag */
 #define SEAL_SECRET_MAX 128
 
 struct seal_key; /* opaque; lives in locked, guarded memory */
@@ -27,16 +27,15 @@ int seal_key_load(const char *path, bool create, struct seal_key **ret);
 struct seal_key *seal_key_free(struct seal_key *k);
 
 /* Seal PLAIN (len <= SEAL_SECRET_MAX) for USER. *ret is malloc'd, *ret_len = len + SEAL_OVERHEAD. */
-int seal_encrypt(const struct seal_key *k, const char *user, const uint8_t *plain, size_t len,
-                 uint8_t **ret, size_t *ret_len);
+int seal_encrypt(const struct seal_key *k, const char *user, const uint8_t *plain, size_t len, uint8_t **ret,
+                 size_t *ret_len);
 /* Open a sealed blob for USER into OUT (outmax >= blob_len - SEAL_OVERHEAD).
  * -EBADMSG when the blob was tampered with or belongs to another user. */
-int seal_decrypt(const struct seal_key *k, const char *user, const uint8_t *blob, size_t blob_len,
-                 uint8_t *out, size_t outmax, size_t *ret_len);
+int seal_decrypt(const struct seal_key *k, const char *user, const uint8_t *blob, size_t blob_len, uint8_t *out,
+                 size_t outmax, size_t *ret_len);
 
 /* Keyed hash of a backup code (already normalised) for USER. */
-int seal_hash_code(const struct seal_key *k, const char *user, const char *code,
-                   uint8_t ret[SEAL_HASH_BYTES]);
+int seal_hash_code(const struct seal_key *k, const char *user, const char *code, uint8_t ret[SEAL_HASH_BYTES]);
 
 /* argon2id password hash (for the password history) and its check. */
 int seal_password_hash(const char *password, char *ret, size_t retlen);

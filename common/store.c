@@ -158,7 +158,8 @@ struct store {
         sqlite3_stmt *stmt[_ST_MAX]; /* prepared on first use, finalized by store_close */
 };
 
-static int errno_from_sqlite(int rc) {
+static int errno_from_sqlite(int rc)
+{
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_ROW:
@@ -184,7 +185,8 @@ static int errno_from_sqlite(int rc) {
 }
 
 /* The error a failed sqlite3_bind_*() left on the connection. */
-static int bind_error(struct store *s) {
+static int bind_error(struct store *s)
+{
         int r = errno_from_sqlite(sqlite3_errcode(s->db));
 
         return r < 0 ? r : -EIO;
@@ -192,20 +194,21 @@ static int bind_error(struct store *s) {
 
 /* Statements are reset as soon as their caller is done with them, so none keeps a read
  * snapshot open or a pointer to a caller's buffer bound. */
-static void stmt_resetp(sqlite3_stmt **st) {
+static void stmt_resetp(sqlite3_stmt **st)
+{
         if (*st) {
-                (void) sqlite3_reset(*st);
-                (void) sqlite3_clear_bindings(*st);
+                (void)sqlite3_reset(*st);
+                (void)sqlite3_clear_bindings(*st);
         }
 }
 #define _cleanup_reset_ __attribute__((cleanup(stmt_resetp)))
 
-static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **ret) {
+static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **ret)
+{
         int rc;
 
         if (!s->stmt[id]) {
-                rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
-                                        NULL);
+                rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL);
                 if (rc != SQLITE_OK) {
                         s->stmt[id] = NULL;
                         return errno_from_sqlite(rc);
@@ -216,7 +219,8 @@ static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **ret) {
 }
 
 /* 1 for a row, 0 when done, < 0 on error. */
-static int stmt_step(sqlite3_stmt *st) {
+static int stmt_step(sqlite3_stmt *st)
+{
         int rc = sqlite3_step(st);
 
         if (rc == SQLITE_ROW)
@@ -226,14 +230,16 @@ static int stmt_step(sqlite3_stmt *st) {
         return errno_from_sqlite(rc) ?: -EIO;
 }
 
-static int step_done(sqlite3_stmt *st) {
+static int step_done(sqlite3_stmt *st)
+{
         int r = stmt_step(st);
 
         return r > 0 ? -EIO : r;
 }
 
 /* Run a statement without parameters or rows (transaction control). */
-static int exec_stmt(struct store *s, enum stmt_id id) {
+static int exec_stmt(struct store *s, enum stmt_id id)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -244,7 +250,8 @@ static int exec_stmt(struct store *s, enum stmt_id id) {
 }
 
 /* Run a statement that has one text parameter and changes rows; *ret_changes counts them. */
-static int exec_user(struct store *s, enum stmt_id id, const char *user, unsigned *ret_changes) {
+static int exec_user(struct store *s, enum stmt_id id, const char *user, unsigned *ret_changes)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -257,14 +264,15 @@ static int exec_user(struct store *s, enum stmt_id id, const char *user, unsigne
         if (r < 0)
                 return r;
         if (ret_changes)
-                *ret_changes = (unsigned) sqlite3_changes(s->db);
+                *ret_changes = (unsigned)sqlite3_changes(s->db);
         return 0;
 }
 
 /* Functions that run several statements are atomic on their own: in the caller's
  * transaction they run in a savepoint, otherwise in their own BEGIN IMMEDIATE (taking the
  * write lock first, so the busy timeout applies instead of a snapshot conflict). */
-static int op_begin(struct store *s, bool *ret_own) {
+static int op_begin(struct store *s, bool *ret_own)
+{
         bool own = sqlite3_get_autocommit(s->db);
         int r;
 
@@ -275,7 +283,8 @@ static int op_begin(struct store *s, bool *ret_own) {
         return 0;
 }
 
-static int op_end(struct store *s, bool own, int r) {
+static int op_end(struct store *s, bool own, int r)
+{
         if (r >= 0) {
                 int q = exec_stmt(s, own ? ST_COMMIT : ST_RELEASE);
                 if (q >= 0)
@@ -285,48 +294,54 @@ static int op_end(struct store *s, bool own, int r) {
         /* SQLite may already have rolled back on its own (I/O error, out of memory). */
         if (own) {
                 if (!sqlite3_get_autocommit(s->db))
-                        (void) exec_stmt(s, ST_ROLLBACK);
+                        (void)exec_stmt(s, ST_ROLLBACK);
         } else if (exec_stmt(s, ST_ROLLBACK_TO) >= 0)
-                (void) exec_stmt(s, ST_RELEASE);
+                (void)exec_stmt(s, ST_RELEASE);
         return r;
 }
 
-static bool string_ok(const char *str, size_t max) {
+static bool string_ok(const char *str, size_t max)
+{
         return str && str[0] && strnlen(str, max) < max;
 }
 
 /* User names are bounded like sources: failures are recorded for names nobody enrolled. */
-static bool user_ok(const char *user) {
+static bool user_ok(const char *user)
+{
         return string_ok(user, STORE_SOURCE_MAX);
 }
 
-static int copy_text(sqlite3_stmt *st, int col, char *out, size_t outlen) {
+static int copy_text(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
         const unsigned char *t = sqlite3_column_text(st, col);
         int len = sqlite3_column_bytes(st, col);
 
         if (!t)
                 return sqlite3_column_type(st, col) == SQLITE_NULL ? -EBADMSG : -ENOMEM;
-        if (len < 0 || (size_t) len >= outlen || memchr(t, 0, (size_t) len))
+        if (len < 0 || (size_t)len >= outlen || memchr(t, 0, (size_t)len))
                 return -EBADMSG;
-        memcpy(out, t, (size_t) len);
+        memcpy(out, t, (size_t)len);
         out[len] = 0;
         return 0;
 }
 
 /* The algorithm column holds totp.c's names ("sha1", ...); anything else is corruption. */
-static int alg_from_sql(const unsigned char *t, enum totp_alg *ret) {
-        if (!t || totp_alg_from_string((const char *) t, ret) < 0)
+static int alg_from_sql(const unsigned char *t, enum totp_alg *ret)
+{
+        if (!t || totp_alg_from_string((const char *)t, ret) < 0)
                 return -EBADMSG;
         return 0;
 }
 
 /* ---- opening ---------------------------------------------------------------------- */
 
-static bool owned_private(const struct stat *st, mode_t forbidden) {
+static bool owned_private(const struct stat *st, mode_t forbidden)
+{
         return st->st_uid == geteuid() && (st->st_mode & forbidden) == 0;
 }
 
-static int fchmod_path(const char *path, int flags, mode_t mode) {
+static int fchmod_path(const char *path, int flags, mode_t mode)
+{
         int fd, r = 0;
 
         fd = open(path, flags | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -334,11 +349,12 @@ static int fchmod_path(const char *path, int flags, mode_t mode) {
                 return -errno;
         if (fchmod(fd, mode) < 0)
                 r = -errno;
-        (void) close(fd);
+        (void)close(fd);
         return r;
 }
 
-static int check_dir(const char *dir, bool create) {
+static int check_dir(const char *dir, bool create)
+{
         struct stat st;
 
         if (lstat(dir, &st) < 0) {
@@ -362,7 +378,8 @@ static int check_dir(const char *dir, bool create) {
         return 0;
 }
 
-static int create_db_file(const char *path) {
+static int create_db_file(const char *path)
+{
         int fd, r = 0;
 
         fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -370,11 +387,12 @@ static int create_db_file(const char *path) {
                 return errno == EEXIST ? 0 : -errno; /* a concurrent opener won the race */
         if (fchmod(fd, 0600) < 0)
                 r = -errno;
-        (void) close(fd);
+        (void)close(fd);
         return r;
 }
 
-static int check_db_file(const char *path, bool create) {
+static int check_db_file(const char *path, bool create)
+{
         struct stat st;
         int r;
 
@@ -391,21 +409,24 @@ static int check_db_file(const char *path, bool create) {
 }
 
 /* Relative paths get "./" so that no state directory is ever taken as a "file:" URI. */
-static int db_path(const char *dir, char *out, size_t outlen) {
+static int db_path(const char *dir, char *out, size_t outlen)
+{
         int n = snprintf(out, outlen, "%s%s/%s", dir[0] == '/' ? "" : "./", dir, STORE_DB_NAME);
 
         if (n < 0)
                 return -EINVAL;
-        if ((size_t) n >= outlen)
+        if ((size_t)n >= outlen)
                 return -ENAMETOOLONG;
         return 0;
 }
 
-static int exec_script(struct store *s, const char *sql) {
+static int exec_script(struct store *s, const char *sql)
+{
         return errno_from_sqlite(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
-static int user_version(struct store *s, int64_t *ret) {
+static int user_version(struct store *s, int64_t *ret)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -421,7 +442,8 @@ static int user_version(struct store *s, int64_t *ret) {
         return 0;
 }
 
-static int migrate_locked(struct store *s) {
+static int migrate_locked(struct store *s)
+{
         int64_t v;
         int r;
 
@@ -439,7 +461,8 @@ static int migrate_locked(struct store *s) {
         return 0;
 }
 
-static int migrate(struct store *s) {
+static int migrate(struct store *s)
+{
         int r;
 
         r = exec_stmt(s, ST_BEGIN);
@@ -449,12 +472,13 @@ static int migrate(struct store *s) {
         if (r >= 0)
                 r = exec_stmt(s, ST_COMMIT);
         if (r < 0 && !sqlite3_get_autocommit(s->db))
-                (void) exec_stmt(s, ST_ROLLBACK);
+                (void)exec_stmt(s, ST_ROLLBACK);
         return r;
 }
 
 /* Run a journal_mode pragma; *ret tells whether the database is (now) in WAL mode. */
-static int journal_mode(struct store *s, enum stmt_id id, bool *ret) {
+static int journal_mode(struct store *s, enum stmt_id id, bool *ret)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         const unsigned char *mode;
         int r;
@@ -468,12 +492,13 @@ static int journal_mode(struct store *s, enum stmt_id id, bool *ret) {
         if (r == 0)
                 return -EIO;
         mode = sqlite3_column_text(st, 0);
-        *ret = mode && strcmp((const char *) mode, "wal") == 0;
+        *ret = mode && strcmp((const char *)mode, "wal") == 0;
         return 0;
 }
 
 /* The path of every login: an initialised database needs no lock at all. */
-static int needs_setup(struct store *s, bool *ret) {
+static int needs_setup(struct store *s, bool *ret)
+{
         bool wal = false;
         int64_t v;
         int r;
@@ -493,8 +518,9 @@ static int needs_setup(struct store *s, bool *ret) {
 /* Switching to WAL needs an exclusive lock on which two fresh openers can deadlock (SQLite
  * then fails at once instead of waiting), so first-time setup is serialised with flock()
  * on the state directory, polled up to the same timeout as SQLite's busy handler. */
-static int lock_dir(const char *dir, int *ret_fd) {
-        const struct timespec pause = { .tv_nsec = 10 * 1000 * 1000 };
+static int lock_dir(const char *dir, int *ret_fd)
+{
+        const struct timespec pause = {.tv_nsec = 10 * 1000 * 1000};
         int fd, r;
 
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -508,13 +534,14 @@ static int lock_dir(const char *dir, int *ret_fd) {
                 r = errno == EWOULDBLOCK || errno == EINTR ? -EBUSY : -errno;
                 if (r != -EBUSY || waited >= BUSY_TIMEOUT_MS)
                         break;
-                (void) nanosleep(&pause, NULL);
+                (void)nanosleep(&pause, NULL);
         }
-        (void) close(fd);
+        (void)close(fd);
         return r;
 }
 
-static int setup(struct store *s, const char *dir) {
+static int setup(struct store *s, const char *dir)
+{
         bool needed = false, wal = false;
         int fd = -1, r;
 
@@ -529,22 +556,24 @@ static int setup(struct store *s, const char *dir) {
                 r = -EIO;
         if (r >= 0)
                 r = migrate(s);
-        (void) close(fd); /* releases the lock */
+        (void)close(fd); /* releases the lock */
         return r;
 }
 
-static int configure(struct store *s) {
-        (void) sqlite3_extended_result_codes(s->db, 1);
-        (void) sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+static int configure(struct store *s)
+{
+        (void)sqlite3_extended_result_codes(s->db, 1);
+        (void)sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
         /* The file is read as root: refuse schema tricks and untrusted SQL functions in it. */
-        (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-        (void) sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
         return exec_script(s, "PRAGMA synchronous = NORMAL;"
                               "PRAGMA foreign_keys = ON;"
                               "PRAGMA secure_delete = ON;");
 }
 
-int store_open(const char *state_dir, bool create, struct store **ret) {
+int store_open(const char *state_dir, bool create, struct store **ret)
+{
         char path[PATH_MAX];
         struct store *s;
         int rc, r;
@@ -564,8 +593,7 @@ int store_open(const char *state_dir, bool create, struct store **ret) {
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
                 r = s->db ? errno_from_sqlite(sqlite3_extended_errcode(s->db)) : -ENOMEM;
                 goto fail;
@@ -579,23 +607,25 @@ int store_open(const char *state_dir, bool create, struct store **ret) {
         *ret = s;
         return 0;
 fail:
-        (void) store_close(s);
+        (void)store_close(s);
         return r < 0 ? r : -EIO;
 }
 
-struct store *store_close(struct store *s) {
+struct store *store_close(struct store *s)
+{
         if (!s)
                 return NULL;
         for (size_t i = 0; i < _ST_MAX; i++)
-                (void) sqlite3_finalize(s->stmt[i]);
-        (void) sqlite3_close_v2(s->db);
+                (void)sqlite3_finalize(s->stmt[i]);
+        (void)sqlite3_close_v2(s->db);
         free(s);
         return NULL;
 }
 
 /* ---- transactions ----------------------------------------------------------------- */
 
-int store_begin(struct store *s) {
+int store_begin(struct store *s)
+{
         if (!s)
                 return -EINVAL;
         if (!sqlite3_get_autocommit(s->db))
@@ -603,13 +633,15 @@ int store_begin(struct store *s) {
         return exec_stmt(s, ST_BEGIN);
 }
 
-int store_commit(struct store *s) {
+int store_commit(struct store *s)
+{
         if (!s)
                 return -EINVAL;
         return exec_stmt(s, ST_COMMIT);
 }
 
-int store_rollback(struct store *s) {
+int store_rollback(struct store *s)
+{
         if (!s)
                 return -EINVAL;
         /* After some errors SQLite has rolled back already; cleanup paths must not fail. */
@@ -620,7 +652,8 @@ int store_rollback(struct store *s) {
 
 /* ---- devices ---------------------------------------------------------------------- */
 
-struct store_device *store_devices_free(struct store_device *d, size_t n) {
+struct store_device *store_devices_free(struct store_device *d, size_t n)
+{
         if (!d)
                 return NULL;
         for (size_t i = 0; i < n; i++) {
@@ -633,29 +666,30 @@ struct store_device *store_devices_free(struct store_device *d, size_t n) {
         return NULL;
 }
 
-static int device_from_row(sqlite3_stmt *st, struct store_device *d) {
+static int device_from_row(sqlite3_stmt *st, struct store_device *d)
+{
         const void *blob;
         int len, r;
 
-        *d = (struct store_device){ .id = sqlite3_column_int64(st, 0) };
+        *d = (struct store_device){.id = sqlite3_column_int64(st, 0)};
         r = copy_text(st, 1, d->name, sizeof(d->name));
         if (r < 0)
                 return r;
         r = alg_from_sql(sqlite3_column_text(st, 2), &d->alg);
         if (r < 0)
                 return r;
-        d->digits = (unsigned) sqlite3_column_int(st, 3);
+        d->digits = (unsigned)sqlite3_column_int(st, 3);
         if (d->digits != 6 && d->digits != 8)
                 return -EBADMSG;
         blob = sqlite3_column_blob(st, 4);
         len = sqlite3_column_bytes(st, 4);
         if (!blob || len <= 0)
                 return -EBADMSG;
-        d->sealed = malloc((size_t) len);
+        d->sealed = malloc((size_t)len);
         if (!d->sealed)
                 return -ENOMEM;
-        memcpy(d->sealed, blob, (size_t) len);
-        d->sealed_len = (size_t) len;
+        memcpy(d->sealed, blob, (size_t)len);
+        d->sealed_len = (size_t)len;
         d->last_step = sqlite3_column_int64(st, 5);
         d->created = sqlite3_column_int64(st, 6);
         d->last_used = sqlite3_column_int64(st, 7);
@@ -663,7 +697,8 @@ static int device_from_row(sqlite3_stmt *st, struct store_device *d) {
 }
 
 /* Make room for one more element in a malloc'd array of *n elements. */
-static int grow(void **array, size_t n, size_t size) {
+static int grow(void **array, size_t n, size_t size)
+{
         void *p;
 
         if (n >= SIZE_MAX / size - 1)
@@ -675,7 +710,8 @@ static int grow(void **array, size_t n, size_t size) {
         return 0;
 }
 
-int store_list_devices(struct store *s, const char *user, struct store_device **ret, size_t *ret_n) {
+int store_list_devices(struct store *s, const char *user, struct store_device **ret, size_t *ret_n)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         struct store_device *d = NULL;
         size_t n = 0;
@@ -689,7 +725,7 @@ int store_list_devices(struct store *s, const char *user, struct store_device **
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
                 return bind_error(s);
         while ((r = stmt_step(st)) > 0) {
-                r = grow((void **) &d, n, sizeof(*d));
+                r = grow((void **)&d, n, sizeof(*d));
                 if (r < 0)
                         break;
                 r = device_from_row(st, &d[n]);
@@ -700,7 +736,7 @@ int store_list_devices(struct store *s, const char *user, struct store_device **
                 n++;
         }
         if (r < 0) {
-                (void) store_devices_free(d, n);
+                (void)store_devices_free(d, n);
                 return r;
         }
         *ret = d;
@@ -708,7 +744,8 @@ int store_list_devices(struct store *s, const char *user, struct store_device **
         return 0;
 }
 
-static int user_add(struct store *s, const char *user, int64_t now) {
+static int user_add(struct store *s, const char *user, int64_t now)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -721,8 +758,9 @@ static int user_add(struct store *s, const char *user, int64_t now) {
         return step_done(st);
 }
 
-static int device_insert(struct store *s, const char *user, const char *name, enum totp_alg alg,
-                         unsigned digits, const uint8_t *sealed, size_t sealed_len, int64_t now) {
+static int device_insert(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
+                         const uint8_t *sealed, size_t sealed_len, int64_t now)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r, rc;
 
@@ -732,9 +770,8 @@ static int device_insert(struct store *s, const char *user, const char *name, en
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_text(st, 3, totp_alg_to_string(alg), -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_int(st, 4, (int) digits) != SQLITE_OK ||
-            sqlite3_bind_int(st, 5, TOTP_PERIOD) != SQLITE_OK ||
-            sqlite3_bind_blob(st, 6, sealed, (int) sealed_len, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int(st, 4, (int)digits) != SQLITE_OK || sqlite3_bind_int(st, 5, TOTP_PERIOD) != SQLITE_OK ||
+            sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
                 return bind_error(s);
         rc = sqlite3_step(st);
@@ -745,8 +782,9 @@ static int device_insert(struct store *s, const char *user, const char *name, en
         return sqlite3_changes(s->db) == 1 ? 0 : -EIO;
 }
 
-int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg,
-                     unsigned digits, const uint8_t *sealed, size_t sealed_len, int64_t now) {
+int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
+                     const uint8_t *sealed, size_t sealed_len, int64_t now)
+{
         bool own;
         int r;
 
@@ -762,7 +800,8 @@ int store_add_device(struct store *s, const char *user, const char *name, enum t
         return op_end(s, own, r);
 }
 
-int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int64_t now) {
+int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int64_t now)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -780,7 +819,8 @@ int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int6
         return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
 }
 
-int store_remove_user_mfa(struct store *s, const char *user, unsigned *ret_removed) {
+int store_remove_user_mfa(struct store *s, const char *user, unsigned *ret_removed)
+{
         unsigned removed = 0;
         bool own;
         int r;
@@ -803,7 +843,8 @@ int store_remove_user_mfa(struct store *s, const char *user, unsigned *ret_remov
 
 /* ---- backup codes ----------------------------------------------------------------- */
 
-int store_list_backup_codes(struct store *s, const char *user, struct store_backup **ret, size_t *ret_n) {
+int store_list_backup_codes(struct store *s, const char *user, struct store_backup **ret, size_t *ret_n)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         struct store_backup *b = NULL;
         size_t n = 0;
@@ -823,7 +864,7 @@ int store_list_backup_codes(struct store *s, const char *user, struct store_back
                         r = -EBADMSG;
                         break;
                 }
-                r = grow((void **) &b, n, sizeof(*b));
+                r = grow((void **)&b, n, sizeof(*b));
                 if (r < 0)
                         break;
                 b[n].id = sqlite3_column_int64(st, 0);
@@ -839,7 +880,8 @@ int store_list_backup_codes(struct store *s, const char *user, struct store_back
         return 0;
 }
 
-static int code_insert(struct store *s, const char *user, const uint8_t hash[SEAL_HASH_BYTES], int64_t now) {
+static int code_insert(struct store *s, const char *user, const uint8_t hash[SEAL_HASH_BYTES], int64_t now)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -856,8 +898,9 @@ static int code_insert(struct store *s, const char *user, const uint8_t hash[SEA
         return sqlite3_changes(s->db) == 1 ? 0 : -EIO;
 }
 
-static int codes_replace(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES],
-                         size_t n, int64_t now) {
+static int codes_replace(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES], size_t n,
+                         int64_t now)
+{
         int r;
 
         r = user_add(s, user, now);
@@ -869,8 +912,9 @@ static int codes_replace(struct store *s, const char *user, const uint8_t (*hash
         return r;
 }
 
-int store_replace_backup_codes(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES],
-                               size_t n, int64_t now) {
+int store_replace_backup_codes(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES], size_t n,
+                               int64_t now)
+{
         bool own;
         int r;
 
@@ -883,7 +927,8 @@ int store_replace_backup_codes(struct store *s, const char *user, const uint8_t 
         return op_end(s, own, r);
 }
 
-int store_use_backup_code(struct store *s, int64_t id, int64_t now) {
+int store_use_backup_code(struct store *s, int64_t id, int64_t now)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -902,13 +947,13 @@ int store_use_backup_code(struct store *s, int64_t id, int64_t now) {
 
 /* ---- failures --------------------------------------------------------------------- */
 
-int store_add_failure(struct store *s, const char *user, const char *source, bool remote, int64_t now) {
+int store_add_failure(struct store *s, const char *user, const char *source, bool remote, int64_t now)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
         /* STORE_REMOTE_ALL names a lockout, never a place a failure came from. */
-        if (!s || !user_ok(user) || !string_ok(source, STORE_SOURCE_MAX) ||
-            strcmp(source, STORE_REMOTE_ALL) == 0)
+        if (!s || !user_ok(user) || !string_ok(source, STORE_SOURCE_MAX) || strcmp(source, STORE_REMOTE_ALL) == 0)
                 return -EINVAL;
         r = stmt_get(s, ST_FAILURE_ADD, &st);
         if (r < 0)
@@ -920,7 +965,8 @@ int store_add_failure(struct store *s, const char *user, const char *source, boo
         return step_done(st);
 }
 
-static int bind_user_source(struct store *s, sqlite3_stmt *st, const char *user, const char *source) {
+static int bind_user_source(struct store *s, sqlite3_stmt *st, const char *user, const char *source)
+{
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
                 return bind_error(s);
         if (source && sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -928,8 +974,8 @@ static int bind_user_source(struct store *s, sqlite3_stmt *st, const char *user,
         return 0;
 }
 
-int store_count_failures(struct store *s, const char *user, const char *source, int64_t since,
-                         unsigned *ret) {
+int store_count_failures(struct store *s, const char *user, const char *source, int64_t since, unsigned *ret)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int64_t count;
         int r;
@@ -950,13 +996,14 @@ int store_count_failures(struct store *s, const char *user, const char *source, 
         if (r == 0)
                 return -EIO;
         count = sqlite3_column_int64(st, 0);
-        *ret = count > UINT_MAX ? UINT_MAX : (unsigned) count;
+        *ret = count > UINT_MAX ? UINT_MAX : (unsigned)count;
         return 0;
 }
 
 /* Delete rows of USER from SOURCE with one of two statements (per source, per user). */
 static int delete_user_source(struct store *s, enum stmt_id by_source, enum stmt_id by_user, const char *user,
-                              const char *source, unsigned *ret_changes) {
+                              const char *source, unsigned *ret_changes)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -970,17 +1017,19 @@ static int delete_user_source(struct store *s, enum stmt_id by_source, enum stmt
         if (r < 0)
                 return r;
         if (ret_changes)
-                *ret_changes = (unsigned) sqlite3_changes(s->db);
+                *ret_changes = (unsigned)sqlite3_changes(s->db);
         return 0;
 }
 
-int store_clear_failures(struct store *s, const char *user, const char *source) {
+int store_clear_failures(struct store *s, const char *user, const char *source)
+{
         if (!s || !user_ok(user) || (source && !string_ok(source, STORE_SOURCE_MAX)))
                 return -EINVAL;
         return delete_user_source(s, ST_FAILURE_CLEAR_SOURCE, ST_FAILURE_CLEAR_ALL, user, source, NULL);
 }
 
-static int prune_one(struct store *s, enum stmt_id id, int64_t before) {
+static int prune_one(struct store *s, enum stmt_id id, int64_t before)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -992,7 +1041,8 @@ static int prune_one(struct store *s, enum stmt_id id, int64_t before) {
         return step_done(st);
 }
 
-int store_prune(struct store *s, int64_t before) {
+int store_prune(struct store *s, int64_t before)
+{
         bool own;
         int r;
 
@@ -1009,7 +1059,8 @@ int store_prune(struct store *s, int64_t before) {
 
 /* ---- lockouts --------------------------------------------------------------------- */
 
-static int lockout_from_row(sqlite3_stmt *st, struct store_lockout *l) {
+static int lockout_from_row(sqlite3_stmt *st, struct store_lockout *l)
+{
         int r;
 
         r = copy_text(st, 0, l->source, sizeof(l->source));
@@ -1020,7 +1071,8 @@ static int lockout_from_row(sqlite3_stmt *st, struct store_lockout *l) {
         return 0;
 }
 
-int store_get_lockout(struct store *s, const char *user, const char *source, struct store_lockout *ret) {
+int store_get_lockout(struct store *s, const char *user, const char *source, struct store_lockout *ret)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         struct store_lockout l;
         int r;
@@ -1045,8 +1097,8 @@ int store_get_lockout(struct store *s, const char *user, const char *source, str
         return 0;
 }
 
-int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at,
-                      int64_t until) {
+int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at, int64_t until)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
@@ -1063,8 +1115,8 @@ int store_set_lockout(struct store *s, const char *user, const char *source, int
         return step_done(st);
 }
 
-int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret,
-                        size_t *ret_n) {
+int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n)
+{
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         struct store_lockout *l = NULL;
         size_t n = 0;
@@ -1079,7 +1131,7 @@ int store_list_lockouts(struct store *s, const char *user, int64_t now, struct s
             sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
                 return bind_error(s);
         while ((r = stmt_step(st)) > 0) {
-                r = grow((void **) &l, n, sizeof(*l));
+                r = grow((void **)&l, n, sizeof(*l));
                 if (r < 0)
                         break;
                 r = lockout_from_row(st, &l[n]);
@@ -1096,7 +1148,8 @@ int store_list_lockouts(struct store *s, const char *user, int64_t now, struct s
         return 0;
 }
 
-static int unlock_failures(struct store *s, const char *user, const char *source) {
+static int unlock_failures(struct store *s, const char *user, const char *source)
+{
         /* Unlocking every remote source forgets every remote failure, or the next one
          * would lock the user out again at once. */
         if (source && strcmp(source, STORE_REMOTE_ALL) == 0)
@@ -1104,7 +1157,8 @@ static int unlock_failures(struct store *s, const char *user, const char *source
         return delete_user_source(s, ST_FAILURE_CLEAR_SOURCE, ST_FAILURE_CLEAR_ALL, user, source, NULL);
 }
 
-int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n) {
+int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n)
+{
         unsigned n = 0;
         bool own;
         int r;

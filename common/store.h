@@ -12,11 +12,11 @@
 #include "seal.h"
 #include "totp.h"
 
-#define STORE_DB_NAME "credentials.db"
+#define STORE_DB_NAME        "credentials.db"
 #define STORE_SCHEMA_VERSION 1
-#define STORE_NAME_MAX 64      /* device name, bytes incl. NUL */
-#define STORE_SOURCE_MAX 256   /* failure source (remote host or tty), bytes incl. NUL */
-#define STORE_REMOTE_ALL "*remote*" /* lockout source that covers every remote source */
+#define STORE_NAME_MAX       64         /* device name, bytes incl. NUL */
+#define STORE_SOURCE_MAX     256        /* failure source (remote host or tty), bytes incl. NUL */
+#define STORE_REMOTE_ALL     "*remote*" /* lockout source that covers every remote source */
 
 struct store;
 
@@ -62,8 +62,8 @@ int store_rollback(struct store *s);
 int store_list_devices(struct store *s, const char *user, struct store_device **ret, size_t *ret_n);
 struct store_device *store_devices_free(struct store_device *d, size_t n);
 /* -EEXIST when USER already has a device called NAME. */
-int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg,
-                     unsigned digits, const uint8_t *sealed, size_t sealed_len, int64_t now);
+int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
+                     const uint8_t *sealed, size_t sealed_len, int64_t now);
 /* Record that DEVICE_ID accepted STEP at NOW (step only ever moves forward). */
 int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int64_t now);
 /* Remove every device and backup code of USER; *ret_removed counts devices. */
@@ -72,8 +72,8 @@ int store_remove_user_mfa(struct store *s, const char *user, unsigned *ret_remov
 /* Backup codes: the unused ones. */
 int store_list_backup_codes(struct store *s, const char *user, struct store_backup **ret, size_t *ret_n);
 /* Replace every backup code of USER (used or not) with N new hashes. */
-int store_replace_backup_codes(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES],
-                               size_t n, int64_t now);
+int store_replace_backup_codes(struct store *s, const char *user, const uint8_t (*hashes)[SEAL_HASH_BYTES], size_t n,
+                               int64_t now);
 /* Mark one used; -ESTALE if it was already used. */
 int store_use_backup_code(struct store *s, int64_t id, int64_t now);
 
@@ -81,8 +81,7 @@ int store_use_backup_code(struct store *s, int64_t id, int64_t now);
 int store_add_failure(struct store *s, const char *user, const char *source, bool remote, int64_t now);
 /* Count failures of USER at or after SINCE: from SOURCE, or from every remote source
  * when source is NULL. */
-int store_count_failures(struct store *s, const char *user, const char *source, int64_t since,
-                         unsigned *ret);
+int store_count_failures(struct store *s, const char *user, const char *source, int64_t since, unsigned *ret);
 /* Forget failures of USER from SOURCE (NULL: from every source). */
 int store_clear_failures(struct store *s, const char *user, const char *source);
 /* Delete failures older than BEFORE and lockouts that ended before it. */
@@ -91,10 +90,8 @@ int store_prune(struct store *s, int64_t before);
 /* Lockouts. SOURCE may be STORE_REMOTE_ALL. get: the newest lockout of that source,
  * -ENOENT when there is none (expired ones are still returned until pruned). */
 int store_get_lockout(struct store *s, const char *user, const char *source, struct store_lockout *ret);
-int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at,
-                      int64_t until);
+int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at, int64_t until);
 /* Lockouts of USER still active at NOW. */
-int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret,
-                        size_t *ret_n);
+int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n);
 /* Remove lockouts and failures of USER for SOURCE (NULL: all); *ret_n counts lockouts removed. */
 int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n);

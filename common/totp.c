@@ -17,7 +17,7 @@
 static const char base32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /* Encoded length of LEN bytes, without padding. */
-#define BASE32_LEN(len) (((len) * 8 + 4) / 5)
+#define BASE32_LEN(len) (((len)*8 + 4) / 5)
 
 _Static_assert(BASE32_LEN(TOTP_SECRET_MAX) < TOTP_BASE32_MAX, "TOTP_BASE32_MAX holds the longest secret");
 
@@ -71,7 +71,7 @@ const char *totp_alg_to_uri(enum totp_alg a)
 
 int totp_alg_from_string(const char *s, enum totp_alg *ret)
 {
-        static const enum totp_alg all[] = { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
+        static const enum totp_alg all[] = {TOTP_SHA1, TOTP_SHA256, TOTP_SHA512};
 
         if (!s || !ret)
                 return -EINVAL;
@@ -121,8 +121,8 @@ int totp_generate(const uint8_t *secret, size_t len, enum totp_alg alg, unsigned
                 return -EINVAL;
 
         memset(code, 0, sizeof(code));
-        r = oath_to_errno(oath_totp_generate2((const char *)secret, len, (time_t)(step * TOTP_PERIOD), TOTP_PERIOD,
-                                              0, digits, flags, code));
+        r = oath_to_errno(oath_totp_generate2((const char *)secret, len, (time_t)(step * TOTP_PERIOD), TOTP_PERIOD, 0,
+                                              digits, flags, code));
         if (r < 0)
                 goto out;
         if (strnlen(code, sizeof(code)) != digits) {

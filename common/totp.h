@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define TOTP_PERIOD 30
+#define TOTP_PERIOD         30
 #define TOTP_SECRET_DEFAULT 20 /* 160 bits */
-#define TOTP_SECRET_MAX 64
-#define TOTP_CODE_MAX 9 /* 8 digits + NUL */
-#define TOTP_BASE32_MAX 128
+#define TOTP_SECRET_MAX     64
+#define TOTP_CODE_MAX       9 /* 8 digits + NUL */
+#define TOTP_BASE32_MAX     128
 
 enum totp_alg { TOTP_SHA1, TOTP_SHA256, TOTP_SHA512 };
 

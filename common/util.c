@@ -9,8 +9,8 @@
 
 static bool user_char_ok(char c)
 {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '.' || c == '_' || c == '-';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-';
 }
 
 bool util_user_valid(const char *user)
@@ -102,10 +102,10 @@ static const struct {
         const char *plural;
         long seconds;
 } duration_units[] = {
-        { "day", "days", 86400 },
-        { "hour", "hours", 3600 },
-        { "minute", "minutes", 60 },
-        { "second", "seconds", 1 },
+        {"day", "days", 86400},
+        {"hour", "hours", 3600},
+        {"minute", "minutes", 60},
+        {"second", "seconds", 1},
 };
 
 #define N_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
@@ -131,14 +131,11 @@ char *util_duration(long seconds, char *out, size_t outlen)
                 lo = (seconds % duration_units[i].seconds) / duration_units[i + 1].seconds;
                 if (lo > 0) {
                         (void)snprintf(out, outlen, "%ld %s %ld %s", hi,
-                                       hi == 1 ? duration_units[i].singular : duration_units[i].plural,
-                                       lo,
-                                       lo == 1 ? duration_units[i + 1].singular
-                                               : duration_units[i + 1].plural);
+                                       hi == 1 ? duration_units[i].singular : duration_units[i].plural, lo,
+                                       lo == 1 ? duration_units[i + 1].singular : duration_units[i + 1].plural);
                         return out;
                 }
         }
-        (void)snprintf(out, outlen, "%ld %s", hi,
-                       hi == 1 ? duration_units[i].singular : duration_units[i].plural);
+        (void)snprintf(out, outlen, "%ld %s", hi, hi == 1 ? duration_units[i].singular : duration_units[i].plural);
         return out;
 }

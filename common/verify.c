@@ -16,7 +16,7 @@
 
 #define CODE_MIN_DIGITS 6
 #define CODE_MAX_DIGITS 8
-#define DRIFT_SPAN (2 * VERIFY_DRIFT_MAX + 1)
+#define DRIFT_SPAN      (2 * VERIFY_DRIFT_MAX + 1)
 
 /* The candidate codes found in one answer. */
 struct candidates {
@@ -30,10 +30,10 @@ struct candidates {
 
 /* What one device's secret says about the candidate. */
 struct device_match {
-        bool ok;        /* matched within the window, newer than the last step */
-        int ok_delta;   /* its distance from now, the smallest one */
-        bool replay;    /* matched within the window but not newer */
-        bool drift;     /* matched outside the window */
+        bool ok;      /* matched within the window, newer than the last step */
+        int ok_delta; /* its distance from now, the smallest one */
+        bool replay;  /* matched within the window but not newer */
+        bool drift;   /* matched outside the window */
         int drift_delta;
 };
 
@@ -90,7 +90,7 @@ static bool take_suffix(const char *answer, size_t len, size_t n, bool combined,
 /* A backup code: the whole answer, or in combined mode its tail (10 digits or 5-5). */
 static bool take_backup(const char *answer, size_t len, bool combined, struct candidates *c)
 {
-        const size_t tails[] = { BACKUP_CODE_DIGITS, BACKUP_CODE_DIGITS + 1 };
+        const size_t tails[] = {BACKUP_CODE_DIGITS, BACKUP_CODE_DIGITS + 1};
 
         if (!combined) {
                 c->pass_backup = 0;
@@ -136,7 +136,7 @@ static int parse_candidates(const struct verify_request *req, struct candidates 
 static int match_device(const uint8_t *secret, size_t slen, const struct store_device *d, const char *code,
                         uint64_t now_step, unsigned window, struct device_match *ret)
 {
-        struct device_match m = { 0 };
+        struct device_match m = {0};
 
         for (int delta = -VERIFY_DRIFT_MAX; delta <= VERIFY_DRIFT_MAX; delta++) {
                 char want[TOTP_CODE_MAX];
@@ -262,10 +262,10 @@ static int record_failure(struct store *s, const struct mlsec_conf *c, const str
 /* Try every device. On a match within the window, ret_dev and ret_step name the device and
  * step to consume; otherwise res says replay, drift or nothing. */
 static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, const struct verify_request *req,
-                         const struct store_device *devs, size_t n, const struct candidates *cand,
-                         uint64_t now_step, struct verify_result *res, size_t *ret_dev, int64_t *ret_step)
+                         const struct store_device *devs, size_t n, const struct candidates *cand, uint64_t now_step,
+                         struct verify_result *res, size_t *ret_dev, int64_t *ret_step)
 {
-        static const char none[TOTP_CODE_MAX] = { 0 }; /* equals no code */
+        static const char none[TOTP_CODE_MAX] = {0}; /* equals no code */
         bool found = false, replay = false, drift = false;
         int best = 0;
 
@@ -281,7 +281,10 @@ static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, c
                 if (r < 0)
                         return r;
                 /* without a candidate of this length the device still does the same work */
-                r = match_device(secret, slen, d, !has ? none : d->digits == 8 ? cand->totp8 : cand->totp6,
+                r = match_device(secret, slen, d,
+                                 !has             ? none
+                                 : d->digits == 8 ? cand->totp8
+                                                  : cand->totp6,
                                  now_step, c->window, &m);
                 seal_wipe(secret, sizeof(secret));
                 if (r < 0)
@@ -433,7 +436,7 @@ static int decide(struct store *s, const struct seal_key *k, const struct mlsec_
         if (res->verdict == VERDICT_OK) {
                 r = store_device_accepted(s, devs[dev].id, step, req->now);
                 if (r >= 0)
-                        r = check_backup(s, k, req, &(struct candidates){ 0 }, res);
+                        r = check_backup(s, k, req, &(struct candidates){0}, res);
         } else if (res->verdict == VERDICT_WRONG) {
                 r = check_backup(s, k, req, cand, res);
         }
@@ -451,8 +454,8 @@ out:
 int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
                   const struct verify_request *req, struct verify_result *ret)
 {
-        struct verify_result res = { .verdict = VERDICT_WRONG, .method = METHOD_NONE };
-        struct candidates cand = { 0 };
+        struct verify_result res = {.verdict = VERDICT_WRONG, .method = METHOD_NONE};
+        struct candidates cand = {0};
         bool malformed;
         int r;
 

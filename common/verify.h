@@ -14,7 +14,7 @@
 #include "store.h"
 
 #define VERIFY_ANSWER_MAX 512 /* longest answer considered at all */
-#define VERIFY_DRIFT_MAX 10   /* steps searched for a drifting clock */
+#define VERIFY_DRIFT_MAX  10  /* steps searched for a drifting clock */
 
 enum mlsec_verdict {
         VERDICT_OK,
@@ -31,11 +31,11 @@ enum verify_method { METHOD_NONE, METHOD_TOTP, METHOD_BACKUP };
 
 struct verify_request {
         const char *user;
-        bool known_user;     /* false: the user does not exist; always fails, same work */
-        const char *answer;  /* what the user typed */
-        bool combined;       /* answer is password followed by the code (forward_pass) */
-        const char *source;  /* PAM_RHOST, else the tty, else "local" */
-        bool remote;         /* source is a remote host */
+        bool known_user;    /* false: the user does not exist; always fails, same work */
+        const char *answer; /* what the user typed */
+        bool combined;      /* answer is password followed by the code (forward_pass) */
+        const char *source; /* PAM_RHOST, else the tty, else "local" */
+        bool remote;        /* source is a remote host */
         time_t now;
 };
 

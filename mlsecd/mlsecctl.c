@@ -92,8 +92,8 @@ static int open_admin(struct ctl *c, bool create, struct store **ret_s, struct s
         r = store_open(c->conf.state_dir, create, ret_s);
         if (r < 0) {
                 fprintf(stderr, "mlsecctl: cannot open %s/%s: %s\n", c->conf.state_dir, STORE_DB_NAME,
-                        r == -ENOENT   ? "no credential store yet (nobody is enrolled)"
-                        : r == -EPERM  ? "unsafe owner or mode (must be owned by root, not writable by others)"
+                        r == -ENOENT    ? "no credential store yet (nobody is enrolled)"
+                        : r == -EPERM   ? "unsafe owner or mode (must be owned by root, not writable by others)"
                         : r == -EBADMSG ? "not a valid credential store, or written by a newer mlsec"
                                         : strerror(-r));
                 return r;
@@ -136,12 +136,14 @@ static int print_json(struct proto_obj *o)
 
 static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                { "device", required_argument, NULL, 'd' }, { "secret", required_argument, NULL, 's' },
-                { "algorithm", required_argument, NULL, 'a' }, { "digits", required_argument, NULL, 'n' },
-                { "no-qr", no_argument, NULL, 'Q' }, { "json", no_argument, NULL, 'j' }, { 0 }
-        };
-        struct enroll_device_req req = { .user = user, .alg = TOTP_SHA1, .digits = 6, .now = time(NULL) };
+        static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
+                                             {"secret", required_argument, NULL, 's'},
+                                             {"algorithm", required_argument, NULL, 'a'},
+                                             {"digits", required_argument, NULL, 'n'},
+                                             {"no-qr", no_argument, NULL, 'Q'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {0}};
+        struct enroll_device_req req = {.user = user, .alg = TOTP_SHA1, .digits = 6, .now = time(NULL)};
         struct enroll_device_result res;
         struct store *s = NULL;
         struct seal_key *k = NULL;
@@ -325,13 +327,12 @@ static void status_text(const char *user, const struct enroll_status *st, time_t
 
 static int cmd_status(struct ctl *c, const char *user)
 {
-        struct enroll_status st = { 0 };
+        struct enroll_status st = {0};
         struct store *s = NULL;
         time_t now = time(NULL);
         int r;
 
-        if (!util_user_valid(user))
-                {
+        if (!util_user_valid(user)) {
                 (void)need_user(user);
                 return EXIT_FAILURE;
         }
@@ -342,9 +343,9 @@ static int cmd_status(struct ctl *c, const char *user)
                 s = NULL; /* no store yet: report an empty status */
         } else if (r < 0) {
                 {
-                (void)open_admin(c, false, &s, NULL);
-                return EXIT_FAILURE;
-        }
+                        (void)open_admin(c, false, &s, NULL);
+                        return EXIT_FAILURE;
+                }
         }
         if (s) {
                 r = enroll_status(s, user, now, &st);
@@ -368,8 +369,7 @@ static int cmd_disable(struct ctl *c, const char *user)
         unsigned n = 0;
         int r;
 
-        if (!util_user_valid(user))
-                {
+        if (!util_user_valid(user)) {
                 (void)need_user(user);
                 return EXIT_FAILURE;
         }
@@ -400,8 +400,8 @@ static int cmd_disable(struct ctl *c, const char *user)
 
 static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
 {
-        static const struct option opts[] = { { "source", required_argument, NULL, 's' },
-                                              { "json", no_argument, NULL, 'j' }, { 0 } };
+        static const struct option opts[] = {
+                {"source", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'}, {0}};
         const char *source = NULL;
         struct store *s = NULL;
         unsigned n = 0;
@@ -419,8 +419,7 @@ static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
                 return usage_error("unexpected argument '%s'", argv[optind]);
         if (source && (!*source || strlen(source) >= STORE_SOURCE_MAX))
                 return usage_error("invalid --source '%s'", source);
-        if (!util_user_valid(user))
-                {
+        if (!util_user_valid(user)) {
                 (void)need_user(user);
                 return EXIT_FAILURE;
         }
@@ -456,7 +455,7 @@ static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
 /* Options that every admin sub-command takes after its arguments. */
 static int only_json(struct ctl *c, int argc, char **argv, const char *cmd)
 {
-        static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
         int o;
 
         while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -481,8 +480,9 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
                 return usage_error("admin %s needs a USER", sub);
         user = argv[2];
         if (geteuid() != 0) {
-                fprintf(stderr, "mlsecctl: 'admin %s' must be run as root: it changes the credential store "
-                                "directly.\n",
+                fprintf(stderr,
+                        "mlsecctl: 'admin %s' must be run as root: it changes the credential store "
+                        "directly.\n",
                         sub);
                 return EXIT_FAILURE;
         }
@@ -505,11 +505,11 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-        static const struct option opts[] = { { "conf", required_argument, NULL, 'c' },
-                                              { "json", no_argument, NULL, 'j' },
-                                              { "help", no_argument, NULL, 'h' },
-                                              { 0 } };
-        struct ctl c = { 0 };
+        static const struct option opts[] = {{"conf", required_argument, NULL, 'c'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {0}};
+        struct ctl c = {0};
         char err[CONF_ERR_MAX];
         int o, r;
 

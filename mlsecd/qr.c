@@ -32,7 +32,7 @@ static bool light_at(const QRcode *qr, int x, int y, int size)
 }
 
 /* Explicit colours: light modules bright white, dark ones black, whatever the theme. */
-#define ANSI_ON "\033[97;40m"
+#define ANSI_ON  "\033[97;40m"
 #define ANSI_OFF "\033[0m"
 
 static int draw(FILE *out, const QRcode *qr, bool colours)
@@ -44,8 +44,7 @@ static int draw(FILE *out, const QRcode *qr, bool colours)
                         return -EIO;
                 for (int x = 0; x < size; x++) {
                         bool top = light_at(qr, x, y, size), bottom = light_at(qr, x, y + 1, size);
-                        const char *g = top ? (bottom ? GLYPH_BOTH : GLYPH_UPPER)
-                                            : (bottom ? GLYPH_LOWER : GLYPH_NONE);
+                        const char *g = top ? (bottom ? GLYPH_BOTH : GLYPH_UPPER) : (bottom ? GLYPH_LOWER : GLYPH_NONE);
 
                         if (fputs(g, out) == EOF)
                                 return -EIO;

@@ -29,16 +29,16 @@
 #include "util.h"
 #include "verify.h"
 
-#define PROMPT_CODE "Verification code: "
+#define PROMPT_CODE     "Verification code: "
 #define PROMPT_COMBINED "Password & verification code: "
 #define PROMPT_PASSWORD "Password: "
-#define BACKUP_LOW 3
+#define BACKUP_LOW      3
 
 struct options {
         const char *conf;  /* NULL: the default path */
         bool forward_pass; /* one prompt: password then code; password handed on */
         bool debug;
-        bool silent;       /* PAM_SILENT: no info or error messages */
+        bool silent; /* PAM_SILENT: no info or error messages */
 };
 
 /* The state one authentication needs, released in one place. */
@@ -55,7 +55,7 @@ struct auth_ctx {
 
 static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
 {
-        *o = (struct options){ .silent = (flags & PAM_SILENT) != 0 };
+        *o = (struct options){.silent = (flags & PAM_SILENT) != 0};
         for (int i = 0; i < argc; i++) {
                 if (strncmp(argv[i], "conf=", 5) == 0 && argv[i][5] == '/')
                         o->conf = argv[i] + 5;
@@ -136,7 +136,10 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_c
                 ctx->store = NULL;
         } else if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
-                           STORE_DB_NAME, r == -EPERM ? "unsafe owner or mode" : r == -EBADMSG ? "corrupt or newer schema" : strerror(-r));
+                           STORE_DB_NAME,
+                           r == -EPERM     ? "unsafe owner or mode"
+                           : r == -EBADMSG ? "corrupt or newer schema"
+                                           : strerror(-r));
                 return r;
         }
         r = seal_key_load(ctx->conf.key_file, false, &ctx->key);
@@ -144,7 +147,9 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_c
                 ctx->key = NULL;
         } else if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot load key file %s, refusing: %s", ctx->conf.key_file,
-                           r == -EPERM ? "unsafe owner or mode" : r == -EINVAL ? "wrong size" : strerror(-r));
+                           r == -EPERM    ? "unsafe owner or mode"
+                           : r == -EINVAL ? "wrong size"
+                                          : strerror(-r));
                 return r;
         }
         return 0;
@@ -228,7 +233,7 @@ static int step_aside(pam_handle_t *pamh, const struct options *o, struct auth_c
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-        struct auth_ctx ctx = { .store = NULL };
+        struct auth_ctx ctx = {.store = NULL};
         struct verify_result res;
         struct verify_request req;
         struct options o;

@@ -51,10 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     !str_ok(c.spool_dir, sizeof(c.spool_dir)) || c.spool_dir[0] != '/' ||
                     !str_ok(c.admin_group, sizeof(c.admin_group)) || c.admin_group[0] == '\0')
                         __builtin_trap();
-                if (c.window > 10 || c.max_failures < 1 || c.max_failures > 1000 ||
-                    c.failure_window < 1 || c.failure_window > 604800 || c.lockout_seconds < 1 ||
-                    c.lockout_seconds > 604800 || c.max_user_failures < 1 ||
-                    c.max_user_failures > 100000 ||
+                if (c.window > 10 || c.max_failures < 1 || c.max_failures > 1000 || c.failure_window < 1 ||
+                    c.failure_window > 604800 || c.lockout_seconds < 1 || c.lockout_seconds > 604800 ||
+                    c.max_user_failures < 1 || c.max_user_failures > 100000 ||
                     (c.unenrolled != CONF_UNENROLLED_ALLOW && c.unenrolled != CONF_UNENROLLED_DENY))
                         __builtin_trap();
         }

@@ -67,7 +67,7 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 
 static int run_once(struct drive *d)
 {
-        struct pam_conv c = { conv, d };
+        struct pam_conv c = {conv, d};
         pam_handle_t *pamh = NULL;
         int r;
 
@@ -133,30 +133,45 @@ static int race(struct drive *d, int n)
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {
-                { "confdir", required_argument, NULL, 'c' }, { "service", required_argument, NULL, 's' },
-                { "user", required_argument, NULL, 'u' },    { "answer", required_argument, NULL, 'a' },
-                { "rhost", required_argument, NULL, 'r' },   { "tty", required_argument, NULL, 't' },
-                { "silent", no_argument, NULL, 'S' },        { "authtok", no_argument, NULL, 'T' },
-                { "race", required_argument, NULL, 'R' },    { 0 }
-        };
-        struct drive d = { .service = "mlsec-test" };
+                {"confdir", required_argument, NULL, 'c'}, {"service", required_argument, NULL, 's'},
+                {"user", required_argument, NULL, 'u'},    {"answer", required_argument, NULL, 'a'},
+                {"rhost", required_argument, NULL, 'r'},   {"tty", required_argument, NULL, 't'},
+                {"silent", no_argument, NULL, 'S'},        {"authtok", no_argument, NULL, 'T'},
+                {"race", required_argument, NULL, 'R'},    {0}};
+        struct drive d = {.service = "mlsec-test"};
         int o, n_race = 0;
 
         while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (o) {
-                case 'c': d.confdir = optarg; break;
-                case 's': d.service = optarg; break;
-                case 'u': d.user = optarg; break;
+                case 'c':
+                        d.confdir = optarg;
+                        break;
+                case 's':
+                        d.service = optarg;
+                        break;
+                case 'u':
+                        d.user = optarg;
+                        break;
                 case 'a':
                         if (d.n_answers == MAX_ANSWERS)
                                 return 3;
                         d.answers[d.n_answers++] = optarg;
                         break;
-                case 'r': d.rhost = optarg; break;
-                case 't': d.tty = optarg; break;
-                case 'S': d.flags |= PAM_SILENT; break;
-                case 'T': d.show_authtok = true; break;
-                case 'R': n_race = atoi(optarg); break;
+                case 'r':
+                        d.rhost = optarg;
+                        break;
+                case 't':
+                        d.tty = optarg;
+                        break;
+                case 'S':
+                        d.flags |= PAM_SILENT;
+                        break;
+                case 'T':
+                        d.show_authtok = true;
+                        break;
+                case 'R':
+                        n_race = atoi(optarg);
+                        break;
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
                                         "[--rhost H] [--tty T] [--silent] [--authtok] [--race N]\n");

@@ -50,8 +50,8 @@ static void test_generate_shape(void **state)
 static void test_generate_distribution_and_uniqueness(void **state)
 {
         static char codes[SAMPLE][BACKUP_CODE_SHOWN];
-        unsigned count[BACKUP_CODE_DIGITS][10] = { { 0 } };
-        unsigned total[10] = { 0 };
+        unsigned count[BACKUP_CODE_DIGITS][10] = {{0}};
+        unsigned total[10] = {0};
 
         for (int i = 0; i < SAMPLE; i++) {
                 backup_generate(codes[i]);
@@ -80,7 +80,7 @@ static void test_generate_distribution_and_uniqueness(void **state)
 static void test_normalize_accepts(void **state)
 {
         static const char *const ok[] = {
-                "1234567890",   "12345-67890",   "12345 67890",          " 12345 67890 ",
+                "1234567890",   "12345-67890",         "12345 67890",  " 12345 67890 ",
                 "1234-5678-90", "1-2-3-4-5-6-7-8-9-0", "12345--67890", "  - 1234567890 -  ",
         };
 
@@ -106,10 +106,24 @@ static void test_normalize_accepts(void **state)
 static void test_normalize_rejects(void **state)
 {
         static const char *const bad[] = {
-                "",            "     ",         "-----",        "123456789",     "1234-56789",
-                "12345678901", "12345-678901",  "12345-6789a",  "a1234567890",   "12345_67890",
-                "12345\t67890", "12345.67890",  "12345\n67890", "１２３４５６７８９０", "12345+67890",
-                "0x12345678",  "1234567890\xff", "+1234567890",
+                "",
+                "     ",
+                "-----",
+                "123456789",
+                "1234-56789",
+                "12345678901",
+                "12345-678901",
+                "12345-6789a",
+                "a1234567890",
+                "12345_67890",
+                "12345\t67890",
+                "12345.67890",
+                "12345\n67890",
+                "１２３４５６７８９０",
+                "12345+67890",
+                "0x12345678",
+                "1234567890\xff",
+                "+1234567890",
         };
         char out[BACKUP_CODE_DIGITS + 1];
 

@@ -250,14 +250,11 @@ static void test_numbers(void **state)
 {
         expect_error("window = 11\n", "t.conf:1: window must be between 0 and 10, got \"11\"");
         expect_error("max_failures = 0\n", "t.conf:1: max_failures must be between 1 and 1000, got \"0\"");
-        expect_error("max_failures = 1001\n",
-                     "t.conf:1: max_failures must be between 1 and 1000, got \"1001\"");
-        expect_error("failure_window = 0\n",
-                     "t.conf:1: failure_window must be between 1 and 604800, got \"0\"");
+        expect_error("max_failures = 1001\n", "t.conf:1: max_failures must be between 1 and 1000, got \"1001\"");
+        expect_error("failure_window = 0\n", "t.conf:1: failure_window must be between 1 and 604800, got \"0\"");
         expect_error("failure_window = 604801\n",
                      "t.conf:1: failure_window must be between 1 and 604800, got \"604801\"");
-        expect_error("lockout_seconds = 0\n",
-                     "t.conf:1: lockout_seconds must be between 1 and 604800, got \"0\"");
+        expect_error("lockout_seconds = 0\n", "t.conf:1: lockout_seconds must be between 1 and 604800, got \"0\"");
         expect_error("lockout_seconds = 604801\n",
                      "t.conf:1: lockout_seconds must be between 1 and 604800, got \"604801\"");
         expect_error("max_user_failures = 100001\n",
@@ -285,7 +282,9 @@ static void test_paths(void **state)
                      "t.conf:1: state_dir must be an absolute path, got \"var/lib/mlsec\"");
         expect_error("key_file = ~/key\n", "t.conf:1: key_file must be an absolute path, got \"~/key\"");
         expect_error("spool_dir = ./spool\n", "t.conf:1: spool_dir must be an absolute path, got \"./spool\"");
-        expect_error("socket = /run/a\x01" "b\n", "t.conf:1: socket must be an absolute path, got \"/run/a\\x01b\"");
+        expect_error("socket = /run/a\x01"
+                     "b\n",
+                     "t.conf:1: socket must be an absolute path, got \"/run/a\\x01b\"");
 
         /* socket[108]: 107 bytes fit, 108 do not. */
         (void)snprintf(text, sizeof(text), "socket = /%0106d\n", 0);

@@ -20,9 +20,9 @@
 #define MAX_SIDE 200
 
 struct drawing {
-        int lines;     /* text lines */
-        int width;     /* glyphs per line, equal on every line */
-        int rows;      /* module rows: 2 per line */
+        int lines; /* text lines */
+        int width; /* glyphs per line, equal on every line */
+        int rows;  /* module rows: 2 per line */
         bool light[MAX_SIDE][MAX_SIDE];
 };
 
@@ -63,9 +63,8 @@ static void read_drawing(FILE *f, struct drawing *d)
                                 bottom = true;
                                 i += 3;
                         } else {
-                                fail_msg("unexpected byte 0x%02x on line %d", (unsigned char)line[i],
-                                         d->lines + 1);
-                        return;
+                                fail_msg("unexpected byte 0x%02x on line %d", (unsigned char)line[i], d->lines + 1);
+                                return;
                         }
                         d->light[d->lines * 2][x] = top;
                         d->light[d->lines * 2 + 1][x] = bottom;

@@ -357,7 +357,7 @@ static void test_hash_code(void **state)
         struct fixture *f = *state;
         char other[PATH_MAX];
         struct seal_key *k1 = load_ok(f->key, true), *k1b = load_ok(f->key, false), *k2;
-        uint8_t a[SEAL_HASH_BYTES], b[SEAL_HASH_BYTES], zero[SEAL_HASH_BYTES] = { 0 };
+        uint8_t a[SEAL_HASH_BYTES], b[SEAL_HASH_BYTES], zero[SEAL_HASH_BYTES] = {0};
 
         snprintf(other, sizeof(other), "%s/other.key", f->dir);
         k2 = load_ok(other, true);
@@ -425,7 +425,7 @@ static void test_password(void **state)
 
 static void test_helpers(void **state)
 {
-        uint8_t a[32], b[32], zero[32] = { 0 };
+        uint8_t a[32], b[32], zero[32] = {0};
         char *s;
         unsigned seen = 0;
 

@@ -35,11 +35,13 @@ struct fixture {
 static const uint8_t sealed_a[] = "sealed-secret-of-device-a-0123456789abcdef-0123456789";
 static const uint8_t sealed_b[] = "sealed-secret-of-device-b";
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
         return remove(path);
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
         struct fixture *f = calloc(1, sizeof(*f));
 
         if (!f)
@@ -56,7 +58,8 @@ static int setup(void **state) {
         return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
         struct fixture *f = *state;
         int r = nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 
@@ -65,7 +68,8 @@ static int teardown(void **state) {
         return r;
 }
 
-static struct store *open_ok(const char *dir, bool create) {
+static struct store *open_ok(const char *dir, bool create)
+{
         struct store *s = NULL;
 
         assert_int_equal(store_open(dir, create, &s), 0);
@@ -73,46 +77,51 @@ static struct store *open_ok(const char *dir, bool create) {
         return s;
 }
 
-static mode_t mode_of(const char *path) {
+static mode_t mode_of(const char *path)
+{
         struct stat st;
 
         assert_int_equal(lstat(path, &st), 0);
         return st.st_mode & 07777;
 }
 
-static void write_file(const char *path, const void *data, size_t len, mode_t mode) {
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 
         assert_true(fd >= 0);
-        assert_int_equal(write(fd, data, len), (ssize_t) len);
+        assert_int_equal(write(fd, data, len), (ssize_t)len);
         assert_int_equal(fchmod(fd, mode), 0);
         assert_int_equal(close(fd), 0);
 }
 
 /* A big-endian 32-bit field of the database header (valid once every handle is closed:
  * the last close checkpoints the WAL into the main file). */
-static uint32_t header_u32(const char *path, off_t offset) {
+static uint32_t header_u32(const char *path, off_t offset)
+{
         uint8_t b[4];
         int fd = open(path, O_RDONLY | O_CLOEXEC);
 
         assert_true(fd >= 0);
-        assert_int_equal(pread(fd, b, sizeof(b), offset), (ssize_t) sizeof(b));
+        assert_int_equal(pread(fd, b, sizeof(b), offset), (ssize_t)sizeof(b));
         close(fd);
-        return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
+        return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static void header_set_u32(const char *path, off_t offset, uint32_t v) {
-        uint8_t b[4] = { v >> 24, v >> 16, v >> 8, v };
+static void header_set_u32(const char *path, off_t offset, uint32_t v)
+{
+        uint8_t b[4] = {v >> 24, v >> 16, v >> 8, v};
         int fd = open(path, O_WRONLY | O_CLOEXEC);
 
         assert_true(fd >= 0);
-        assert_int_equal(pwrite(fd, b, sizeof(b), offset), (ssize_t) sizeof(b));
+        assert_int_equal(pwrite(fd, b, sizeof(b), offset), (ssize_t)sizeof(b));
         close(fd);
 }
 
 #define HEADER_USER_VERSION 60
 
-static bool file_contains(const char *path, const void *needle, size_t len) {
+static bool file_contains(const char *path, const void *needle, size_t len)
+{
         static char buf[1 << 20];
         ssize_t n;
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -121,15 +130,17 @@ static bool file_contains(const char *path, const void *needle, size_t len) {
                 return false;
         n = read(fd, buf, sizeof(buf));
         close(fd);
-        return n > 0 && memmem(buf, (size_t) n, needle, len) != NULL;
+        return n > 0 && memmem(buf, (size_t)n, needle, len) != NULL;
 }
 
-static void add_device(struct store *s, const char *user, const char *name, const uint8_t *sealed,
-                       size_t len, int64_t now) {
+static void add_device(struct store *s, const char *user, const char *name, const uint8_t *sealed, size_t len,
+                       int64_t now)
+{
         assert_int_equal(store_add_device(s, user, name, TOTP_SHA1, 6, sealed, len, now), 0);
 }
 
-static size_t count_devices(struct store *s, const char *user) {
+static size_t count_devices(struct store *s, const char *user)
+{
         struct store_device *d = NULL;
         size_t n = 99;
 
@@ -138,7 +149,8 @@ static size_t count_devices(struct store *s, const char *user) {
         return n;
 }
 
-static size_t count_codes(struct store *s, const char *user) {
+static size_t count_codes(struct store *s, const char *user)
+{
         struct store_backup *b = NULL;
         size_t n = 99;
 
@@ -147,23 +159,26 @@ static size_t count_codes(struct store *s, const char *user) {
         return n;
 }
 
-static unsigned count_failures(struct store *s, const char *user, const char *source, int64_t since) {
+static unsigned count_failures(struct store *s, const char *user, const char *source, int64_t since)
+{
         unsigned n = 99;
 
         assert_int_equal(store_count_failures(s, user, source, since, &n), 0);
         return n;
 }
 
-static double now_seconds(void) {
+static double now_seconds(void)
+{
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- opening and files ---------------------------------------------------------- */
 
-static void test_create_and_reopen(void **state) {
+static void test_create_and_reopen(void **state)
+{
         struct fixture *f = *state;
         struct store *s;
 
@@ -180,7 +195,8 @@ static void test_create_and_reopen(void **state) {
         s = store_close(s);
 }
 
-static void test_wal_and_shm_are_private(void **state) {
+static void test_wal_and_shm_are_private(void **state)
+{
         struct fixture *f = *state;
         char wal[256], shm[256];
         struct store *s;
@@ -195,7 +211,8 @@ static void test_wal_and_shm_are_private(void **state) {
         s = store_close(s);
 }
 
-static void test_dir_permissions(void **state) {
+static void test_dir_permissions(void **state)
+{
         struct fixture *f = *state;
         char link[256], orphan[256];
         struct store *s = NULL;
@@ -231,7 +248,8 @@ static void test_dir_permissions(void **state) {
         s = store_close(s);
 }
 
-static void test_db_permissions(void **state) {
+static void test_db_permissions(void **state)
+{
         struct fixture *f = *state;
         char other[128], other_db[256];
         struct store *s = NULL;
@@ -272,7 +290,8 @@ static void test_db_permissions(void **state) {
         assert_null(s);
 }
 
-static void test_missing(void **state) {
+static void test_missing(void **state)
+{
         struct fixture *f = *state;
         struct store *s = NULL;
 
@@ -285,7 +304,8 @@ static void test_missing(void **state) {
         assert_int_equal(store_open("", true, &s), -EINVAL);
 }
 
-static void test_garbage_file(void **state) {
+static void test_garbage_file(void **state)
+{
         struct fixture *f = *state;
         char garbage[8192];
         struct store *s = NULL;
@@ -300,7 +320,8 @@ static void test_garbage_file(void **state) {
         assert_true(file_contains(f->db, garbage, sizeof(garbage))); /* left alone */
 }
 
-static void test_newer_schema_refused(void **state) {
+static void test_newer_schema_refused(void **state)
+{
         struct fixture *f = *state;
         struct store *s = NULL;
 
@@ -317,8 +338,9 @@ static void test_newer_schema_refused(void **state) {
 
 /* ---- migrations ------------------------------------------------------------------ */
 
-static void use_every_table(struct store *s) {
-        static const uint8_t hashes[1][SEAL_HASH_BYTES] = { { 1 } };
+static void use_every_table(struct store *s)
+{
+        static const uint8_t hashes[1][SEAL_HASH_BYTES] = {{1}};
         struct store_lockout l;
 
         add_device(s, "alice", "phone", sealed_a, sizeof(sealed_a), 10);
@@ -331,7 +353,8 @@ static void use_every_table(struct store *s) {
         assert_int_equal(store_get_lockout(s, "alice", "10.0.0.1", &l), 0);
 }
 
-static void test_migrate_empty_v0(void **state) {
+static void test_migrate_empty_v0(void **state)
+{
         struct fixture *f = *state;
         char magic[16];
         struct store *s;
@@ -346,7 +369,7 @@ static void test_migrate_empty_v0(void **state) {
 
         fd = open(f->db, O_RDONLY | O_CLOEXEC);
         assert_true(fd >= 0);
-        assert_int_equal(read(fd, magic, sizeof(magic)), (ssize_t) sizeof(magic));
+        assert_int_equal(read(fd, magic, sizeof(magic)), (ssize_t)sizeof(magic));
         close(fd);
         assert_memory_equal(magic, "SQLite format 3", 16);
         assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), 1);
@@ -354,7 +377,8 @@ static void test_migrate_empty_v0(void **state) {
         assert_int_equal(header_u32(f->db, 16) & 0xffff, 0x0202);
 }
 
-static void test_reopen_keeps_version_and_data(void **state) {
+static void test_reopen_keeps_version_and_data(void **state)
+{
         struct fixture *f = *state;
         struct store_device *d = NULL;
         struct store *s;
@@ -381,7 +405,8 @@ static void test_reopen_keeps_version_and_data(void **state) {
 
 /* Several processes create and migrate the same fresh database at once: exactly one
  * migrates, none fails. */
-static void test_concurrent_create(void **state) {
+static void test_concurrent_create(void **state)
+{
         struct fixture *f = *state;
         enum { N = 6 };
         pid_t pids[N];
@@ -424,7 +449,8 @@ static void test_concurrent_create(void **state) {
 
 /* ---- devices --------------------------------------------------------------------- */
 
-static void test_devices(void **state) {
+static void test_devices(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
         struct store_device *d = NULL;
@@ -435,8 +461,7 @@ static void test_devices(void **state) {
         assert_int_equal(n, 0);
 
         assert_int_equal(store_add_device(s, "alice", "phone", TOTP_SHA256, 8, sealed_a, sizeof(sealed_a), 100), 0);
-        assert_int_equal(store_add_device(s, "alice", "phone", TOTP_SHA1, 6, sealed_b, sizeof(sealed_b), 101),
-                         -EEXIST);
+        assert_int_equal(store_add_device(s, "alice", "phone", TOTP_SHA1, 6, sealed_b, sizeof(sealed_b), 101), -EEXIST);
         assert_int_equal(store_add_device(s, "alice", "tablet", TOTP_SHA512, 6, sealed_b, sizeof(sealed_b), 102), 0);
         assert_int_equal(store_add_device(s, "bob", "phone", TOTP_SHA1, 6, sealed_b, sizeof(sealed_b), 103), 0);
         assert_int_equal(store_add_device(s, "alice", "bad", TOTP_SHA1, 7, sealed_b, sizeof(sealed_b), 1), -EINVAL);
@@ -478,9 +503,10 @@ static void test_devices(void **state) {
         assert_null(store_close(NULL));
 }
 
-static void test_remove_user_mfa(void **state) {
+static void test_remove_user_mfa(void **state)
+{
         struct fixture *f = *state;
-        static const uint8_t hashes[2][SEAL_HASH_BYTES] = { { 1 }, { 2 } };
+        static const uint8_t hashes[2][SEAL_HASH_BYTES] = {{1}, {2}};
         struct store *s = open_ok(f->state, true);
         unsigned removed = 99;
 
@@ -508,7 +534,8 @@ static void test_remove_user_mfa(void **state) {
 }
 
 /* Removed secrets are overwritten in the file, not only unlinked from the b-tree. */
-static void test_secure_delete(void **state) {
+static void test_secure_delete(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
         unsigned removed = 0;
@@ -532,7 +559,8 @@ static void test_secure_delete(void **state) {
 
 /* ---- backup codes ---------------------------------------------------------------- */
 
-static void test_backup_codes(void **state) {
+static void test_backup_codes(void **state)
+{
         struct fixture *f = *state;
         uint8_t hashes[3][SEAL_HASH_BYTES];
         struct store *s = open_ok(f->state, true);
@@ -540,12 +568,12 @@ static void test_backup_codes(void **state) {
         size_t n = 99;
 
         for (size_t i = 0; i < 3; i++)
-                memset(hashes[i], 0x10 + (int) i, SEAL_HASH_BYTES);
+                memset(hashes[i], 0x10 + (int)i, SEAL_HASH_BYTES);
         assert_int_equal(store_list_backup_codes(s, "alice", &b, &n), 0);
         assert_null(b);
         assert_int_equal(n, 0);
 
-        assert_int_equal(store_replace_backup_codes(s, "alice", (const uint8_t(*)[SEAL_HASH_BYTES]) hashes, 3, 100), 0);
+        assert_int_equal(store_replace_backup_codes(s, "alice", (const uint8_t(*)[SEAL_HASH_BYTES])hashes, 3, 100), 0);
         assert_int_equal(store_list_backup_codes(s, "alice", &b, &n), 0);
         assert_int_equal(n, 3);
         for (size_t i = 0; i < 3; i++)
@@ -564,8 +592,8 @@ static void test_backup_codes(void **state) {
         assert_int_equal(count_codes(s, "bob"), 0);
 
         /* Replacing drops every old code, used or not. */
-        assert_int_equal(store_replace_backup_codes(s, "alice", (const uint8_t(*)[SEAL_HASH_BYTES]) &hashes[2], 1, 300),
-                         0);
+        assert_int_equal(
+                store_replace_backup_codes(s, "alice", (const uint8_t(*)[SEAL_HASH_BYTES]) & hashes[2], 1, 300), 0);
         assert_int_equal(store_list_backup_codes(s, "alice", &b, &n), 0);
         assert_int_equal(n, 1);
         assert_memory_equal(b[0].hash, hashes[2], SEAL_HASH_BYTES);
@@ -577,7 +605,8 @@ static void test_backup_codes(void **state) {
 
 /* ---- failures and lockouts ------------------------------------------------------- */
 
-static void test_failures(void **state) {
+static void test_failures(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
 
@@ -608,7 +637,8 @@ static void test_failures(void **state) {
         s = store_close(s);
 }
 
-static void test_prune(void **state) {
+static void test_prune(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
         struct store_lockout l;
@@ -631,10 +661,11 @@ static void test_prune(void **state) {
         s = store_close(s);
 }
 
-static void test_lockouts(void **state) {
+static void test_lockouts(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
-        struct store_lockout l = { .until = 77 }, *list = NULL;
+        struct store_lockout l = {.until = 77}, *list = NULL;
         size_t n = 99;
 
         assert_int_equal(store_get_lockout(s, "alice", "10.0.0.1", &l), -ENOENT);
@@ -669,7 +700,8 @@ static void test_lockouts(void **state) {
         s = store_close(s);
 }
 
-static void test_unlock(void **state) {
+static void test_unlock(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
         struct store_lockout l;
@@ -717,7 +749,8 @@ static void test_unlock(void **state) {
 
 /* ---- transactions ---------------------------------------------------------------- */
 
-static void test_rollback_discards(void **state) {
+static void test_rollback_discards(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
 
@@ -745,7 +778,8 @@ static void test_rollback_discards(void **state) {
 }
 
 /* A failing call inside the caller's transaction undoes only itself. */
-static void test_failed_call_keeps_transaction(void **state) {
+static void test_failed_call_keeps_transaction(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
 
@@ -762,7 +796,8 @@ static void test_failed_call_keeps_transaction(void **state) {
 /* While one handle holds BEGIN IMMEDIATE, another process's begin waits (busy timeout)
  * and succeeds once the first commits; then it sees the first one's write. SQLite state
  * must not cross fork(), so the parent opens its handle only after forking. */
-static void test_begin_waits_for_writer(void **state) {
+static void test_begin_waits_for_writer(void **state)
+{
         struct fixture *f = *state;
         struct store *s = open_ok(f->state, true);
         int held[2], ready[2], status = 0;
@@ -821,7 +856,8 @@ static void test_begin_waits_for_writer(void **state) {
         s = store_close(s);
 }
 
-int main(void) {
+int main(void)
+{
         const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
                 T(test_create_and_reopen),

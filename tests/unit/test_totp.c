@@ -28,15 +28,24 @@ struct vector {
 
 /* RFC 6238 Appendix B, every row. */
 static const struct vector rfc6238[] = {
-        { 59LL, TOTP_SHA1, "94287082" },          { 59LL, TOTP_SHA256, "46119246" },
-        { 59LL, TOTP_SHA512, "90693936" },        { 1111111109LL, TOTP_SHA1, "07081804" },
-        { 1111111109LL, TOTP_SHA256, "68084774" }, { 1111111109LL, TOTP_SHA512, "25091201" },
-        { 1111111111LL, TOTP_SHA1, "14050471" },  { 1111111111LL, TOTP_SHA256, "67062674" },
-        { 1111111111LL, TOTP_SHA512, "99943326" }, { 1234567890LL, TOTP_SHA1, "89005924" },
-        { 1234567890LL, TOTP_SHA256, "91819424" }, { 1234567890LL, TOTP_SHA512, "93441116" },
-        { 2000000000LL, TOTP_SHA1, "69279037" },  { 2000000000LL, TOTP_SHA256, "90698825" },
-        { 2000000000LL, TOTP_SHA512, "38618901" }, { 20000000000LL, TOTP_SHA1, "65353130" },
-        { 20000000000LL, TOTP_SHA256, "77737706" }, { 20000000000LL, TOTP_SHA512, "47863826" },
+        {59LL, TOTP_SHA1, "94287082"},
+        {59LL, TOTP_SHA256, "46119246"},
+        {59LL, TOTP_SHA512, "90693936"},
+        {1111111109LL, TOTP_SHA1, "07081804"},
+        {1111111109LL, TOTP_SHA256, "68084774"},
+        {1111111109LL, TOTP_SHA512, "25091201"},
+        {1111111111LL, TOTP_SHA1, "14050471"},
+        {1111111111LL, TOTP_SHA256, "67062674"},
+        {1111111111LL, TOTP_SHA512, "99943326"},
+        {1234567890LL, TOTP_SHA1, "89005924"},
+        {1234567890LL, TOTP_SHA256, "91819424"},
+        {1234567890LL, TOTP_SHA512, "93441116"},
+        {2000000000LL, TOTP_SHA1, "69279037"},
+        {2000000000LL, TOTP_SHA256, "90698825"},
+        {2000000000LL, TOTP_SHA512, "38618901"},
+        {20000000000LL, TOTP_SHA1, "65353130"},
+        {20000000000LL, TOTP_SHA256, "77737706"},
+        {20000000000LL, TOTP_SHA512, "47863826"},
 };
 
 static void seed_for(enum totp_alg alg, const uint8_t **ret, size_t *ret_len)
@@ -114,7 +123,7 @@ static void test_step(void **state)
 
 static void test_generate_rejects(void **state)
 {
-        uint8_t big[TOTP_SECRET_MAX + 1] = { 0 };
+        uint8_t big[TOTP_SECRET_MAX + 1] = {0};
         char code[TOTP_CODE_MAX];
 
         strcpy(code, "sentinel");
@@ -137,8 +146,8 @@ static void test_oathtool_cross_check(void **state)
         static const struct {
                 enum totp_alg alg;
                 const char *opt;
-        } algs[] = { { TOTP_SHA1, "sha1" }, { TOTP_SHA256, "sha256" }, { TOTP_SHA512, "sha512" } };
-        static const long long times[] = { 0, 59, 1700000000LL, 1700000029LL, 1700000030LL, 4102444800LL };
+        } algs[] = {{TOTP_SHA1, "sha1"}, {TOTP_SHA256, "sha256"}, {TOTP_SHA512, "sha512"}};
+        static const long long times[] = {0, 59, 1700000000LL, 1700000029LL, 1700000030LL, 4102444800LL};
         uint8_t secret[TOTP_SECRET_DEFAULT];
         char b32[TOTP_BASE32_MAX];
         FILE *rnd;
@@ -179,8 +188,8 @@ static void test_base32_rfc4648(void **state)
         static const struct {
                 const char *plain, *enc;
         } v[] = {
-                { "f", "MY" },        { "fo", "MZXQ" },         { "foo", "MZXW6" },
-                { "foob", "MZXW6YQ" }, { "fooba", "MZXW6YTB" }, { "foobar", "MZXW6YTBOI" },
+                {"f", "MY"},         {"fo", "MZXQ"},        {"foo", "MZXW6"},
+                {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI"},
         };
 
         for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -221,7 +230,7 @@ static void test_base32_round_trip(void **state)
 static void test_base32_lenient_input(void **state)
 {
         static const char *const same[] = {
-                "MZXW6YTBOI",     "mzxw6ytboi",       "MZXW 6YTB OI",     "mzxw-6ytb-oi",
+                "MZXW6YTBOI",       "mzxw6ytboi",         "MZXW 6YTB OI", "mzxw-6ytb-oi",
                 "MZXW6YTBOI======", "mzxw 6ytb oi======", " MzXw6YtBoI ", "MZ-XW 6Y--TB OI",
         };
 
@@ -249,20 +258,20 @@ static void test_base32_lenient_input(void **state)
 static void test_base32_rejects(void **state)
 {
         static const char *const bad[] = {
-                "",            /* nothing */
-                "   ",         /* only separators */
-                "MZXW6YT1",    /* '1' is not base32 */
-                "MZXW0YTB",    /* '0' neither */
-                "MZXW8YTB",    /* '8' neither */
-                "MZXW6YTB!",   /* punctuation */
-                "MZXW6\tYTB",  /* tab is not a separator we accept */
-                "MZ=XW6",      /* padding in the middle */
-                "MZXW6YQ==",   /* wrong amount of padding */
-                "MZXW6====",   /* wrong amount of padding */
-                "========",    /* padding only */
-                "M",           /* 1 character cannot come from whole bytes */
-                "MZX",         /* 3 neither */
-                "MZXW6Y",      /* 6 neither */
+                "",                 /* nothing */
+                "   ",              /* only separators */
+                "MZXW6YT1",         /* '1' is not base32 */
+                "MZXW0YTB",         /* '0' neither */
+                "MZXW8YTB",         /* '8' neither */
+                "MZXW6YTB!",        /* punctuation */
+                "MZXW6\tYTB",       /* tab is not a separator we accept */
+                "MZ=XW6",           /* padding in the middle */
+                "MZXW6YQ==",        /* wrong amount of padding */
+                "MZXW6====",        /* wrong amount of padding */
+                "========",         /* padding only */
+                "M",                /* 1 character cannot come from whole bytes */
+                "MZX",              /* 3 neither */
+                "MZXW6Y",           /* 6 neither */
                 "MZXW6YTB\xc3\xa9", /* non-ASCII */
         };
         uint8_t dec[TOTP_SECRET_MAX];

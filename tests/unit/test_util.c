@@ -70,8 +70,7 @@ static void test_escape_control_quotes_non_ascii(void **state)
 {
         char out[128];
 
-        assert_string_equal(util_escape("a\nb\tc\rd\x1b[31m", out, sizeof(out)),
-                            "a\\x0ab\\x09c\\x0dd\\x1b[31m");
+        assert_string_equal(util_escape("a\nb\tc\rd\x1b[31m", out, sizeof(out)), "a\\x0ab\\x09c\\x0dd\\x1b[31m");
         assert_string_equal(util_escape("say \"hi\" it's C:\\dir", out, sizeof(out)),
                             "say \\x22hi\\x22 it\\x27s C:\\x5cdir");
         assert_string_equal(util_escape("\xc3\xa9\x7f\xff", out, sizeof(out)), "\\xc3\\xa9\\x7f\\xff");
@@ -136,12 +135,9 @@ static void test_duration_truncates(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_user_valid_accepts),
-                cmocka_unit_test(test_user_valid_rejects),
-                cmocka_unit_test(test_escape_plain),
-                cmocka_unit_test(test_escape_control_quotes_non_ascii),
-                cmocka_unit_test(test_escape_truncation),
-                cmocka_unit_test(test_duration),
+                cmocka_unit_test(test_user_valid_accepts), cmocka_unit_test(test_user_valid_rejects),
+                cmocka_unit_test(test_escape_plain),       cmocka_unit_test(test_escape_control_quotes_non_ascii),
+                cmocka_unit_test(test_escape_truncation),  cmocka_unit_test(test_duration),
                 cmocka_unit_test(test_duration_truncates),
         };
 
