@@ -49,7 +49,7 @@ $(LIB): $(COMMON_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/pam_mlsec.so: $(PAM_OBJ) $(LIB) pam_mlsec/pam_mlsec.map
-	$(CC) -shared -o $@ $(PAM_OBJ) $(LIB) $(LDFLAGS) -Wl,--version-script=pam_mlsec/pam_mlsec.map \
+	$(CC) -shared -o $@ $(PAM_OBJ) $(LIB) $(LDFLAGS) -Wl,--version-script=pam_mlsec/pam_mlsec.map -Wl,-z,nodelete \
 		-Wl,--no-undefined $(PKG_LIBS) -lpam
 
 $(BUILD)/mlsecctl: $(CTL_OBJ) $(LIB)

@@ -47,9 +47,8 @@ struct seal_key *seal_key_free(struct seal_key *k)
 {
         if (!k)
                 return NULL;
-        (void)sodium_mprotect_readwrite(k);
         sodium_memzero(k, sizeof(*k));
-        sodium_free(k);
+        free(k);
         return NULL;
 }
 
@@ -256,18 +255,17 @@ out:
         return r;
 }
 
+/* The subkeys live in ordinary heap memory, wiped on free. sodium_malloc's guard pages
+ * would cost an mmap, two mprotects, an mlock and a TLB shoot-down on every login, and
+ * the key lives for one PAM call. */
 static int key_derive(const uint8_t *master, struct seal_key **ret)
 {
-        struct seal_key *k = sodium_malloc(sizeof(*k));
+        struct seal_key *k = calloc(1, sizeof(*k));
 
         if (!k)
                 return -ENOMEM;
         if (crypto_kdf_derive_from_key(k->seal, sizeof(k->seal), SEAL_KDF_ID_SEAL, SEAL_KDF_CONTEXT, master) != 0 ||
             crypto_kdf_derive_from_key(k->hash, sizeof(k->hash), SEAL_KDF_ID_HASH, SEAL_KDF_CONTEXT, master) != 0) {
-                seal_key_free(k);
-                return -EIO;
-        }
-        if (sodium_mprotect_readonly(k) != 0) {
                 seal_key_free(k);
                 return -EIO;
         }
@@ -277,7 +275,7 @@ static int key_derive(const uint8_t *master, struct seal_key **ret)
 
 int seal_key_load(const char *path, bool create, struct seal_key **ret)
 {
-        uint8_t *master;
+        uint8_t master[SEAL_KEY_BYTES];
         int r;
 
         if (!path || !*path || !ret)
@@ -285,9 +283,6 @@ int seal_key_load(const char *path, bool create, struct seal_key **ret)
         r = seal_init();
         if (r < 0)
                 return r;
-        master = sodium_malloc(SEAL_KEY_BYTES);
-        if (!master)
-                return -ENOMEM;
 
         r = key_read_at(AT_FDCWD, path, master);
         if (r == -ENOENT && create) {
@@ -298,8 +293,7 @@ int seal_key_load(const char *path, bool create, struct seal_key **ret)
         if (r >= 0)
                 r = key_derive(master, ret);
 
-        sodium_memzero(master, SEAL_KEY_BYTES);
-        sodium_free(master);
+        sodium_memzero(master, sizeof(master));
         return r < 0 ? r : 0;
 }
 

@@ -22,6 +22,7 @@
 #include "store.h"
 
 #define BUSY_TIMEOUT_MS 10000
+#define WAL_FRAMES_MAX 32 /* pages in the WAL before a commit checkpoints it */
 
 /* migrations[i] moves the schema from version i to i + 1 and ends by recording it. Append
  * only: a shipped script is never edited, since databases in the field already ran it. */
@@ -391,20 +392,48 @@ static int create_db_file(const char *path)
         return r;
 }
 
-static int check_db_file(const char *path, bool create)
+/* Check the file and read its header: *ret_ready when it is already a WAL database at the
+ * current schema version, so that a login needs no setup queries at all. The header may
+ * lag behind a WAL that was not checkpointed yet, but versions only grow: a header that
+ * says "current" is right, and one that lags only costs the setup queries. */
+static int check_db_file(const char *path, bool create, bool *ret_ready)
 {
+        static const char magic[16] = "SQLite format 3";
+        unsigned char h[100];
         struct stat st;
-        int r;
+        ssize_t n;
+        int fd, r;
 
         if (create) {
                 r = create_db_file(path);
                 if (r < 0)
                         return r;
         }
-        if (lstat(path, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || !owned_private(&st, 0077))
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return errno == ELOOP ? -EPERM : -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                (void)close(fd);
+                return r;
+        }
+        if (!S_ISREG(st.st_mode) || !owned_private(&st, 0077)) {
+                (void)close(fd);
                 return -EPERM;
+        }
+        n = pread(fd, h, sizeof(h), 0);
+        (void)close(fd);
+        if (n < 0)
+                return -EIO;
+        if (n == 0) {
+                *ret_ready = false; /* a new, empty file */
+                return 0;
+        }
+        if ((size_t)n < sizeof(h) || memcmp(h, magic, sizeof(magic)) != 0)
+                return -EBADMSG;
+        *ret_ready = h[18] == 2 && h[19] == 2 && /* WAL read and write versions */
+                     ((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63]) ==
+                             STORE_SCHEMA_VERSION;
         return 0;
 }
 
@@ -560,6 +589,16 @@ static int setup(struct store *s, const char *dir)
         return r;
 }
 
+/* After a commit: once the WAL holds WAL_FRAMES_MAX frames, copy it back and truncate it.
+ * A PASSIVE checkpoint would not do: its progress lives in the -shm file, which the next
+ * process to open the store discards, so the WAL would never restart and would grow. */
+static int wal_hook(void *userdata, sqlite3 *db, const char *name, int frames)
+{
+        if (frames >= WAL_FRAMES_MAX)
+                (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        return SQLITE_OK;
+}
+
 static int configure(struct store *s)
 {
         (void)sqlite3_extended_result_codes(s->db, 1);
@@ -567,6 +606,13 @@ static int configure(struct store *s)
         /* The file is read as root: refuse schema tricks and untrusted SQL functions in it. */
         (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
         (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        /* Every login opens and closes the store. Without these, closing the last handle
+         * checkpoints and deletes the WAL: two extra fsyncs and a file created and removed
+         * per login. Commits checkpoint instead (wal_hook), which keeps the WAL that each
+         * first opener must read back short. */
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        (void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){1});
+        (void)sqlite3_wal_hook(s->db, wal_hook, NULL);
         return exec_script(s, "PRAGMA synchronous = NORMAL;"
                               "PRAGMA foreign_keys = ON;"
                               "PRAGMA secure_delete = ON;");
@@ -576,6 +622,7 @@ int store_open(const char *state_dir, bool create, struct store **ret)
 {
         char path[PATH_MAX];
         struct store *s;
+        bool ready = false;
         int rc, r;
 
         if (!state_dir || !state_dir[0] || !ret)
@@ -586,7 +633,7 @@ int store_open(const char *state_dir, bool create, struct store **ret)
         r = check_dir(state_dir, create);
         if (r < 0)
                 return r;
-        r = check_db_file(path, create);
+        r = check_db_file(path, create, &ready);
         if (r < 0)
                 return r;
 
@@ -601,9 +648,11 @@ int store_open(const char *state_dir, bool create, struct store **ret)
         r = configure(s);
         if (r < 0)
                 goto fail;
-        r = setup(s, state_dir);
-        if (r < 0)
-                goto fail;
+        if (!ready) {
+                r = setup(s, state_dir);
+                if (r < 0)
+                        goto fail;
+        }
         *ret = s;
         return 0;
 fail:
@@ -620,6 +669,16 @@ struct store *store_close(struct store *s)
         (void)sqlite3_close_v2(s->db);
         free(s);
         return NULL;
+}
+
+int store_checkpoint(struct store *s)
+{
+        int rc;
+
+        if (!s)
+                return -EINVAL;
+        rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : errno_from_sqlite(rc);
 }
 
 /* ---- transactions ----------------------------------------------------------------- */

@@ -52,6 +52,11 @@ struct store_lockout {
 int store_open(const char *state_dir, bool create, struct store **ret);
 struct store *store_close(struct store *s);
 
+/* Copy the WAL back into the database file and truncate it. Logins leave that to later
+ * commits (it costs fsyncs); call it after a change that removed secrets, so that their
+ * old pages are overwritten at once, and before copying the file. */
+int store_checkpoint(struct store *s);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. A transaction makes check-and-consume atomic
  * across processes. */
 int store_begin(struct store *s);

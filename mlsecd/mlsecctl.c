@@ -382,6 +382,8 @@ static int cmd_disable(struct ctl *c, const char *user)
                 r = store_commit(s);
         else
                 (void)store_rollback(s);
+        if (r >= 0)
+                r = store_checkpoint(s); /* overwrite the removed secrets in the file now */
         store_close(s);
         if (r < 0)
                 return fail("disabling MFA", r);

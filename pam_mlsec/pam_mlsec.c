@@ -115,8 +115,8 @@ static void ctx_release(struct auth_ctx *ctx)
                 ctx->answer = seal_wipe_free_str(ctx->answer);
 }
 
-/* Load config, store and key. A missing database or key means nobody is enrolled yet;
- * anything else that goes wrong is an error and the caller fails closed. */
+/* Load config and store. A missing database means nobody is enrolled yet; anything else
+ * that goes wrong is an error and the caller fails closed. */
 static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
 {
         char err[CONF_ERR_MAX];
@@ -142,17 +142,24 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_c
                                            : strerror(-r));
                 return r;
         }
-        r = seal_key_load(ctx->conf.key_file, false, &ctx->key);
+        return 0;
+}
+
+/* The key is needed only to check an answer: users who step aside never load it. */
+static int load_key(pam_handle_t *pamh, struct auth_ctx *ctx)
+{
+        int r = seal_key_load(ctx->conf.key_file, false, &ctx->key);
+
         if (r == -ENOENT) {
                 ctx->key = NULL;
-        } else if (r < 0) {
+                return 0;
+        }
+        if (r < 0)
                 pam_syslog(pamh, LOG_ERR, "cannot load key file %s, refusing: %s", ctx->conf.key_file,
                            r == -EPERM    ? "unsafe owner or mode"
                            : r == -EINVAL ? "wrong size"
                                           : strerror(-r));
-                return r;
-        }
-        return 0;
+        return r;
 }
 
 static int ask(pam_handle_t *pamh, const char *prompt, char **ret)
@@ -268,6 +275,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                         ret = step_aside(pamh, &o, &ctx);
                         goto out;
                 }
+        }
+        if (load_key(pamh, &ctx) < 0) {
+                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                goto out;
         }
         r = ask(pamh, o.forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx.answer);
         if (r != PAM_SUCCESS) {

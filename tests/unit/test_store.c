@@ -326,6 +326,7 @@ static void test_newer_schema_refused(void **state)
         struct store *s = NULL;
 
         s = open_ok(f->state, true);
+        assert_int_equal(store_checkpoint(s), 0);
         s = store_close(s);
         assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
         header_set_u32(f->db, HEADER_USER_VERSION, 99);
@@ -365,6 +366,7 @@ static void test_migrate_empty_v0(void **state)
         write_file(f->db, "", 0, 0600);
         s = open_ok(f->state, false);
         use_every_table(s);
+        assert_int_equal(store_checkpoint(s), 0);
         s = store_close(s);
 
         fd = open(f->db, O_RDONLY | O_CLOEXEC);
@@ -398,6 +400,7 @@ static void test_reopen_keeps_version_and_data(void **state)
                 d = store_devices_free(d, n);
                 assert_int_equal(count_codes(s, "alice"), 1);
                 assert_int_equal(count_failures(s, "alice", NULL, 0), 1);
+                assert_int_equal(store_checkpoint(s), 0);
                 s = store_close(s);
                 assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
         }
@@ -443,6 +446,7 @@ static void test_concurrent_create(void **state)
         }
         s = open_ok(f->state, false);
         assert_int_equal(count_failures(s, "alice", "tty1", 0), N);
+        assert_int_equal(store_checkpoint(s), 0);
         s = store_close(s);
         assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
 }
@@ -543,14 +547,21 @@ static void test_secure_delete(void **state)
         add_device(s, "bob", "phone", sealed_b, sizeof(sealed_b), 1); /* keeps the page in use */
         add_device(s, "alice", "phone", sealed_a, sizeof(sealed_a), 1);
         add_device(s, "zoe", "phone", sealed_b, sizeof(sealed_b), 1);
-        s = store_close(s); /* checkpoint: the blob is now in the main file */
+        assert_int_equal(store_checkpoint(s), 0);
+        s = store_close(s); /* after the checkpoint the blob is in the main file */
         assert_true(file_contains(f->db, sealed_a, sizeof(sealed_a) - 1));
 
         s = open_ok(f->state, false);
         assert_int_equal(store_remove_user_mfa(s, "alice", &removed), 0);
         assert_int_equal(removed, 1);
+        assert_int_equal(store_checkpoint(s), 0);
         s = store_close(s);
         assert_false(file_contains(f->db, sealed_a, sizeof(sealed_a) - 1));
+        {
+                char wal[4096];
+                snprintf(wal, sizeof(wal), "%s-wal", f->db);
+                assert_false(file_contains(wal, sealed_a, sizeof(sealed_a) - 1));
+        }
         s = open_ok(f->state, false);
         assert_int_equal(count_devices(s, "bob"), 1);
         assert_int_equal(count_devices(s, "zoe"), 1);
