@@ -35,7 +35,7 @@ CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ITEST_BIN := $(BUILD)/tests/pamdrive
-BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup
+BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor
 
 .PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl

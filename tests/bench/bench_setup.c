@@ -19,8 +19,8 @@
 #include "totp.h"
 #include "util.h"
 
-#define BENCH_USERS_MAX 100000
-#define BENCH_SECRET_BYTES TOTP_SECRET_DEFAULT
+#define BENCH_USERS_MAX     100000
+#define BENCH_SECRET_BYTES  TOTP_SECRET_DEFAULT
 #define BENCH_SCRATCH_CODES 5
 
 struct outputs {
@@ -107,8 +107,7 @@ fail:
         return r;
 }
 
-static int enrol_one(struct store *s, const struct seal_key *k, struct outputs *o, const char *user,
-                     int64_t now)
+static int enrol_one(struct store *s, const struct seal_key *k, struct outputs *o, const char *user, int64_t now)
 {
         uint8_t secret[BENCH_SECRET_BYTES];
         char b32[TOTP_BASE32_MAX], hex[2 * BENCH_SECRET_BYTES + 1];
@@ -156,7 +155,7 @@ static int parse_count(const char *s, unsigned *ret)
 
 int main(int argc, char **argv)
 {
-        struct outputs o = { .ga_dir = -1 };
+        struct outputs o = {.ga_dir = -1};
         struct seal_key *k = NULL;
         struct store *s = NULL;
         bool in_tx = false;
@@ -172,8 +171,8 @@ int main(int argc, char **argv)
                         argv[0], BENCH_USERS_MAX);
                 return 2;
         }
-        const char *state_dir = argv[1], *key_file = argv[2], *secrets_path = argv[4],
-                   *ga_path = argv[5], *oath_path = argv[6];
+        const char *state_dir = argv[1], *key_file = argv[2], *secrets_path = argv[4], *ga_path = argv[5],
+                   *oath_path = argv[6];
         const char *what = "init";
 
         umask(077);

@@ -20,10 +20,10 @@
 #include "totp.h"
 #include "util.h"
 
-#define BENCH_DIGITS 6
+#define BENCH_DIGITS         6
 #define BENCH_WARMUP_DEFAULT 10
 #define BENCH_FAILURES_SHOWN 5
-#define BENCH_MSG_MAX 256
+#define BENCH_MSG_MAX        256
 /* A code for the previous step is only used this long before the step ends, so that it is
  * still inside the window when the module checks it. */
 #define BENCH_GUARD_MS 500
@@ -109,15 +109,14 @@ static uint64_t now_ns(void)
 }
 
 /* One login of USER answering CODE; what a real sshd login does in PAM's auth phase. */
-static void run_login(const struct bench *b, const char *user, const char *code, bool no_fail_delay,
-                      struct login *ret)
+static void run_login(const struct bench *b, const char *user, const char *code, bool no_fail_delay, struct login *ret)
 {
-        struct conv_state st = { .code = code };
-        const struct pam_conv pc = { .conv = conv, .appdata_ptr = &st };
+        struct conv_state st = {.code = code};
+        const struct pam_conv pc = {.conv = conv, .appdata_ptr = &st};
         pam_handle_t *pamh = NULL;
         uint64_t t0, t1;
 
-        *ret = (struct login){ .pam_auth = PAM_AUTH_ERR, .pam_end = PAM_SUCCESS };
+        *ret = (struct login){.pam_auth = PAM_AUTH_ERR, .pam_end = PAM_SUCCESS};
         t0 = now_ns();
         ret->pam_start = pam_start_confdir(b->service, user, &pc, b->confdir, &pamh);
         if (ret->pam_start == PAM_SUCCESS) {
@@ -144,10 +143,11 @@ static void describe_failure(const char *user, const struct login *l)
 {
         char esc[BENCH_MSG_MAX];
 
-        fprintf(stderr, "pam_bench: login of %s FAILED: pam_start %s, pam_authenticate %s, pam_end %s, "
-                        "%u prompt(s), module said \"%s\"\n",
-                user, pam_strerror(NULL, l->pam_start), pam_strerror(NULL, l->pam_auth),
-                pam_strerror(NULL, l->pam_end), l->prompts, util_escape(l->message, esc, sizeof(esc)));
+        fprintf(stderr,
+                "pam_bench: login of %s FAILED: pam_start %s, pam_authenticate %s, pam_end %s, "
+                "%u prompt(s), module said \"%s\"\n",
+                user, pam_strerror(NULL, l->pam_start), pam_strerror(NULL, l->pam_auth), pam_strerror(NULL, l->pam_end),
+                l->prompts, util_escape(l->message, esc, sizeof(esc)));
 }
 
 /* The next user with a code not yet used in this run, and that code's step: the previous,
@@ -178,7 +178,7 @@ static void pick(struct bench *b, struct bench_user **ret_user, uint64_t *ret_st
                 }
                 /* Every user has used every code the window allows: wait for the next step. */
                 int64_t wait_ms = ms_left + 50;
-                struct timespec d = { .tv_sec = (time_t)(wait_ms / 1000), .tv_nsec = (long)(wait_ms % 1000) * 1000000 };
+                struct timespec d = {.tv_sec = (time_t)(wait_ms / 1000), .tv_nsec = (long)(wait_ms % 1000) * 1000000};
                 fprintf(stderr, "pam_bench: %s: every user used this step's codes, waiting %.1f s\n", b->service,
                         (double)wait_ms / 1000.0);
                 (void)nanosleep(&d, NULL);
@@ -274,8 +274,9 @@ static int check_refuses_wrong_code(struct bench *b)
         seal_wipe(code, sizeof(code));
         if (l.pam_start == PAM_SUCCESS && l.pam_auth != PAM_SUCCESS && l.prompts > 0)
                 return 0;
-        fprintf(stderr, "pam_bench: %s: a wrong code for %s was not refused after a prompt "
-                        "(pam_authenticate %s, %u prompt(s)): the service does not check codes\n",
+        fprintf(stderr,
+                "pam_bench: %s: a wrong code for %s was not refused after a prompt "
+                "(pam_authenticate %s, %u prompt(s)): the service does not check codes\n",
                 b->service, u->name, pam_strerror(NULL, l.pam_auth), l.prompts);
         return -EPROTO;
 }
@@ -310,7 +311,7 @@ static void usage(const char *prog)
 
 int main(int argc, char **argv)
 {
-        struct bench b = { 0 };
+        struct bench b = {0};
         const char *label = NULL;
         unsigned long warmup = BENCH_WARMUP_DEFAULT, count;
         uint64_t *ns = NULL;
@@ -387,8 +388,8 @@ int main(int argc, char **argv)
                 run_login(&b, u->name, code, false, &l);
                 seal_wipe(code, sizeof(code));
                 if (b.verbose)
-                        fprintf(stderr, "%s %s %" PRIu64 " %.1f%s\n", label, u->name, step,
-                                (double)l.ns / 1000.0, i < warmup ? " warm-up" : "");
+                        fprintf(stderr, "%s %s %" PRIu64 " %.1f%s\n", label, u->name, step, (double)l.ns / 1000.0,
+                                i < warmup ? " warm-up" : "");
                 if (!login_ok(&b, &l)) {
                         if (++failures <= BENCH_FAILURES_SHOWN)
                                 describe_failure(u->name, &l);
@@ -400,8 +401,7 @@ int main(int argc, char **argv)
                         ns[i - warmup] = l.ns;
         }
         if (failures > 0) {
-                fprintf(stderr, "pam_bench: %s: %u login(s) FAILED; no timings reported\n", label,
-                        failures);
+                fprintf(stderr, "pam_bench: %s: %u login(s) FAILED; no timings reported\n", label, failures);
                 r = -EPROTO;
                 goto out;
         }

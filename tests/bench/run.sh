@@ -31,7 +31,7 @@ die() {
 
 if [[ ${1:-} != --namespaced ]]; then
         [[ $EUID -eq 0 ]] || die "needs root: it reads root-only secret files and mounts in a private namespace"
-        for f in "$build/tests/pam_bench" "$build/tests/bench_setup"; do
+        for f in "$build/tests/pam_bench" "$build/tests/bench_setup" "$build/tests/store_floor"; do
                 [[ -f $f ]] || die "$f is missing (run: make bench)"
         done
         [[ " ${modules[*]} " != *" mlsec "* || -f $build/pam_mlsec.so ]] ||
@@ -176,13 +176,17 @@ for n in "${sizes[@]}"; do
                         "$work/n$n/secrets" "$logins" >>"$results" ||
                         die "$m with $n users: logins FAILED (see above); no table, timing failures means nothing"
         done
+        # the store alone, on a copy so that the logins above are not disturbed
+        cp -a "$work/n$n/state" "$work/n$n/state-floor"
+        "$build/tests/store_floor" "$work/n$n/state-floor" "$work/n$n/secrets" "$logins" >>"$results" ||
+                die "store floor with $n users FAILED"
 done
 
 awk -v fsdesc="$fs_desc" -v first="${sizes[0]}" -v last="${sizes[-1]}" -v strict="${MLSEC_BENCH_STRICT:-0}" '
 function mark(ok) { if (!ok) unmet++; return ok ? "met" : "NOT MET" }
 function have(m, u) { return (m SUBSEP u) in p50 && p50[m, u] > 0 }
 {
-        name[$1] = $1 == "mlsec" ? "pam_mlsec" : $1 == "ga" ? "pam_google_authenticator" : $1 == "oath" ? "pam_oath" : "pam_permit"
+        name[$1] = $1 == "mlsec" ? "pam_mlsec" : $1 == "ga" ? "pam_google_authenticator" : $1 == "oath" ? "pam_oath" : $1 == "store" ? "(mlsec store alone)" : "pam_permit"
         p50[$1, $2] = $4; rows[++nrows] = $0
 }
 END {
