@@ -1,12 +1,98 @@
 /* SPDX-License-Identifier: MIT */
-/* The JSON side of mlsec: building the objects that leave a program (`--json` output now,
- * wire messages to and from mlsecd later). The only json-c user; callers see only
- * struct proto_obj. Every string is copied; nothing here logs. */
+/* The wire contract between mlsecd and its clients, and every JSON mlsec writes or reads
+ * (--json output, spool files). The only json-c user; callers see struct proto_obj and
+ * struct proto_request. The decoder is the boundary for untrusted input: bounded, strict,
+ * and fuzzed (tests/fuzz/fuzz_proto.c). Nothing here logs.
+ *
+ * A request datagram:  {"v":1,"method":"history","params":{"user":"alice","limit":20}}
+ * A reply datagram:    {"v":1,"ok":true,"result":{...}}
+ *                      {"v":1,"ok":false,"error":{"code":"forbidden","message":"..."}}
+ * Unknown keys, wrong types, over-long strings, strings that are not UTF-8 or hold control
+ * characters, and any datagram over PROTO_MSG_MAX are refused. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "event.h"
+
+#define PROTO_VERSION 1
+#define PROTO_SOCKET_DEFAULT "/run/mlsecd/mlsecd.sock"
+#define PROTO_MSG_MAX 65536
+#define PROTO_LIMIT_DEFAULT 50
+#define PROTO_LIMIT_MAX 1000
+
+/* Method names on the wire. Who may call each is mlsecd's business (SO_PEERCRED). */
+enum proto_method {
+        PROTO_PING,         /* {} -> {"version","pid","logind"} */
+        PROTO_REPORT,       /* {"event":{...}} -> {"stored":bool}; uid 0 only */
+        PROTO_HISTORY,      /* {"user"?,"all"?,"limit"?,"failed"?} -> {"events":[...]} */
+        PROTO_SESSIONS,     /* {"user"?,"all"?,"closed"?,"limit"?} -> {"sessions":[...],"live":bool} */
+        PROTO_LOGOUT,       /* {"session"} -> {"session","user","terminated":true} */
+        PROTO_AUDIT,        /* {"user"?,"all"?,"limit"?} -> {"entries":[...]} */
+        PROTO_AUDIT_VERIFY, /* {} -> {"intact":bool,"checked":N,"first_bad":seq|null}; admins */
+        _PROTO_METHOD_MAX,
+};
+
+/* Error codes in replies. */
+#define PROTO_E_BAD_REQUEST "bad-request"
+#define PROTO_E_VERSION "unsupported-version"
+#define PROTO_E_METHOD "unknown-method"
+#define PROTO_E_FORBIDDEN "forbidden"
+#define PROTO_E_NOT_FOUND "not-found"
+#define PROTO_E_RATE "rate-limited"
+#define PROTO_E_UNAVAILABLE "unavailable" /* e.g. no logind to log a session out */
+#define PROTO_E_INTERNAL "internal"
+
+/* A decoded request. Absent parameters are zero/empty. */
+struct proto_request {
+        enum proto_method method;
+        char user[EVENT_USER_MAX]; /* "user": another user's data (admins only); "" = the caller */
+        bool all;                  /* "all": every user (admins only) */
+        unsigned limit;            /* "limit": 1..PROTO_LIMIT_MAX; 0 = PROTO_LIMIT_DEFAULT */
+        bool failed_only;          /* "failed" */
+        bool include_closed;       /* "closed" */
+        char session[EVENT_SESSION_MAX]; /* "session" */
+        struct mlsec_event event;        /* "event" (report) */
+};
+
+const char *proto_method_to_string(enum proto_method m);
+int proto_method_from_string(const char *s, enum proto_method *ret);
+
+/* Encode REQ into BUF (at most MAX bytes, no NUL added). -EMSGSIZE if it does not fit. */
+int proto_encode_request(const struct proto_request *req, char *buf, size_t max, size_t *ret_len);
+/* Decode one datagram. -EMSGSIZE (over PROTO_MSG_MAX), -EPROTONOSUPPORT (version),
+ * -EOPNOTSUPP (unknown method), -EINVAL (anything else malformed); ERR gets a short reason
+ * that is safe to send back. *ret is written only on success. */
+int proto_decode_request(const void *buf, size_t len, struct proto_request *ret, char *err, size_t errlen);
+
+/* Replies. RESULT may be NULL (an empty result). */
+int proto_encode_reply(const struct proto_obj *result, char *buf, size_t max, size_t *ret_len);
+int proto_encode_error(const char *code, const char *message, char *buf, size_t max, size_t *ret_len);
+/* 0 and *ret_result (NULL if none) for ok; -EREMOTEIO and code/message for an error reply;
+ * -EBADMSG for anything malformed. */
+int proto_decode_reply(const void *buf, size_t len, struct proto_obj **ret_result, char *code, size_t codelen,
+                       char *msg, size_t msglen);
+
+/* Events as JSON objects ({"id","kind","time_us","user","uid",...}, empty strings and -1
+ * numbers omitted), for replies, --json output and spool files. from_obj applies
+ * event_validate. */
+struct proto_obj *proto_event_to_obj(const struct mlsec_event *e);
+int proto_event_from_obj(const struct proto_obj *o, struct mlsec_event *ret, char *err, size_t errlen);
+int proto_event_encode(const struct mlsec_event *e, char *buf, size_t max, size_t *ret_len);
+int proto_event_decode(const void *buf, size_t len, struct mlsec_event *ret, char *err, size_t errlen);
+
+/* Reading a parsed object (mlsecctl's tables). Getters return NULL / -ENOENT when the key is
+ * missing or of another type. proto_obj_get and proto_array_get return a view into O: free
+ * it with proto_obj_free (which frees only the view) before O is freed. */
+const char *proto_obj_get_str(const struct proto_obj *o, const char *key);
+int proto_obj_get_int(const struct proto_obj *o, const char *key, int64_t *ret);
+int proto_obj_get_bool(const struct proto_obj *o, const char *key, bool *ret);
+struct proto_obj *proto_obj_get(const struct proto_obj *o, const char *key);
+size_t proto_array_len(const struct proto_obj *arr);
+struct proto_obj *proto_array_get(const struct proto_obj *arr, size_t i);
 
 struct proto_obj; /* a JSON object or array */
 

@@ -20,6 +20,7 @@
 #define SEAL_KDF_CONTEXT  "mlsecKEY"
 #define SEAL_KDF_ID_SEAL  1
 #define SEAL_KDF_ID_HASH  2
+#define SEAL_KDF_ID_CHAIN 3
 #define SEAL_AD_VERSION   0x01
 #define SEAL_USER_MAX     256  /* longest user name bound into a seal or hash */
 #define SEAL_CODE_MAX     256  /* longest backup code hashed */
@@ -36,6 +37,7 @@ _Static_assert(sizeof(SEAL_KDF_CONTEXT) - 1 == crypto_kdf_CONTEXTBYTES, "kdf con
 struct seal_key {
         uint8_t seal[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
         uint8_t hash[crypto_generichash_KEYBYTES];
+        uint8_t chain[crypto_generichash_KEYBYTES];
 };
 
 int seal_init(void)
@@ -265,7 +267,8 @@ static int key_derive(const uint8_t *master, struct seal_key **ret)
         if (!k)
                 return -ENOMEM;
         if (crypto_kdf_derive_from_key(k->seal, sizeof(k->seal), SEAL_KDF_ID_SEAL, SEAL_KDF_CONTEXT, master) != 0 ||
-            crypto_kdf_derive_from_key(k->hash, sizeof(k->hash), SEAL_KDF_ID_HASH, SEAL_KDF_CONTEXT, master) != 0) {
+            crypto_kdf_derive_from_key(k->hash, sizeof(k->hash), SEAL_KDF_ID_HASH, SEAL_KDF_CONTEXT, master) != 0 ||
+            crypto_kdf_derive_from_key(k->chain, sizeof(k->chain), SEAL_KDF_ID_CHAIN, SEAL_KDF_CONTEXT, master) != 0) {
                 seal_key_free(k);
                 return -EIO;
         }
@@ -407,6 +410,26 @@ int seal_hash_code(const struct seal_key *k, const char *user, const char *code,
 out:
         sodium_memzero(&st, sizeof(st));
         sodium_memzero(h, sizeof(h));
+        return r;
+}
+
+int seal_chain_hash(const struct seal_key *k, const uint8_t prev[SEAL_HASH_BYTES], const void *data, size_t len,
+                    uint8_t ret[SEAL_HASH_BYTES])
+{
+        crypto_generichash_state st;
+        uint8_t h[SEAL_HASH_BYTES];
+        int r = -EIO;
+
+        if (!k || !prev || (!data && len) || !ret)
+                return -EINVAL;
+        if (crypto_generichash_init(&st, k->chain, sizeof(k->chain), sizeof(h)) != 0 ||
+            crypto_generichash_update(&st, prev, SEAL_HASH_BYTES) != 0 ||
+            crypto_generichash_update(&st, data, len) != 0 || crypto_generichash_final(&st, h, sizeof(h)) != 0)
+                goto out;
+        memcpy(ret, h, sizeof(h));
+        r = 0;
+out:
+        sodium_memzero(&st, sizeof(st));
         return r;
 }
 

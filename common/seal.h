@@ -37,6 +37,11 @@ int seal_decrypt(const struct seal_key *k, const char *user, const uint8_t *blob
 /* Keyed hash of a backup code (already normalised) for USER. */
 int seal_hash_code(const struct seal_key *k, const char *user, const char *code, uint8_t ret[SEAL_HASH_BYTES]);
 
+/* One link of a hash chain (the audit log): BLAKE2b-256 keyed with a subkey of the key
+ * file over PREV (32 bytes; zeros for the first link) followed by DATA. */
+int seal_chain_hash(const struct seal_key *k, const uint8_t prev[SEAL_HASH_BYTES], const void *data, size_t len,
+                    uint8_t ret[SEAL_HASH_BYTES]);
+
 /* argon2id password hash (for the password history) and its check. */
 int seal_password_hash(const char *password, char *ret, size_t retlen);
 int seal_password_check(const char *hash, const char *password, bool *ret_match);

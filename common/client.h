@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Talking to mlsecd: one request, one reply, over a SOCK_SEQPACKET Unix socket, with a
+ * deadline. Used by mlsecctl and by the PAM module. Never logs. */
+#pragma once
+
+#include "proto.h"
+
+/* Send REQ to the daemon at SOCKET_PATH and wait up to TIMEOUT_MS in all (connect, send,
+ * receive). On a reply {"ok":true} returns 0 and, when ret_result is not NULL, the result
+ * object (NULL when the reply had none). On {"ok":false} returns -EREMOTEIO and copies the
+ * error code and message into err_code/err_msg (either may be NULL). -ECONNREFUSED/-ENOENT
+ * when nobody listens, -ETIMEDOUT past the deadline, -EBADMSG for a reply that is not valid. */
+int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms,
+                struct proto_obj **ret_result, char *err_code, size_t codelen, char *err_msg, size_t msglen);

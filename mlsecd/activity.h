@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* activity.db: every login attempt, every session and the audit log, written by mlsecd
+ * alone (SQLite, WAL, versioned schema). Storing is exactly-once by event id; the audit log
+ * is a hash chain keyed with the mlsec key, so an edited, inserted or deleted row is found
+ * by activity_audit_verify. This file owns the SQL of activity.db; it never logs. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "seal.h"
+
+#define ACTIVITY_DB_NAME "activity.db"
+#define ACTIVITY_SCHEMA_VERSION 1
+
+struct activity;
+
+struct activity_session {
+        int64_t id;                        /* our row id */
+        char logind_id[EVENT_SESSION_MAX]; /* may be empty when logind gave none */
+        char user[EVENT_USER_MAX];
+        int64_t uid;
+        char service[EVENT_SERVICE_MAX];
+        char tty[EVENT_TTY_MAX];
+        char rhost[EVENT_HOST_MAX];
+        char ip[EVENT_IP_MAX];
+        int64_t pid;
+        int64_t opened_us;
+        int64_t closed_us;           /* 0 while open */
+        char end_reason[EVENT_WORD_MAX]; /* "closed" (PAM close), "logout" (mlsecctl logout),
+                                            "ended" (gone from logind), "" while open */
+        int64_t ended_by_uid;        /* logout: who asked; -1 otherwise */
+};
+
+struct activity_audit {
+        int64_t seq; /* 1, 2, 3 ... */
+        int64_t time_us;
+        int64_t actor_uid;
+        char user[EVENT_USER_MAX];
+        char action[EVENT_WORD_MAX];
+        char detail[EVENT_DETAIL_MAX];
+        char event_id[EVENT_ID_LEN + 1];
+};
+
+/* Open (creating 0600 in STATE_DIR, which must be the effective uid's and not writable by
+ * others) and migrate. K keys the audit chain and must stay valid while open. */
+int activity_open(const char *state_dir, const struct seal_key *k, struct activity **ret);
+struct activity *activity_close(struct activity *a);
+
+/* Batching: many activity_store_event calls inside one transaction (ingest). */
+int activity_begin(struct activity *a);
+int activity_commit(struct activity *a);
+int activity_rollback(struct activity *a);
+
+/* Store E (validated by the caller) exactly once: *ret_new is false when its id is known.
+ * auth -> a login row; session-open -> an open session; session-close -> closes the open
+ * session with the same logind id (or, without one, the newest open session of the same
+ * user, service and tty) with end_reason "closed"; audit -> the next link of the chain. */
+int activity_store_event(struct activity *a, const struct mlsec_event *e, bool *ret_new);
+
+/* Newest first. USER NULL: every user. *ret is malloc'd (free()). */
+int activity_history(struct activity *a, const char *user, unsigned limit, bool failed_only,
+                     struct mlsec_event **ret, size_t *ret_n);
+int activity_sessions(struct activity *a, const char *user, bool include_closed, unsigned limit,
+                      struct activity_session **ret, size_t *ret_n);
+/* The open session with this logind id; -ENOENT if none. */
+int activity_session_get(struct activity *a, const char *logind_id, struct activity_session *ret);
+/* Close the open session with this logind id (no-op, 0, if none is open). */
+int activity_session_end(struct activity *a, const char *logind_id, int64_t time_us, const char *reason,
+                         int64_t by_uid);
+/* Logind ids of every open session, for reconciliation. *ret malloc'd. */
+int activity_open_session_ids(struct activity *a, char (**ret)[EVENT_SESSION_MAX], size_t *ret_n);
+
+/* Audit entries, newest first. USER NULL: all. */
+int activity_audit(struct activity *a, const char *user, unsigned limit, struct activity_audit **ret,
+                   size_t *ret_n);
+/* Walk the whole chain: *ret_first_bad is the seq of the first entry whose hash or order
+ * does not hold (an edited, inserted or deleted row), -1 when intact. */
+int activity_audit_verify(struct activity *a, uint64_t *ret_checked, int64_t *ret_first_bad);
+
+/* Delete logins and closed sessions older than BEFORE_US in one transaction. The audit
+ * chain is never pruned here (its integrity would be lost). */
+int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted);

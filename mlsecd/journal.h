@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* mlsecd's messages to the journal: one structured entry per event with a MESSAGE_ID per
+ * kind and MLSEC_* fields, so existing log pipelines can select and forward them, and the
+ * daemon's own status lines. The only sd-journal user. Untrusted text is escaped. */
+#pragma once
+
+#include "event.h"
+
+/* MESSAGE_IDs (stable; documented in INSTALL). */
+#define JOURNAL_MID_AUTH_OK "2d653c4a58ce4f3685ff759b6cab9629"
+#define JOURNAL_MID_AUTH_FAIL "177c79cb17c84fe4954b6eb28ef4e5a7"
+#define JOURNAL_MID_SESSION_OPEN "abc5335cc5774f03acafa073d4e03b2b"
+#define JOURNAL_MID_SESSION_CLOSE "727126b588294eadb97c3c4c870c4c2a"
+#define JOURNAL_MID_AUDIT "69c0d38ee4fd4242a49a1ed1babaefd9"
+#define JOURNAL_MID_DAEMON "e16b86a6e1df4e13a84b386710447730"
+
+/* One entry for E: MESSAGE (a sentence for people), MESSAGE_ID by kind and result,
+ * MLSEC_EVENT_ID, MLSEC_KIND, MLSEC_USER, MLSEC_UID, MLSEC_SERVICE, MLSEC_RHOST, MLSEC_IP,
+ * MLSEC_TTY, MLSEC_METHOD, MLSEC_RESULT, MLSEC_REASON, MLSEC_SESSION, MLSEC_ACTION,
+ * MLSEC_ACTOR_UID (each only when known). */
+void journal_event(const struct mlsec_event *e);
+
+/* A daemon status line (start, stop, errors): PRIORITY is a syslog level. */
+void journal_daemon(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
