@@ -18,6 +18,8 @@
 
 #include "event.h"
 
+struct proto_obj; /* a JSON object or array */
+
 #define PROTO_VERSION 1
 #define PROTO_SOCKET_DEFAULT "/run/mlsecd/mlsecd.sock"
 #define PROTO_MSG_MAX 65536
@@ -93,8 +95,6 @@ int proto_obj_get_bool(const struct proto_obj *o, const char *key, bool *ret);
 struct proto_obj *proto_obj_get(const struct proto_obj *o, const char *key);
 size_t proto_array_len(const struct proto_obj *arr);
 struct proto_obj *proto_array_get(const struct proto_obj *arr, size_t i);
-
-struct proto_obj; /* a JSON object or array */
 
 struct proto_obj *proto_obj_new(void);
 struct proto_obj *proto_array_new(void);
