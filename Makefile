@@ -13,7 +13,7 @@ OPT := -O2
 endif
 
 CC ?= cc
-PKGS := libsodium liboath sqlite3 json-c libqrencode
+PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -31,6 +31,10 @@ LIB := $(BUILD)/libmlsec.a
 PAM_OBJ := $(BUILD)/obj/pam_mlsec/pam_mlsec.o
 CTL_SRC := mlsecd/mlsecctl.c mlsecd/qr.c
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+# the daemon: every mlsecd/ file but the command line's
+D_SRC := $(filter-out $(CTL_SRC),$(wildcard mlsecd/*.c))
+D_OBJ := $(D_SRC:%.c=$(BUILD)/obj/%.o)
+D_LIB_OBJ := $(filter-out $(BUILD)/obj/mlsecd/main.o,$(D_OBJ))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -38,7 +42,7 @@ ITEST_BIN := $(BUILD)/tests/pamdrive
 BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor
 
 .PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
-all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl
+all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd)
 
 $(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -55,7 +59,16 @@ $(BUILD)/pam_mlsec.so: $(PAM_OBJ) $(LIB) pam_mlsec/pam_mlsec.map
 $(BUILD)/mlsecctl: $(CTL_OBJ) $(LIB)
 	$(CC) -pie -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpam
 
+$(BUILD)/mlsecd: $(D_OBJ) $(LIB)
+	$(CC) -pie -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
 $(BUILD)/tests/test_qr: tests/unit/test_qr.c $(BUILD)/obj/mlsecd/qr.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+# unit tests of a daemon file link that file's object
+$(BUILD)/tests/test_activity $(BUILD)/tests/test_logind $(BUILD)/tests/test_journal: \
+		$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/obj/mlsecd/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
