@@ -56,6 +56,7 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(failure_window, 1, 604800),
         UINT_KEY(lockout_seconds, 1, 604800),
         UINT_KEY(max_user_failures, 1, 100000),
+        UINT_KEY(history_days, 1, 36500),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -76,6 +77,7 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->lockout_seconds = 300;
         ret->max_user_failures = 20;
         ret->unenrolled = CONF_UNENROLLED_ALLOW;
+        ret->history_days = 365;
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
 }
 

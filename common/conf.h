@@ -28,6 +28,7 @@ struct mlsec_conf {
         unsigned max_user_failures; /* per user over all remote sources */
         enum conf_unenrolled unenrolled;
         char admin_group[64];
+        unsigned history_days; /* activity kept this long (audit entries are kept) */
 };
 
 /* Fill *ret with the built-in defaults. */

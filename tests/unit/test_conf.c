@@ -62,6 +62,7 @@ static void assert_defaults(const struct mlsec_conf *c)
         assert_int_equal(c->failure_window, 900);
         assert_int_equal(c->lockout_seconds, 300);
         assert_int_equal(c->max_user_failures, 20);
+        assert_int_equal(c->history_days, 365);
         assert_int_equal(c->unenrolled, CONF_UNENROLLED_ALLOW);
         assert_string_equal(c->admin_group, "mlsec-admin");
 }
@@ -152,7 +153,8 @@ static void test_every_key(void **state)
                   "lockout_seconds = 1\n"
                   "max_user_failures = 100000\n"
                   "unenrolled = deny\n"
-                  "admin_group = wheel\n",
+                  "admin_group = wheel\n"
+                  "history_days = 30\n",
                   &c);
         assert_string_equal(c.state_dir, "/srv/mlsec");
         assert_string_equal(c.key_file, "/srv/mlsec/key");
@@ -165,6 +167,7 @@ static void test_every_key(void **state)
         assert_int_equal(c.max_user_failures, 100000);
         assert_int_equal(c.unenrolled, CONF_UNENROLLED_DENY);
         assert_string_equal(c.admin_group, "wheel");
+        assert_int_equal(c.history_days, 30);
 
         expect_ok("window = 10\nmax_failures = 1\nfailure_window = 1\nlockout_seconds = 604800\n"
                   "max_user_failures = 1\nunenrolled = allow\nadmin_group = mlsec$\n",
