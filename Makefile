@@ -29,7 +29,7 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmlsec.a
 
 PAM_OBJ := $(BUILD)/obj/pam_mlsec/pam_mlsec.o
-CTL_SRC := mlsecd/mlsecctl.c mlsecd/qr.c
+CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/qr.c
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 # the daemon: every mlsecd/ file but the command line's
 D_SRC := $(filter-out $(CTL_SRC),$(wildcard mlsecd/*.c))
@@ -38,7 +38,7 @@ D_LIB_OBJ := $(filter-out $(BUILD)/obj/mlsecd/main.o,$(D_OBJ))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-ITEST_BIN := $(BUILD)/tests/pamdrive
+ITEST_BIN := $(BUILD)/tests/pamdrive $(if $(wildcard mlsecd/main.c),$(BUILD)/tests/reporter)
 BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor
 
 .PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
@@ -79,6 +79,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
 $(BUILD)/tests/pamdrive: tests/integration/pamdrive.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LDFLAGS) -lpam
+
+$(BUILD)/tests/reporter: tests/integration/reporter.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

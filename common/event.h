@@ -54,8 +54,9 @@ void event_init(struct mlsec_event *e, enum event_kind kind);
 /* 0 when E is well formed: an id of 32 lower-case hex digits, a known kind, a time after
  * 2000 and not more than a day in the future, every string terminated inside its buffer and
  * valid UTF-8 without control characters, user either empty or valid (util_user_valid), a
- * kind-specific required field present (auth: user and result; session: user; audit:
- * action). -EINVAL otherwise, with a reason in err when err is not NULL. */
+ * kind-specific required field present (auth: result, and an empty user means a name that is
+ * not a valid user name was tried; session: user; audit: action); uid and actor_uid in
+ * -1..4294967294, pid in -1..INT32_MAX. -EINVAL otherwise, with a reason in err when err is not NULL. */
 int event_validate(const struct mlsec_event *e, char *err, size_t errlen);
 
 /* "auth", "session-open", "session-close", "audit" and back (-EINVAL). */

@@ -1,12 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* JSON through json-c, behind mlsec's own struct proto_obj so that no other file depends
- * on json-c. Owns building and printing JSON; it never interprets what it carries. */
+ * on json-c: building and printing JSON, and the wire codec of requests, replies and events.
+ * The decoders are the trust boundary for bytes from any local user: bounded, strict (exact
+ * keys, types and ranges, no duplicate keys, no NUL), and every string passes the event text
+ * rule. Error strings are fixed English plus at most an escaped key. Nothing here logs. */
 #include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto.h"
+#include "util.h"
 
+/* Every wrapper, including a view from proto_obj_get/proto_array_get, holds one json-c
+ * reference of its own. So proto_obj_free is the same for both, a view stays valid even if
+ * its parent is freed first, and a view handed to proto_obj_set_obj/proto_array_add simply
+ * passes its reference on. */
 struct proto_obj {
         struct json_object *j;
 };
@@ -136,4 +146,1002 @@ int proto_obj_print(FILE *out, const struct proto_obj *o)
         if (fprintf(out, "%s\n", s) < 0)
                 return -EIO;
         return 0;
+}
+
+/* ---- reading ---- */
+
+static struct json_object *member(const struct proto_obj *o, const char *key, enum json_type type)
+{
+        struct json_object *v = NULL;
+
+        if (!o || !key || !json_object_is_type(o->j, json_type_object))
+                return NULL;
+        if (!json_object_object_get_ex(o->j, key, &v) || !json_object_is_type(v, type))
+                return NULL;
+        return v;
+}
+
+/* json-c keeps integers above INT64_MAX as uint64 and would clamp them silently. */
+static bool json_int64(struct json_object *v, int64_t *ret)
+{
+        int64_t x;
+
+        if (!json_object_is_type(v, json_type_int))
+                return false;
+        x = json_object_get_int64(v);
+        if (x == INT64_MAX && json_object_get_uint64(v) != (uint64_t)INT64_MAX)
+                return false;
+        *ret = x;
+        return true;
+}
+
+const char *proto_obj_get_str(const struct proto_obj *o, const char *key)
+{
+        struct json_object *v = member(o, key, json_type_string);
+        const char *s;
+
+        if (!v)
+                return NULL;
+        s = json_object_get_string(v);
+        /* a string with an embedded NUL is not a C string */
+        if (!s || strlen(s) != (size_t)json_object_get_string_len(v))
+                return NULL;
+        return s;
+}
+
+int proto_obj_get_int(const struct proto_obj *o, const char *key, int64_t *ret)
+{
+        struct json_object *v = member(o, key, json_type_int);
+        int64_t x;
+
+        if (!ret)
+                return -EINVAL;
+        if (!v)
+                return -ENOENT;
+        if (!json_int64(v, &x))
+                return -ERANGE;
+        *ret = x;
+        return 0;
+}
+
+int proto_obj_get_bool(const struct proto_obj *o, const char *key, bool *ret)
+{
+        struct json_object *v = member(o, key, json_type_boolean);
+
+        if (!ret)
+                return -EINVAL;
+        if (!v)
+                return -ENOENT;
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+static struct proto_obj *view(struct json_object *v)
+{
+        if (!json_object_is_type(v, json_type_object) && !json_object_is_type(v, json_type_array))
+                return NULL;
+        return wrap(json_object_get(v));
+}
+
+struct proto_obj *proto_obj_get(const struct proto_obj *o, const char *key)
+{
+        struct json_object *v = NULL;
+
+        if (!o || !key || !json_object_is_type(o->j, json_type_object))
+                return NULL;
+        if (!json_object_object_get_ex(o->j, key, &v))
+                return NULL;
+        return view(v);
+}
+
+size_t proto_array_len(const struct proto_obj *arr)
+{
+        if (!arr || !json_object_is_type(arr->j, json_type_array))
+                return 0;
+        return json_object_array_length(arr->j);
+}
+
+struct proto_obj *proto_array_get(const struct proto_obj *arr, size_t i)
+{
+        if (i >= proto_array_len(arr))
+                return NULL;
+        return view(json_object_array_get_idx(arr->j, i));
+}
+
+/* ---- shared by the codecs ---- */
+
+#define REQUEST_DEPTH     8  /* {"params":{"event":{}}} needs 3 */
+#define REPLY_DEPTH       16 /* results hold arrays of objects */
+#define ERROR_CODE_MAX    32 /* bytes incl. NUL: "unsupported-version" */
+#define ERROR_MESSAGE_MAX 256
+#define KEY_SHOWN_MAX     40 /* an unknown key echoed back, escaped and cut short */
+
+static const char *const method_names[_PROTO_METHOD_MAX] = {
+        [PROTO_PING] = "ping",
+        [PROTO_REPORT] = "report",
+        [PROTO_HISTORY] = "history",
+        [PROTO_SESSIONS] = "sessions",
+        [PROTO_LOGOUT] = "logout",
+        [PROTO_AUDIT] = "audit",
+        [PROTO_AUDIT_VERIFY] = "audit-verify",
+};
+
+const char *proto_method_to_string(enum proto_method m)
+{
+        if ((unsigned)m >= _PROTO_METHOD_MAX)
+                return NULL;
+        return method_names[m];
+}
+
+int proto_method_from_string(const char *s, enum proto_method *ret)
+{
+        unsigned m;
+
+        if (!s || !ret)
+                return -EINVAL;
+        for (m = 0; m < _PROTO_METHOD_MAX; m++)
+                if (strcmp(s, method_names[m]) == 0) {
+                        *ret = (enum proto_method)m;
+                        return 0;
+                }
+        return -EOPNOTSUPP;
+}
+
+static void clear_err(char *err, size_t errlen)
+{
+        if (err && errlen > 0)
+                err[0] = '\0';
+}
+
+/* Returns R, with WHAT (fixed text) and the escaped KEY in ERR. */
+static int fail(int r, char *err, size_t errlen, const char *what, const char *key)
+{
+        char shown[KEY_SHOWN_MAX];
+
+        if (!err || errlen == 0)
+                return r;
+        if (key)
+                (void)snprintf(err, errlen, "%s: %s", what, util_escape(key, shown, sizeof(shown)));
+        else
+                (void)snprintf(err, errlen, "%s", what);
+        return r;
+}
+
+/* A pass over the raw bytes for what json-c lets through even in strict mode: a NUL byte,
+ * a \u0000 escape (json-c would cut a key short at it, so "user\u0000x" became "user"),
+ * single-quoted strings and unescaped control characters inside strings. It also counts the
+ * members of all objects, so that duplicate keys (json-c silently keeps the last one) show
+ * up as a shortfall after parsing. */
+static int scan_raw(const char *s, size_t len, size_t *ret_members)
+{
+        size_t i, members = 0;
+        bool in_string = false;
+
+        for (i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (c == '\0')
+                        return -EINVAL;
+                if (in_string) {
+                        if ((unsigned char)c < 0x20)
+                                return -EINVAL; /* RFC 8259: control characters are escaped */
+                        if (c == '\\') {
+                                if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
+                                        return -EINVAL;
+                                i++; /* the escaped character cannot end the string */
+                        } else if (c == '"')
+                                in_string = false;
+                } else if (c == '"')
+                        in_string = true;
+                else if (c == ':')
+                        members++;
+                else if (c == '\'')
+                        return -EINVAL;
+        }
+        *ret_members = members;
+        return 0;
+}
+
+/* Counts object members and refuses NaN/Infinity. Recursion is bounded by the tokener's
+ * depth limit. */
+static bool walk(struct json_object *j, size_t *members)
+{
+        size_t i, n;
+
+        switch (json_object_get_type(j)) {
+        case json_type_object: {
+                struct json_object_iterator it = json_object_iter_begin(j), end = json_object_iter_end(j);
+
+                *members += (size_t)json_object_object_length(j);
+                for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+                        if (!walk(json_object_iter_peek_value(&it), members))
+                                return false;
+                return true;
+        }
+        case json_type_array:
+                n = json_object_array_length(j);
+                for (i = 0; i < n; i++)
+                        if (!walk(json_object_array_get_idx(j, i), members))
+                                return false;
+                return true;
+        case json_type_double:
+                return isfinite(json_object_get_double(j));
+        default:
+                return true;
+        }
+}
+
+/* Parse exactly one JSON object filling all of BUF. */
+static int parse(const void *buf, size_t len, int depth, bool utf8, struct json_object **ret, char *err, size_t errlen)
+{
+        struct json_tokener *tok;
+        struct json_object *j;
+        enum json_tokener_error jerr;
+        size_t members = 0, seen = 0, end;
+
+        if (len > PROTO_MSG_MAX)
+                return fail(-EMSGSIZE, err, errlen, "message too large", NULL);
+        if (!buf || len == 0)
+                return fail(-EINVAL, err, errlen, "empty message", NULL);
+        if (scan_raw(buf, len, &members) < 0)
+                return fail(-EINVAL, err, errlen, "NUL byte or not strict JSON", NULL);
+
+        tok = json_tokener_new_ex(depth);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | (utf8 ? JSON_TOKENER_VALIDATE_UTF8 : 0));
+        j = json_tokener_parse_ex(tok, buf, (int)len);
+        jerr = json_tokener_get_error(tok);
+        end = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+        if (!j || jerr != json_tokener_success || end != len) {
+                json_object_put(j);
+                if (jerr == json_tokener_error_depth)
+                        return fail(-EINVAL, err, errlen, "nested too deep", NULL);
+                if (jerr == json_tokener_success || jerr == json_tokener_error_parse_unexpected)
+                        return fail(-EINVAL, err, errlen, "not one JSON value", NULL);
+                return fail(-EINVAL, err, errlen, "not valid JSON", NULL);
+        }
+        if (!json_object_is_type(j, json_type_object)) {
+                json_object_put(j);
+                return fail(-EINVAL, err, errlen, "not a JSON object", NULL);
+        }
+        if (!walk(j, &seen) || seen != members) {
+                json_object_put(j);
+                return fail(-EINVAL, err, errlen, "duplicate key or non-finite number", NULL);
+        }
+        *ret = j;
+        return 0;
+}
+
+/* Copy the string V into DST through the event text rule. */
+static int get_text(struct json_object *v, char *dst, size_t n, const char *key, char *err, size_t errlen)
+{
+        const char *s;
+        size_t len;
+
+        if (!json_object_is_type(v, json_type_string))
+                return fail(-EINVAL, err, errlen, "wrong type", key);
+        s = json_object_get_string(v);
+        len = (size_t)json_object_get_string_len(v);
+        if (!s || strlen(s) != len)
+                return fail(-EINVAL, err, errlen, "NUL in string", key);
+        if (len >= n)
+                return fail(-EINVAL, err, errlen, "string too long", key);
+        if (event_set_text(dst, n, s) < 0)
+                return fail(-EINVAL, err, errlen, "not UTF-8 or has control characters", key);
+        return 0;
+}
+
+static int add(struct json_object *o, const char *key, struct json_object *v)
+{
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int add_text(struct json_object *o, const char *key, const char *s, size_t n)
+{
+        return add(o, key, json_object_new_string_len(s, (int)strnlen(s, n)));
+}
+
+/* Serialise J into BUF; never longer than a decoder accepts. */
+static int emit(struct json_object *j, char *buf, size_t max, size_t *ret_len)
+{
+        const char *s;
+        size_t n;
+
+        s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                return -ENOMEM;
+        n = strlen(s);
+        if (n > max || n > PROTO_MSG_MAX)
+                return -EMSGSIZE;
+        memcpy(buf, s, n);
+        *ret_len = n;
+        return 0;
+}
+
+/* ---- events ---- */
+
+enum field_type { FIELD_TEXT, FIELD_INT, FIELD_ID_INT, FIELD_KIND };
+
+#define FIELD(f, t)                                                                                                    \
+        {                                                                                                              \
+#f, t, offsetof(struct mlsec_event, f), sizeof(((struct mlsec_event *)0)->f)                           \
+        }
+
+/* FIELD_ID_INT: -1 means unknown and is left out. */
+static const struct event_field {
+        const char *name;
+        enum field_type type;
+        size_t offset;
+        size_t size;
+} event_fields[] = {
+        FIELD(id, FIELD_TEXT),      FIELD(kind, FIELD_KIND),   FIELD(time_us, FIELD_INT),
+        FIELD(user, FIELD_TEXT),    FIELD(uid, FIELD_ID_INT),  FIELD(service, FIELD_TEXT),
+        FIELD(rhost, FIELD_TEXT),   FIELD(ip, FIELD_TEXT),     FIELD(tty, FIELD_TEXT),
+        FIELD(method, FIELD_TEXT),  FIELD(result, FIELD_TEXT), FIELD(reason, FIELD_TEXT),
+        FIELD(session, FIELD_TEXT), FIELD(pid, FIELD_ID_INT),  FIELD(actor_uid, FIELD_ID_INT),
+        FIELD(action, FIELD_TEXT),  FIELD(detail, FIELD_TEXT),
+};
+
+#define N_EVENT_FIELDS (sizeof(event_fields) / sizeof(event_fields[0]))
+#define EVENT_REQUIRED ((1u << 0) | (1u << 1) | (1u << 2)) /* id, kind, time_us */
+
+static struct json_object *event_to_json(const struct mlsec_event *e)
+{
+        struct json_object *j;
+        const char *kind;
+        size_t i;
+        int r = 0;
+
+        if (!e)
+                return NULL;
+        kind = event_kind_to_string(e->kind);
+        if (!kind)
+                return NULL;
+        j = json_object_new_object();
+        if (!j)
+                return NULL;
+        for (i = 0; i < N_EVENT_FIELDS && r >= 0; i++) {
+                const struct event_field *f = &event_fields[i];
+                const char *p = (const char *)e + f->offset;
+                int64_t x;
+
+                switch (f->type) {
+                case FIELD_TEXT:
+                        if (p[0])
+                                r = add_text(j, f->name, p, f->size);
+                        break;
+                case FIELD_KIND:
+                        r = add(j, f->name, json_object_new_string(kind));
+                        break;
+                case FIELD_INT:
+                case FIELD_ID_INT:
+                        memcpy(&x, p, sizeof(x));
+                        if (f->type == FIELD_INT || x != -1)
+                                r = add(j, f->name, json_object_new_int64(x));
+                        break;
+                }
+        }
+        if (r < 0) {
+                json_object_put(j);
+                return NULL;
+        }
+        return j;
+}
+
+static int event_from_json(struct json_object *j, struct mlsec_event *ret, char *err, size_t errlen)
+{
+        struct mlsec_event e;
+        struct json_object_iterator it, end;
+        unsigned seen = 0;
+        int r;
+
+        if (!json_object_is_type(j, json_type_object))
+                return fail(-EINVAL, err, errlen, "event is not an object", NULL);
+        memset(&e, 0, sizeof(e));
+        e.uid = e.pid = e.actor_uid = -1;
+
+        it = json_object_iter_begin(j);
+        end = json_object_iter_end(j);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *key = json_object_iter_peek_name(&it);
+                struct json_object *v = json_object_iter_peek_value(&it);
+                const struct event_field *f = NULL;
+                char *p;
+                int64_t x;
+                size_t i;
+
+                for (i = 0; i < N_EVENT_FIELDS; i++)
+                        if (strcmp(key, event_fields[i].name) == 0) {
+                                f = &event_fields[i];
+                                break;
+                        }
+                if (!f)
+                        return fail(-EINVAL, err, errlen, "unknown key in event", key);
+                p = (char *)&e + f->offset;
+                switch (f->type) {
+                case FIELD_TEXT:
+                        r = get_text(v, p, f->size, f->name, err, errlen);
+                        if (r < 0)
+                                return r;
+                        break;
+                case FIELD_KIND:
+                        if (!json_object_is_type(v, json_type_string))
+                                return fail(-EINVAL, err, errlen, "wrong type", f->name);
+                        if (event_kind_from_string(json_object_get_string(v), &e.kind) < 0)
+                                return fail(-EINVAL, err, errlen, "unknown event kind", NULL);
+                        break;
+                case FIELD_INT:
+                case FIELD_ID_INT:
+                        if (!json_object_is_type(v, json_type_int))
+                                return fail(-EINVAL, err, errlen, "wrong type", f->name);
+                        if (!json_int64(v, &x))
+                                return fail(-EINVAL, err, errlen, "number out of range", f->name);
+                        memcpy(p, &x, sizeof(x));
+                        break;
+                }
+                seen |= 1u << i;
+        }
+        if ((seen & EVENT_REQUIRED) != EVENT_REQUIRED)
+                return fail(-EINVAL, err, errlen, "event lacks id, kind or time_us", NULL);
+        if (event_validate(&e, err, errlen) < 0)
+                return -EINVAL;
+        memcpy(ret, &e, sizeof(e));
+        return 0;
+}
+
+struct proto_obj *proto_event_to_obj(const struct mlsec_event *e)
+{
+        return wrap(event_to_json(e));
+}
+
+int proto_event_from_obj(const struct proto_obj *o, struct mlsec_event *ret, char *err, size_t errlen)
+{
+        clear_err(err, errlen);
+        if (!o || !ret)
+                return fail(-EINVAL, err, errlen, "no event", NULL);
+        return event_from_json(o->j, ret, err, errlen);
+}
+
+int proto_event_encode(const struct mlsec_event *e, char *buf, size_t max, size_t *ret_len)
+{
+        struct json_object *j;
+        int r;
+
+        if (!e || !buf || !ret_len)
+                return -EINVAL;
+        if (event_validate(e, NULL, 0) < 0)
+                return -EINVAL;
+        j = event_to_json(e);
+        if (!j)
+                return -ENOMEM;
+        r = emit(j, buf, max, ret_len);
+        json_object_put(j);
+        return r;
+}
+
+int proto_event_decode(const void *buf, size_t len, struct mlsec_event *ret, char *err, size_t errlen)
+{
+        struct json_object *j = NULL;
+        int r;
+
+        clear_err(err, errlen);
+        if (!ret)
+                return -EINVAL;
+        r = parse(buf, len, REQUEST_DEPTH, true, &j, err, errlen);
+        if (r < 0)
+                return r;
+        r = event_from_json(j, ret, err, errlen);
+        json_object_put(j);
+        return r;
+}
+
+/* ---- requests ---- */
+
+enum {
+        P_USER = 1u << 0,
+        P_ALL = 1u << 1,
+        P_LIMIT = 1u << 2,
+        P_FAILED = 1u << 3,
+        P_CLOSED = 1u << 4,
+        P_SESSION = 1u << 5,
+        P_EVENT = 1u << 6,
+};
+
+static const struct {
+        const char *name;
+        unsigned bit;
+} param_names[] = {
+        {"user", P_USER},     {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
+        {"closed", P_CLOSED}, {"session", P_SESSION}, {"event", P_EVENT},
+};
+
+static const unsigned method_params[_PROTO_METHOD_MAX] = {
+        [PROTO_PING] = 0,
+        [PROTO_REPORT] = P_EVENT,
+        [PROTO_HISTORY] = P_USER | P_ALL | P_LIMIT | P_FAILED,
+        [PROTO_SESSIONS] = P_USER | P_ALL | P_CLOSED | P_LIMIT,
+        [PROTO_LOGOUT] = P_SESSION,
+        [PROTO_AUDIT] = P_USER | P_ALL | P_LIMIT,
+        [PROTO_AUDIT_VERIFY] = 0,
+};
+
+static const unsigned method_required[_PROTO_METHOD_MAX] = {
+        [PROTO_REPORT] = P_EVENT,
+        [PROTO_LOGOUT] = P_SESSION,
+};
+
+/* A logind session id: 1..63 of [A-Za-z0-9_.-], terminated inside its buffer. */
+static bool session_valid(const char *s, size_t n)
+{
+        size_t i, len = strnlen(s, n);
+
+        if (len == 0 || len >= n)
+                return false;
+        for (i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '.' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+static bool limit_valid(int64_t x)
+{
+        return x >= 1 && x <= PROTO_LIMIT_MAX;
+}
+
+static int decode_param(struct proto_request *req, unsigned bit, const char *key, struct json_object *v, char *err,
+                        size_t errlen)
+{
+        int64_t x;
+        int r;
+
+        switch (bit) {
+        case P_USER:
+                r = get_text(v, req->user, sizeof(req->user), key, err, errlen);
+                if (r < 0)
+                        return r;
+                if (!util_user_valid(req->user))
+                        return fail(-EINVAL, err, errlen, "invalid user name", NULL);
+                return 0;
+        case P_SESSION:
+                r = get_text(v, req->session, sizeof(req->session), key, err, errlen);
+                if (r < 0)
+                        return r;
+                if (!session_valid(req->session, sizeof(req->session)))
+                        return fail(-EINVAL, err, errlen, "invalid session id", NULL);
+                return 0;
+        case P_LIMIT:
+                if (!json_object_is_type(v, json_type_int))
+                        return fail(-EINVAL, err, errlen, "wrong type", key);
+                if (!json_int64(v, &x) || !limit_valid(x))
+                        return fail(-EINVAL, err, errlen, "limit out of range", NULL);
+                req->limit = (unsigned)x;
+                return 0;
+        case P_EVENT:
+                return event_from_json(v, &req->event, err, errlen);
+        default: /* the booleans */
+                if (!json_object_is_type(v, json_type_boolean))
+                        return fail(-EINVAL, err, errlen, "wrong type", key);
+                if (bit == P_ALL)
+                        req->all = json_object_get_boolean(v);
+                else if (bit == P_FAILED)
+                        req->failed_only = json_object_get_boolean(v);
+                else
+                        req->include_closed = json_object_get_boolean(v);
+                return 0;
+        }
+}
+
+static int decode_params(struct json_object *params, struct proto_request *req, char *err, size_t errlen)
+{
+        struct json_object_iterator it, end;
+        unsigned allowed = method_params[req->method], seen = 0;
+        int r;
+
+        if (params) {
+                if (!json_object_is_type(params, json_type_object))
+                        return fail(-EINVAL, err, errlen, "wrong type", "params");
+                it = json_object_iter_begin(params);
+                end = json_object_iter_end(params);
+                for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                        const char *key = json_object_iter_peek_name(&it);
+                        unsigned bit = 0;
+                        size_t i;
+
+                        for (i = 0; i < sizeof(param_names) / sizeof(param_names[0]); i++)
+                                if (strcmp(key, param_names[i].name) == 0)
+                                        bit = param_names[i].bit;
+                        if (!(bit & allowed))
+                                return fail(-EINVAL, err, errlen, "unknown key in params", key);
+                        r = decode_param(req, bit, key, json_object_iter_peek_value(&it), err, errlen);
+                        if (r < 0)
+                                return r;
+                        seen |= bit;
+                }
+        }
+        if ((seen & method_required[req->method]) != method_required[req->method])
+                return fail(-EINVAL, err, errlen, "missing key", req->method == PROTO_LOGOUT ? "session" : "event");
+        return 0;
+}
+
+int proto_decode_request(const void *buf, size_t len, struct proto_request *ret, char *err, size_t errlen)
+{
+        struct json_object *root = NULL, *v = NULL, *params = NULL;
+        struct json_object_iterator it, end;
+        struct proto_request req;
+        const char *method = NULL;
+        int64_t version;
+        int r;
+
+        clear_err(err, errlen);
+        if (!ret)
+                return -EINVAL;
+        r = parse(buf, len, REQUEST_DEPTH, true, &root, err, errlen);
+        if (r < 0)
+                return r;
+        memset(&req, 0, sizeof(req));
+
+        /* The version first: a newer client may use keys this version does not know. */
+        if (!json_object_object_get_ex(root, "v", &v)) {
+                r = fail(-EINVAL, err, errlen, "missing key", "v");
+                goto out;
+        }
+        if (!json_object_is_type(v, json_type_int)) {
+                r = fail(-EINVAL, err, errlen, "wrong type", "v");
+                goto out;
+        }
+        if (!json_int64(v, &version) || version != PROTO_VERSION) {
+                r = fail(-EPROTONOSUPPORT, err, errlen, "unsupported protocol version", NULL);
+                goto out;
+        }
+
+        it = json_object_iter_begin(root);
+        end = json_object_iter_end(root);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *key = json_object_iter_peek_name(&it);
+
+                v = json_object_iter_peek_value(&it);
+                if (strcmp(key, "v") == 0)
+                        continue;
+                if (strcmp(key, "method") == 0) {
+                        if (!json_object_is_type(v, json_type_string)) {
+                                r = fail(-EINVAL, err, errlen, "wrong type", key);
+                                goto out;
+                        }
+                        method = json_object_get_string(v);
+                } else if (strcmp(key, "params") == 0) {
+                        if (!json_object_is_type(v, json_type_object)) {
+                                r = fail(-EINVAL, err, errlen, "wrong type", key);
+                                goto out;
+                        }
+                        params = v;
+                } else {
+                        r = fail(-EINVAL, err, errlen, "unknown key", key);
+                        goto out;
+                }
+        }
+        if (!method) {
+                r = fail(-EINVAL, err, errlen, "missing key", "method");
+                goto out;
+        }
+        if (proto_method_from_string(method, &req.method) < 0) {
+                r = fail(-EOPNOTSUPP, err, errlen, "unknown method", NULL);
+                goto out;
+        }
+        r = decode_params(params, &req, err, errlen);
+        if (r < 0)
+                goto out;
+        memcpy(ret, &req, sizeof(req));
+        r = 0;
+out:
+        json_object_put(root);
+        return r;
+}
+
+/* What the decoder would refuse, refused before encoding. Fields the method does not take
+ * are ignored. */
+static int request_check(const struct proto_request *req)
+{
+        unsigned allowed;
+
+        if ((unsigned)req->method >= _PROTO_METHOD_MAX)
+                return -EINVAL;
+        allowed = method_params[req->method];
+        if ((allowed & P_USER) && req->user[0] && !util_user_valid(req->user))
+                return -EINVAL;
+        if ((allowed & P_LIMIT) && req->limit > PROTO_LIMIT_MAX)
+                return -EINVAL;
+        if ((allowed & P_SESSION) && !session_valid(req->session, sizeof(req->session)))
+                return -EINVAL;
+        if ((allowed & P_EVENT) && event_validate(&req->event, NULL, 0) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+static int encode_params(const struct proto_request *req, struct json_object *p)
+{
+        unsigned allowed = method_params[req->method];
+        int r = 0;
+
+        if ((allowed & P_USER) && req->user[0])
+                r = add_text(p, "user", req->user, sizeof(req->user));
+        if (r >= 0 && (allowed & P_ALL) && req->all)
+                r = add(p, "all", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_LIMIT) && req->limit)
+                r = add(p, "limit", json_object_new_int64(req->limit));
+        if (r >= 0 && (allowed & P_FAILED) && req->failed_only)
+                r = add(p, "failed", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_CLOSED) && req->include_closed)
+                r = add(p, "closed", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_SESSION))
+                r = add_text(p, "session", req->session, sizeof(req->session));
+        if (r >= 0 && (allowed & P_EVENT))
+                r = add(p, "event", event_to_json(&req->event));
+        return r;
+}
+
+int proto_encode_request(const struct proto_request *req, char *buf, size_t max, size_t *ret_len)
+{
+        struct json_object *root, *params;
+        int r;
+
+        if (!req || !buf || !ret_len)
+                return -EINVAL;
+        r = request_check(req);
+        if (r < 0)
+                return r;
+        root = json_object_new_object();
+        if (!root)
+                return -ENOMEM;
+        r = add(root, "v", json_object_new_int(PROTO_VERSION));
+        if (r >= 0)
+                r = add(root, "method", json_object_new_string(method_names[req->method]));
+        if (r >= 0) {
+                params = json_object_new_object();
+                r = params ? encode_params(req, params) : -ENOMEM;
+                if (r >= 0 && json_object_object_length(params) > 0)
+                        r = add(root, "params", params);
+                else
+                        json_object_put(params);
+        }
+        if (r >= 0)
+                r = emit(root, buf, max, ret_len);
+        json_object_put(root);
+        return r;
+}
+
+/* ---- replies ---- */
+
+/* Objects and arrays nested at most LEFT deep, so the reply decoder's limit holds. */
+static bool depth_ok(struct json_object *j, int left)
+{
+        size_t i, n;
+
+        switch (json_object_get_type(j)) {
+        case json_type_object: {
+                struct json_object_iterator it = json_object_iter_begin(j), end = json_object_iter_end(j);
+
+                if (left <= 0)
+                        return false;
+                for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+                        if (!depth_ok(json_object_iter_peek_value(&it), left - 1))
+                                return false;
+                return true;
+        }
+        case json_type_array:
+                if (left <= 0)
+                        return false;
+                n = json_object_array_length(j);
+                for (i = 0; i < n; i++)
+                        if (!depth_ok(json_object_array_get_idx(j, i), left - 1))
+                                return false;
+                return true;
+        case json_type_double:
+                return isfinite(json_object_get_double(j));
+        default:
+                return true;
+        }
+}
+
+static bool error_code_valid(const char *s)
+{
+        size_t i, len = strnlen(s, ERROR_CODE_MAX);
+
+        if (len == 0 || len >= ERROR_CODE_MAX)
+                return false;
+        for (i = 0; i < len; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+static int reply_root(bool ok, struct json_object **ret)
+{
+        struct json_object *root = json_object_new_object();
+        int r;
+
+        if (!root)
+                return -ENOMEM;
+        r = add(root, "v", json_object_new_int(PROTO_VERSION));
+        if (r >= 0)
+                r = add(root, "ok", json_object_new_boolean(ok));
+        if (r < 0) {
+                json_object_put(root);
+                return r;
+        }
+        *ret = root;
+        return 0;
+}
+
+int proto_encode_reply(const struct proto_obj *result, char *buf, size_t max, size_t *ret_len)
+{
+        struct json_object *root;
+        int r;
+
+        if (!buf || !ret_len)
+                return -EINVAL;
+        if (result && (!json_object_is_type(result->j, json_type_object) || !depth_ok(result->j, REPLY_DEPTH - 1)))
+                return -EINVAL;
+        r = reply_root(true, &root);
+        if (r < 0)
+                return r;
+        if (result)
+                r = add(root, "result", json_object_get(result->j));
+        if (r >= 0)
+                r = emit(root, buf, max, ret_len);
+        json_object_put(root);
+        return r;
+}
+
+int proto_encode_error(const char *code, const char *message, char *buf, size_t max, size_t *ret_len)
+{
+        char text[ERROR_MESSAGE_MAX];
+        struct json_object *root, *e;
+        int r;
+
+        if (!code || !buf || !ret_len || !error_code_valid(code))
+                return -EINVAL;
+        if (event_set_text(text, sizeof(text), message ? message : "") < 0)
+                return -EINVAL;
+        r = reply_root(false, &root);
+        if (r < 0)
+                return r;
+        e = json_object_new_object();
+        r = e ? add(e, "code", json_object_new_string(code)) : -ENOMEM;
+        if (r >= 0)
+                r = add(e, "message", json_object_new_string(text));
+        if (r >= 0) {
+                r = add(root, "error", e);
+                e = NULL;
+        }
+        json_object_put(e);
+        if (r >= 0)
+                r = emit(root, buf, max, ret_len);
+        json_object_put(root);
+        return r;
+}
+
+/* Copy S into DST, cut at a character boundary when it does not fit. */
+static void copy_cut(char *dst, size_t n, const char *s)
+{
+        size_t len;
+
+        if (!dst || n == 0)
+                return;
+        len = strlen(s);
+        if (len >= n) {
+                len = n - 1;
+                while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+                        len--;
+        }
+        memcpy(dst, s, len);
+        dst[len] = '\0';
+}
+
+static int decode_error(struct json_object *e, char *code, size_t codelen, char *msg, size_t msglen)
+{
+        char c[ERROR_CODE_MAX], m[ERROR_MESSAGE_MAX];
+        struct json_object_iterator it, end;
+        unsigned seen = 0;
+
+        if (!json_object_is_type(e, json_type_object))
+                return -EBADMSG;
+        it = json_object_iter_begin(e);
+        end = json_object_iter_end(e);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *key = json_object_iter_peek_name(&it);
+                struct json_object *v = json_object_iter_peek_value(&it);
+
+                if (strcmp(key, "code") == 0) {
+                        if (get_text(v, c, sizeof(c), key, NULL, 0) < 0 || !error_code_valid(c))
+                                return -EBADMSG;
+                        seen |= 1;
+                } else if (strcmp(key, "message") == 0) {
+                        if (get_text(v, m, sizeof(m), key, NULL, 0) < 0)
+                                return -EBADMSG;
+                        seen |= 2;
+                } else
+                        return -EBADMSG;
+        }
+        if (seen != 3)
+                return -EBADMSG;
+        copy_cut(code, codelen, c);
+        copy_cut(msg, msglen, m);
+        return -EREMOTEIO;
+}
+
+int proto_decode_reply(const void *buf, size_t len, struct proto_obj **ret_result, char *code, size_t codelen,
+                       char *msg, size_t msglen)
+{
+        struct json_object *root = NULL, *result = NULL, *error = NULL, *ok = NULL;
+        struct json_object_iterator it, end;
+        struct proto_obj *o;
+        int64_t version = 0;
+        int r;
+
+        /* Result strings are the daemon's and opaque here: no UTF-8 pass over them, so
+         * whatever proto_encode_reply wrote reads back. */
+        if (parse(buf, len, REPLY_DEPTH, false, &root, NULL, 0) < 0)
+                return -EBADMSG;
+        r = -EBADMSG;
+        it = json_object_iter_begin(root);
+        end = json_object_iter_end(root);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *key = json_object_iter_peek_name(&it);
+                struct json_object *v = json_object_iter_peek_value(&it);
+
+                if (strcmp(key, "v") == 0) {
+                        if (!json_int64(v, &version))
+                                goto out;
+                } else if (strcmp(key, "ok") == 0) {
+                        if (!json_object_is_type(v, json_type_boolean))
+                                goto out;
+                        ok = v;
+                } else if (strcmp(key, "result") == 0) {
+                        if (!json_object_is_type(v, json_type_object))
+                                goto out;
+                        result = v;
+                } else if (strcmp(key, "error") == 0) {
+                        if (!v)
+                                goto out;
+                        error = v;
+                } else
+                        goto out;
+        }
+        if (version != PROTO_VERSION || !ok)
+                goto out;
+        if (!json_object_get_boolean(ok)) {
+                if (result || !error)
+                        goto out;
+                r = decode_error(error, code, codelen, msg, msglen);
+                goto out;
+        }
+        if (error)
+                goto out;
+        if (ret_result) {
+                o = NULL;
+                if (result) {
+                        o = wrap(json_object_get(result));
+                        if (!o) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                }
+                *ret_result = o;
+        }
+        r = 0;
+out:
+        json_object_put(root);
+        return r;
 }

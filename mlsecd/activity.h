@@ -57,29 +57,37 @@ int activity_rollback(struct activity *a);
 /* Store E (validated by the caller) exactly once: *ret_new is false when its id is known.
  * auth -> a login row; session-open -> an open session; session-close -> closes the open
  * session with the same logind id (or, without one, the newest open session of the same
- * user, service and tty) with end_reason "closed"; audit -> the next link of the chain. */
+ * user, service and tty) with end_reason "closed"; audit -> the next link of the chain.
+ * Session events are kept as events too. A session-open whose logind id is already open
+ * first ends that one ("ended": logind reuses ids after a reboot); a session-close whose
+ * logind id matches no open session falls back to the user/service/tty rule among open
+ * sessions that have no logind id. */
 int activity_store_event(struct activity *a, const struct mlsec_event *e, bool *ret_new);
 
-/* Newest first. USER NULL: every user. *ret is malloc'd (free()). */
+/* Newest first, at most LIMIT (> 0) entries. USER NULL: every user. *ret is malloc'd
+ * (free(); NULL when *ret_n is 0). History lists auth events only; failed_only: result "fail". */
 int activity_history(struct activity *a, const char *user, unsigned limit, bool failed_only,
                      struct mlsec_event **ret, size_t *ret_n);
 int activity_sessions(struct activity *a, const char *user, bool include_closed, unsigned limit,
                       struct activity_session **ret, size_t *ret_n);
 /* The open session with this logind id; -ENOENT if none. */
 int activity_session_get(struct activity *a, const char *logind_id, struct activity_session *ret);
-/* Close the open session with this logind id (no-op, 0, if none is open). */
+/* Close the open session with this logind id (no-op, 0, if none is open; 1 when closed). */
 int activity_session_end(struct activity *a, const char *logind_id, int64_t time_us, const char *reason,
                          int64_t by_uid);
 /* Logind ids of every open session, for reconciliation. *ret malloc'd. */
 int activity_open_session_ids(struct activity *a, char (**ret)[EVENT_SESSION_MAX], size_t *ret_n);
 
-/* Audit entries, newest first. USER NULL: all. */
+/* Audit entries, newest first, at most LIMIT (> 0). USER NULL: all. */
 int activity_audit(struct activity *a, const char *user, unsigned limit, struct activity_audit **ret,
                    size_t *ret_n);
 /* Walk the whole chain: *ret_first_bad is the seq of the first entry whose hash or order
- * does not hold (an edited, inserted or deleted row), -1 when intact. */
+ * does not hold (an edited, inserted or deleted row; for a deleted row, the missing seq),
+ * -1 when intact. *ret_checked (RET_CHECKED may be NULL) counts the links that held before
+ * it. A chain cut at its end is not detected by the chain alone. */
 int activity_audit_verify(struct activity *a, uint64_t *ret_checked, int64_t *ret_first_bad);
 
 /* Delete logins and closed sessions older than BEFORE_US in one transaction. The audit
- * chain is never pruned here (its integrity would be lost). */
+ * chain is never pruned here (its integrity would be lost). *ret_deleted (may be NULL)
+ * counts the rows deleted, events and sessions. */
 int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted);

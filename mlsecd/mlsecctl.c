@@ -16,22 +16,15 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "enroll.h"
+#include "event.h"
 #include "proto.h"
 #include "qr.h"
 #include "seal.h"
 #include "store.h"
 #include "totp.h"
 #include "util.h"
-
-#define EXIT_USAGE 2
-
-struct ctl {
-        const char *conf_path;
-        struct mlsec_conf conf;
-        bool json;
-        bool no_qr;
-};
 
 static const char usage_text[] =
         "Usage: mlsecctl [--conf PATH] COMMAND ...\n"
@@ -43,14 +36,20 @@ static const char usage_text[] =
         "  admin status USER                           devices, backup codes left, lockouts\n"
         "  admin disable USER                          remove every device and backup code\n"
         "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures\n"
+        "  admin audit --verify                        check the audit log's hash chain (mlsecd)\n"
+        "\n"
+        "Account activity (through mlsecd; your own, or anyone's for administrators):\n"
+        "  history [--limit N] [--failed] [--user NAME | --all]   login attempts, newest first\n"
+        "  sessions [--closed] [--user NAME | --all]              sessions, live ones from logind\n"
+        "  logout SESSION_ID                                      end a session (logind)\n"
+        "  audit [--limit N] [--user NAME | --all]                security-relevant changes\n"
         "\n"
         "Options:\n"
         "  --conf PATH   configuration file (default " CONF_DEFAULT_PATH ")\n"
         "  --json        machine-readable output\n"
         "  -h, --help    this text\n";
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int ctl_usage_error(const char *fmt, ...)
 {
         va_list ap;
 
@@ -62,13 +61,13 @@ static int usage_error(const char *fmt, ...)
         return EXIT_USAGE;
 }
 
-static int fail(const char *what, int r)
+int ctl_fail(const char *what, int r)
 {
         fprintf(stderr, "mlsecctl: %s: %s\n", what, strerror(r < 0 ? -r : r));
         return EXIT_FAILURE;
 }
 
-static const char *fmt_time(int64_t t, char *buf, size_t len)
+const char *ctl_fmt_time(int64_t t, char *buf, size_t len)
 {
         struct tm tm;
         time_t tt = (time_t)t;
@@ -77,6 +76,32 @@ static const char *fmt_time(int64_t t, char *buf, size_t len)
                 return "never";
         if (!localtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
                 return "?";
+        return buf;
+}
+
+const char *ctl_fmt_ago(int64_t t, int64_t now, char *buf, size_t len)
+{
+        static const struct {
+                int64_t secs;
+                const char *unit;
+        } units[] = {{86400 * 365, "year"}, {86400 * 30, "month"}, {86400 * 7, "week"},
+                     {86400, "day"},        {3600, "hour"},        {60, "minute"}};
+        int64_t d = now - t;
+        bool future = d < 0;
+
+        if (future)
+                d = -d;
+        if (d < 60) {
+                snprintf(buf, len, "%s", future ? "in a moment" : "just now");
+                return buf;
+        }
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+                if (d >= units[i].secs) {
+                        int64_t n = d / units[i].secs;
+                        snprintf(buf, len, "%s%lld %s%s%s", future ? "in " : "", (long long)n, units[i].unit,
+                                 n == 1 ? "" : "s", future ? "" : " ago");
+                        break;
+                }
         return buf;
 }
 
@@ -131,7 +156,7 @@ static int print_json(struct proto_obj *o)
         int r = o ? proto_obj_print(stdout, o) : -ENOMEM;
 
         proto_obj_free(o);
-        return r < 0 ? fail("writing JSON", r) : EXIT_SUCCESS;
+        return r < 0 ? ctl_fail("writing JSON", r) : EXIT_SUCCESS;
 }
 
 static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
@@ -160,11 +185,11 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
                         break;
                 case 'a':
                         if (totp_alg_from_string(optarg, &req.alg) < 0)
-                                return usage_error("--algorithm must be sha1, sha256 or sha512, not '%s'", optarg);
+                                return ctl_usage_error("--algorithm must be sha1, sha256 or sha512, not '%s'", optarg);
                         break;
                 case 'n':
                         if (strcmp(optarg, "6") && strcmp(optarg, "8"))
-                                return usage_error("--digits must be 6 or 8, not '%s'", optarg);
+                                return ctl_usage_error("--digits must be 6 or 8, not '%s'", optarg);
                         req.digits = (unsigned)atoi(optarg);
                         break;
                 case 'Q':
@@ -174,13 +199,14 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
                         c->json = true;
                         break;
                 default:
-                        return usage_error("invalid option for 'admin enroll'");
+                        return ctl_usage_error("invalid option for 'admin enroll'");
                 }
         }
         if (optind != argc)
-                return usage_error("unexpected argument '%s'", argv[optind]);
+                return ctl_usage_error("unexpected argument '%s'", argv[optind]);
         if (req.device && !enroll_device_name_valid(req.device))
-                return usage_error("invalid device name '%s' (letters, digits, space . _ -; at most 63)", req.device);
+                return ctl_usage_error("invalid device name '%s' (letters, digits, space . _ -; at most 63)",
+                                       req.device);
         if (need_user(user) < 0)
                 return EXIT_FAILURE;
         if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
@@ -199,8 +225,14 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
                 goto out;
         }
         if (r < 0) {
-                ret = fail("enrolment failed", r);
+                ret = ctl_fail("enrolment failed", r);
                 goto out;
+        }
+        {
+                char detail[EVENT_DETAIL_MAX];
+                snprintf(detail, sizeof(detail), "device '%s' (%s, %u digits) added by mlsecctl admin enroll",
+                         req.device ? req.device : ENROLL_DEVICE_DEFAULT, totp_alg_to_string(req.alg), req.digits);
+                ctl_audit_change(c, user, "device-added", detail);
         }
         if (c->json) {
                 struct proto_obj *j = proto_obj_new();
@@ -248,9 +280,11 @@ static int cmd_backup_codes(struct ctl *c, const char *user)
                 goto out;
         }
         if (r < 0) {
-                ret = fail("generating backup codes", r);
+                ret = ctl_fail("generating backup codes", r);
                 goto out;
         }
+        ctl_audit_change(c, user, "backup-codes-regenerated",
+                         "10 new backup codes by mlsecctl admin backup-codes; the old ones no longer work");
         if (c->json) {
                 struct proto_obj *j = proto_obj_new(), *a = proto_array_new();
                 for (size_t i = 0; i < BACKUP_CODE_COUNT; i++)
@@ -310,8 +344,8 @@ static void status_text(const char *user, const struct enroll_status *st, time_t
         for (size_t i = 0; i < st->n_devices; i++)
                 printf("Device:        %s (%s, %u digits) added %s, last used %s\n", st->devices[i].name,
                        totp_alg_to_string(st->devices[i].alg), st->devices[i].digits,
-                       fmt_time(st->devices[i].created, t1, sizeof(t1)),
-                       fmt_time(st->devices[i].last_used, t2, sizeof(t2)));
+                       ctl_fmt_time(st->devices[i].created, t1, sizeof(t1)),
+                       ctl_fmt_time(st->devices[i].last_used, t2, sizeof(t2)));
         printf("Backup codes:  %u left%s\n", st->backup_left,
                st->n_devices && st->backup_left <= 3 ? " (low: mlsecctl admin backup-codes USER)" : "");
         if (!st->n_lockouts)
@@ -322,7 +356,7 @@ static void status_text(const char *user, const struct enroll_status *st, time_t
                                ? "every remote source"
                                : util_escape(st->lockouts[i].source, esc, sizeof(esc)),
                        util_duration((long)(st->lockouts[i].until - now), d, sizeof(d)),
-                       fmt_time(st->lockouts[i].until, t1, sizeof(t1)));
+                       ctl_fmt_time(st->lockouts[i].until, t1, sizeof(t1)));
 }
 
 static int cmd_status(struct ctl *c, const char *user)
@@ -351,7 +385,7 @@ static int cmd_status(struct ctl *c, const char *user)
                 r = enroll_status(s, user, now, &st);
                 s = store_close(s);
                 if (r < 0)
-                        return fail("reading the credential store", r);
+                        return ctl_fail("reading the credential store", r);
         }
         if (c->json) {
                 r = print_json(status_json(user, &st));
@@ -386,7 +420,13 @@ static int cmd_disable(struct ctl *c, const char *user)
                 r = store_checkpoint(s); /* overwrite the removed secrets in the file now */
         store_close(s);
         if (r < 0)
-                return fail("disabling MFA", r);
+                return ctl_fail("disabling MFA", r);
+        if (n) {
+                char detail[EVENT_DETAIL_MAX];
+                snprintf(detail, sizeof(detail), "%u device(s) and all backup codes removed by mlsecctl admin disable",
+                         n);
+                ctl_audit_change(c, user, "mfa-disabled", detail);
+        }
         if (c->json) {
                 struct proto_obj *j = proto_obj_new();
                 proto_obj_set_str(j, "user", user);
@@ -415,12 +455,12 @@ static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
                 else if (o == 'j')
                         c->json = true;
                 else
-                        return usage_error("invalid option for 'admin unlock'");
+                        return ctl_usage_error("invalid option for 'admin unlock'");
         }
         if (optind != argc)
-                return usage_error("unexpected argument '%s'", argv[optind]);
+                return ctl_usage_error("unexpected argument '%s'", argv[optind]);
         if (source && (!*source || strlen(source) >= STORE_SOURCE_MAX))
-                return usage_error("invalid --source '%s'", source);
+                return ctl_usage_error("invalid --source '%s'", source);
         if (!util_user_valid(user)) {
                 (void)need_user(user);
                 return EXIT_FAILURE;
@@ -440,7 +480,13 @@ static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
                         (void)store_rollback(s);
                 store_close(s);
                 if (r < 0)
-                        return fail("unlocking", r);
+                        return ctl_fail("unlocking", r);
+        }
+        {
+                char detail[EVENT_DETAIL_MAX];
+                snprintf(detail, sizeof(detail), "%u lockout(s) lifted%s%s by mlsecctl admin unlock", n,
+                         source ? " for " : "", source ? source : "");
+                ctl_audit_change(c, user, "unlock", detail);
         }
         if (c->json) {
                 struct proto_obj *j = proto_obj_new();
@@ -462,11 +508,11 @@ static int only_json(struct ctl *c, int argc, char **argv, const char *cmd)
 
         while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 if (o != 'j')
-                        return usage_error("invalid option for '%s'", cmd);
+                        return ctl_usage_error("invalid option for '%s'", cmd);
                 c->json = true;
         }
         if (optind != argc)
-                return usage_error("unexpected argument '%s'", argv[optind]);
+                return ctl_usage_error("unexpected argument '%s'", argv[optind]);
         return 0;
 }
 
@@ -476,10 +522,12 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
         int r;
 
         if (argc < 2)
-                return usage_error("admin needs a command: enroll, backup-codes, status, disable, unlock");
+                return ctl_usage_error("admin needs a command: enroll, backup-codes, status, disable, unlock");
         sub = argv[1];
+        if (strcmp(sub, "audit") == 0)
+                return ctl_audit(c, argc - 1, argv + 1, true);
         if (argc < 3 || argv[2][0] == '-')
-                return usage_error("admin %s needs a USER", sub);
+                return ctl_usage_error("admin %s needs a USER", sub);
         user = argv[2];
         if (geteuid() != 0) {
                 fprintf(stderr,
@@ -494,7 +542,7 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
         if (strcmp(sub, "unlock") == 0)
                 return cmd_unlock(c, user, argc, argv);
         if (strcmp(sub, "backup-codes") && strcmp(sub, "status") && strcmp(sub, "disable"))
-                return usage_error("unknown admin command '%s'", sub);
+                return ctl_usage_error("unknown admin command '%s'", sub);
         r = only_json(c, argc, argv, sub);
         if (r)
                 return r;
@@ -544,9 +592,17 @@ int main(int argc, char **argv)
         argv += optind;
         if (strcmp(argv[0], "admin") == 0)
                 return cmd_admin(&c, argc, argv);
+        if (strcmp(argv[0], "history") == 0)
+                return ctl_history(&c, argc, argv);
+        if (strcmp(argv[0], "sessions") == 0)
+                return ctl_sessions(&c, argc, argv);
+        if (strcmp(argv[0], "logout") == 0)
+                return ctl_logout(&c, argc, argv);
+        if (strcmp(argv[0], "audit") == 0)
+                return ctl_audit(&c, argc, argv, false);
         if (strcmp(argv[0], "help") == 0) {
                 fputs(usage_text, stdout);
                 return EXIT_SUCCESS;
         }
-        return usage_error("unknown command '%s'", argv[0]);
+        return ctl_usage_error("unknown command '%s'", argv[0]);
 }

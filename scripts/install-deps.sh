@@ -10,6 +10,7 @@ PACKAGES=(
         libqrencode-dev libpwquality-dev libmaxminddb-dev libcmocka-dev
         libpam-modules libpam-runtime pamtester oathtool sqlite3 valgrind util-linux passwd openssl python3
         libpam-google-authenticator libpam-oath
+        dbus python3-dbusmock systemd
 )
 
 missing=()

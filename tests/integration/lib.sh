@@ -31,6 +31,7 @@ fi
 
 cleanup() {
         [ -n "${SYSLOG_PID:-}" ] && kill "$SYSLOG_PID" 2>/dev/null
+        [ -n "${MLSECD_PID:-}" ] && kill -KILL "$MLSECD_PID" 2>/dev/null
         # the mounts die with the namespace; lift them first so the files can go
         umount -R -l /dev 2>/dev/null
         awk -v t="$T" 'index($2, t) == 1 {print $2}' /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
@@ -174,4 +175,52 @@ failed() { grep -q '^RESULT: ' "$OUT" && ! grep -qx 'RESULT: PAM_SUCCESS' "$OUT"
 finish() {
         echo "1..$N_TEST"
         [ "$N_FAIL" -eq 0 ]
+}
+
+# --- mlsecd ---
+MLSECD=$BUILD/mlsecd
+MLSECD_PID=
+SOCK=$T/mlsecd.sock
+# start_mlsecd [env...]: the real daemon on the test's socket and state; waits until it answers
+start_mlsecd() {
+        "$MLSECD" --conf "$CONF" --init || return 1
+        env MLSECD_LOG_STDERR=1 "$@" "$MLSECD" --conf "$CONF" >>"$T/mlsecd.log" 2>&1 &
+        MLSECD_PID=$!
+        for _ in $(seq 100); do
+                [ -S "$SOCK" ] && ctl_ping && return 0
+                kill -0 "$MLSECD_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        echo "# mlsecd did not start:"; sed 's/^/#   /' "$T/mlsecd.log"
+        return 1
+}
+stop_mlsecd() {
+        [ -n "$MLSECD_PID" ] || return 0
+        kill -TERM "$MLSECD_PID" 2>/dev/null
+        wait "$MLSECD_PID" 2>/dev/null
+        MLSECD_PID=
+}
+# a raw request to the socket; prints the reply
+raw() {
+        python3 - "$SOCK" "$@" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+s.connect(sys.argv[1])
+for msg in sys.argv[2:]:
+    s.send(msg.encode() if not msg.startswith("@big") else b"{" + b" " * int(msg[4:]) + b"}")
+    print(s.recv(70000).decode())
+PYEOF
+}
+ctl_ping() { raw '{"v":1,"method":"ping"}' 2>/dev/null | grep -Eq '"ok": ?true'; }
+# as USER COMMAND...: run as a throwaway user of the private user database
+as() {
+        local u=$1
+        shift
+        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@"
+}
+# the test directory readable for throwaway users (the state inside stays root's)
+open_for_users() {
+        chmod 755 "$T"
+        chmod 644 "$CONF"
 }

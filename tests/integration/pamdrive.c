@@ -23,6 +23,11 @@ struct drive {
         int flags;
         bool show_authtok;
         bool quiet;
+        bool no_auth;      /* skip pam_authenticate */
+        bool open_session; /* pam_open_session after a successful authentication */
+        bool close_session;
+        const char *env[MAX_ANSWERS];
+        int n_env;
 };
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
@@ -80,7 +85,19 @@ static int run_once(struct drive *d)
                 pam_set_item(pamh, PAM_RHOST, d->rhost);
         if (d->tty)
                 pam_set_item(pamh, PAM_TTY, d->tty);
-        r = pam_authenticate(pamh, d->flags);
+        for (int i = 0; i < d->n_env; i++)
+                pam_putenv(pamh, d->env[i]);
+        r = d->no_auth ? PAM_SUCCESS : pam_authenticate(pamh, d->flags);
+        if (r == PAM_SUCCESS && d->open_session) {
+                int s = pam_open_session(pamh, 0);
+                if (!d->quiet)
+                        printf("SESSION: %s\n", s == PAM_SUCCESS ? "opened" : pam_strerror(pamh, s));
+                if (s == PAM_SUCCESS && d->close_session) {
+                        s = pam_close_session(pamh, 0);
+                        if (!d->quiet)
+                                printf("SESSION: %s\n", s == PAM_SUCCESS ? "closed" : pam_strerror(pamh, s));
+                }
+        }
         if (!d->quiet) {
                 printf("RESULT: %s\n", r == PAM_SUCCESS ? "PAM_SUCCESS" : pam_strerror(pamh, r));
                 if (d->show_authtok) {

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* One request and one reply to mlsecd over a non-blocking SOCK_SEQPACKET socket, all under
+ * one monotonic deadline: connect, send and receive each get only what is left of it. Runs
+ * inside the PAM module, so it must never block past the deadline, raise SIGPIPE, leak the
+ * socket, or log. */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+/* A full listen queue makes connect() fail with EAGAIN rather than wait: retry this often. */
+#define CLIENT_CONNECT_RETRY_MS 5
+
+static int64_t now_ns(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Milliseconds left before DEADLINE, rounded up so that poll() never returns early; 0 when
+ * it has passed. */
+static int remaining_ms(int64_t deadline)
+{
+        int64_t left = deadline - now_ns();
+
+        if (left <= 0)
+                return 0;
+        left = (left + 999999) / 1000000;
+        return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+/* Wait for EVENTS on FD until DEADLINE: 0 when ready, -ETIMEDOUT when not. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = events};
+                int ms = remaining_ms(deadline), r;
+
+                if (ms == 0)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, ms);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (r > 0)
+                        return 0; /* also on POLLHUP/POLLERR: the next call reports it */
+        }
+}
+
+static int do_connect(int fd, const struct sockaddr_un *sa, int64_t deadline)
+{
+        for (;;) {
+                int ms, err = 0;
+                socklen_t len = sizeof(err);
+
+                if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+                        return 0;
+                switch (errno) {
+                case EINTR:
+                        continue;
+                case EAGAIN:
+                        ms = remaining_ms(deadline);
+                        if (ms == 0)
+                                return -ETIMEDOUT;
+                        (void)poll(NULL, 0, ms < CLIENT_CONNECT_RETRY_MS ? ms : CLIENT_CONNECT_RETRY_MS);
+                        continue;
+                case EINPROGRESS: {
+                        int r = wait_fd(fd, POLLOUT, deadline);
+
+                        if (r < 0)
+                                return r;
+                        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                                return -errno;
+                        return err ? -err : 0;
+                }
+                default:
+                        return -errno;
+                }
+        }
+}
+
+static int do_send(int fd, const char *buf, size_t len, int64_t deadline)
+{
+        for (;;) {
+                ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+                int r;
+
+                if (n >= 0)
+                        return (size_t)n == len ? 0 : -EIO; /* a datagram goes whole or not at all */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_fd(fd, POLLOUT, deadline);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* One datagram of at most PROTO_MSG_MAX bytes into BUF (PROTO_MSG_MAX + 1 bytes). */
+static int do_recv(int fd, char *buf, int64_t deadline, size_t *ret_len)
+{
+        for (;;) {
+                ssize_t n;
+                int r;
+
+                r = wait_fd(fd, POLLIN, deadline);
+                if (r < 0)
+                        return r;
+                /* MSG_TRUNC: the datagram's real length, so a larger one is seen as such. */
+                n = recv(fd, buf, PROTO_MSG_MAX + 1, MSG_TRUNC | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -ECONNRESET; /* closed without a reply */
+                if ((size_t)n > PROTO_MSG_MAX)
+                        return -EBADMSG;
+                *ret_len = (size_t)n;
+                return 0;
+        }
+}
+
+int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
+                char *err_code, size_t codelen, char *err_msg, size_t msglen)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        struct proto_obj *result = NULL;
+        char code_buf[64], msg_buf[256];
+        int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+        char *buf = NULL;
+        size_t len;
+        int fd = -1, r;
+
+        if (!socket_path || !*socket_path || !req || timeout_ms < 0)
+                return -EINVAL;
+        if (strlen(socket_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
+        if (!err_code || codelen == 0) {
+                err_code = code_buf;
+                codelen = sizeof(code_buf);
+        }
+        if (!err_msg || msglen == 0) {
+                err_msg = msg_buf;
+                msglen = sizeof(msg_buf);
+        }
+
+        /* One buffer: the request going out, then the reply coming in. */
+        buf = malloc(PROTO_MSG_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        r = proto_encode_request(req, buf, PROTO_MSG_MAX, &len);
+        if (r < 0)
+                goto out;
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                r = -errno;
+                goto out;
+        }
+        r = do_connect(fd, &sa, deadline);
+        if (r < 0)
+                goto out;
+        r = do_send(fd, buf, len, deadline);
+        if (r < 0)
+                goto out;
+        r = do_recv(fd, buf, deadline, &len);
+        if (r < 0)
+                goto out;
+
+        r = proto_decode_reply(buf, len, &result, err_code, codelen, err_msg, msglen);
+        if (r < 0) {
+                if (r != -EREMOTEIO && r != -ENOMEM)
+                        r = -EBADMSG;
+                goto out;
+        }
+        if (ret_result) {
+                *ret_result = result;
+                result = NULL;
+        }
+out:
+        (void)proto_obj_free(result);
+        if (fd >= 0)
+                (void)close(fd);
+        free(buf);
+        return r;
+}

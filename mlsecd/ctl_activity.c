@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/* mlsecctl's account-activity commands: history, sessions, logout and audit, each one
+ * request to mlsecd (which decides from SO_PEERCRED what the caller may see), shown as a
+ * table for people or passed through as JSON for scripts. Also the audit entries for the
+ * changes mlsecctl's admin path makes directly on the store. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "ctl.h"
+#include "event.h"
+#include "proto.h"
+#include "report.h"
+#include "util.h"
+
+#define CALL_TIMEOUT_MS 10000
+
+/* Options shared by the read commands. */
+struct read_opts {
+        const char *user;
+        bool all, failed, closed, verify;
+        unsigned limit;
+};
+
+static int parse_read_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *allowed,
+                           struct read_opts *o)
+{
+        static const struct option opts[] = {
+                {"user", required_argument, NULL, 'u'},  {"all", no_argument, NULL, 'a'},
+                {"limit", required_argument, NULL, 'n'}, {"failed", no_argument, NULL, 'f'},
+                {"closed", no_argument, NULL, 'c'},      {"verify", no_argument, NULL, 'v'},
+                {"json", no_argument, NULL, 'j'},        {0}};
+        int opt;
+
+        *o = (struct read_opts){0};
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                char *end;
+                if (opt != 'j' && (opt == '?' || !strchr(allowed, opt)))
+                        return ctl_usage_error("invalid option for '%s'", cmd);
+                switch (opt) {
+                case 'u':
+                        if (!util_user_valid(optarg))
+                                return ctl_usage_error("invalid user name '%s'", optarg);
+                        o->user = optarg;
+                        break;
+                case 'a':
+                        o->all = true;
+                        break;
+                case 'n':
+                        errno = 0;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (errno || *end || v < 1 || v > PROTO_LIMIT_MAX || optarg[0] == '-')
+                                return ctl_usage_error("--limit must be 1..%d", PROTO_LIMIT_MAX);
+                        o->limit = (unsigned)v;
+                        break;
+                case 'f':
+                        o->failed = true;
+                        break;
+                case 'c':
+                        o->closed = true;
+                        break;
+                case 'v':
+                        o->verify = true;
+                        break;
+                case 'j':
+                        c->json = true;
+                        break;
+                }
+        }
+        if (optind != argc)
+                return ctl_usage_error("unexpected argument '%s'", argv[optind]);
+        if (o->user && o->all)
+                return ctl_usage_error("--user and --all exclude each other");
+        return 0;
+}
+
+/* One call to mlsecd with a message for people when it fails. */
+static int call(struct ctl *c, const struct proto_request *req, struct proto_obj **ret)
+{
+        char code[64] = "", msg[256] = "";
+        int r;
+
+        r = client_call(c->conf.socket, req, CALL_TIMEOUT_MS, ret, code, sizeof(code), msg, sizeof(msg));
+        if (r == -EREMOTEIO) {
+                fprintf(stderr, "mlsecctl: %s\n", msg[0] ? msg : code);
+                return -EREMOTEIO;
+        }
+        if (r == -ENOENT || r == -ECONNREFUSED) {
+                fprintf(stderr, "mlsecctl: mlsecd is not running (no one listens on %s)\n", c->conf.socket);
+                return r;
+        }
+        if (r == -ETIMEDOUT) {
+                fprintf(stderr, "mlsecctl: mlsecd did not answer within %d seconds\n", CALL_TIMEOUT_MS / 1000);
+                return r;
+        }
+        if (r < 0)
+                return ctl_fail("talking to mlsecd", r), r;
+        return 0;
+}
+
+static int64_t get_int(const struct proto_obj *o, const char *key, int64_t def)
+{
+        int64_t v;
+
+        return proto_obj_get_int(o, key, &v) < 0 ? def : v;
+}
+
+/* A string of the reply, escaped for the terminal: it may hold what a remote client sent
+ * (a host name), and must not be able to move the cursor or reorder the line. Rotates
+ * through a few buffers so one printf can show several fields. */
+static const char *get_str(const struct proto_obj *o, const char *key)
+{
+        static char bufs[12][EVENT_DETAIL_MAX * 4];
+        static unsigned next;
+        const char *s = proto_obj_get_str(o, key);
+        char *b = bufs[next++ % 12];
+
+        return s ? util_escape(s, b, sizeof(bufs[0])) : "";
+}
+
+static int print_or_json(struct ctl *c, struct proto_obj *res, void (*table)(const struct proto_obj *res))
+{
+        int r = 0;
+
+        if (c->json)
+                r = proto_obj_print(stdout, res);
+        else
+                table(res);
+        proto_obj_free(res);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static void fill_target(struct proto_request *req, const struct read_opts *o)
+{
+        if (o->user)
+                snprintf(req->user, sizeof(req->user), "%s", o->user);
+        req->all = o->all;
+        req->limit = o->limit;
+}
+
+static void history_table(const struct proto_obj *res)
+{
+        struct proto_obj *ev = proto_obj_get(res, "events");
+        size_t n = proto_array_len(ev);
+        int64_t now = time(NULL);
+
+        if (n == 0)
+                printf("No login attempts recorded.\n");
+        else
+                printf("%-23s %-15s %-6s %-13s %-7s %-9s %-10s %-22s %s\n", "TIME", "WHEN", "RESULT", "REASON",
+                       "METHOD", "SERVICE", "USER", "FROM", "TTY");
+        for (size_t i = 0; i < n; i++) {
+                struct proto_obj *e = proto_array_get(ev, i);
+                int64_t t = get_int(e, "time_us", 0) / 1000000;
+                char tb[64], ab[64];
+                const char *from = get_str(e, "ip")[0] ? get_str(e, "ip") : get_str(e, "rhost");
+
+                printf("%-23s %-15s %-6s %-13s %-7s %-9s %-10s %-22s %s\n", ctl_fmt_time(t, tb, sizeof(tb)),
+                       ctl_fmt_ago(t, now, ab, sizeof(ab)), get_str(e, "result"), get_str(e, "reason"),
+                       get_str(e, "method"), get_str(e, "service"), get_str(e, "user"), from[0] ? from : "local",
+                       get_str(e, "tty"));
+                proto_obj_free(e);
+        }
+        proto_obj_free(ev);
+}
+
+int ctl_history(struct ctl *c, int argc, char **argv)
+{
+        struct proto_request req = {.method = PROTO_HISTORY};
+        struct proto_obj *res = NULL;
+        struct read_opts o;
+        int r;
+
+        r = parse_read_opts(c, argc, argv, "history", "uanf", &o);
+        if (r)
+                return r;
+        fill_target(&req, &o);
+        req.failed_only = o.failed;
+        if (call(c, &req, &res) < 0)
+                return EXIT_FAILURE;
+        return print_or_json(c, res, history_table);
+}
+
+static void sessions_table(const struct proto_obj *res)
+{
+        struct proto_obj *ss = proto_obj_get(res, "sessions");
+        size_t n = proto_array_len(ss);
+        int64_t now = time(NULL);
+        bool live = false;
+
+        (void)proto_obj_get_bool(res, "live", &live);
+        if (n == 0)
+                printf("No sessions.\n");
+        else
+                printf("%-8s %-10s %-9s %-22s %-8s %-38s %s\n", "ID", "USER", "SERVICE", "FROM", "TTY", "OPENED",
+                       "STATE");
+        for (size_t i = 0; i < n; i++) {
+                struct proto_obj *s = proto_array_get(ss, i);
+                int64_t opened = get_int(s, "opened_us", 0) / 1000000, closed = get_int(s, "closed_us", 0) / 1000000;
+                char tb[64], ab[64], opened_s[128], state[160];
+                const char *from = get_str(s, "ip")[0] ? get_str(s, "ip") : get_str(s, "rhost");
+                bool is_live = false;
+
+                (void)proto_obj_get_bool(s, "live", &is_live);
+                snprintf(opened_s, sizeof(opened_s), "%s (%s)", ctl_fmt_time(opened, tb, sizeof(tb)),
+                         ctl_fmt_ago(opened, now, ab, sizeof(ab)));
+                if (closed) {
+                        int64_t by = get_int(s, "ended_by_uid", -1);
+                        char ab2[64];
+                        if (by >= 0)
+                                snprintf(state, sizeof(state), "ended %s (%s by uid %lld)",
+                                         ctl_fmt_ago(closed, now, ab2, sizeof(ab2)), get_str(s, "end_reason"),
+                                         (long long)by);
+                        else
+                                snprintf(state, sizeof(state), "ended %s (%s)",
+                                         ctl_fmt_ago(closed, now, ab2, sizeof(ab2)), get_str(s, "end_reason"));
+                } else {
+                        snprintf(state, sizeof(state), "%s",
+                                 is_live ? "active"
+                                 : live  ? "open (not in logind)"
+                                         : "open");
+                }
+                printf("%-8s %-10s %-9s %-22s %-8s %-38s %s\n", get_str(s, "id")[0] ? get_str(s, "id") : "-",
+                       get_str(s, "user"), get_str(s, "service"), from[0] ? from : "local", get_str(s, "tty"), opened_s,
+                       state);
+                proto_obj_free(s);
+        }
+        proto_obj_free(ss);
+        if (!live)
+                printf("\nNote: mlsecd has no connection to systemd-logind: sessions are as recorded, not "
+                       "live-checked.\n");
+}
+
+int ctl_sessions(struct ctl *c, int argc, char **argv)
+{
+        struct proto_request req = {.method = PROTO_SESSIONS};
+        struct proto_obj *res = NULL;
+        struct read_opts o;
+        int r;
+
+        r = parse_read_opts(c, argc, argv, "sessions", "uanc", &o);
+        if (r)
+                return r;
+        fill_target(&req, &o);
+        req.include_closed = o.closed;
+        if (call(c, &req, &res) < 0)
+                return EXIT_FAILURE;
+        return print_or_json(c, res, sessions_table);
+}
+
+static void logout_text(const struct proto_obj *res)
+{
+        printf("Session %s of %s logged out.\n", get_str(res, "session"), get_str(res, "user"));
+}
+
+int ctl_logout(struct ctl *c, int argc, char **argv)
+{
+        struct proto_request req = {.method = PROTO_LOGOUT};
+        struct proto_obj *res = NULL;
+        struct read_opts o;
+        const char *id;
+        int r;
+
+        /* the session id is the one positional argument */
+        if (argc < 2 || argv[1][0] == '-')
+                return ctl_usage_error("logout needs a SESSION_ID (see 'mlsecctl sessions')");
+        id = argv[1];
+        r = parse_read_opts(c, argc - 1, argv + 1, "logout", "", &o);
+        if (r)
+                return r;
+        if (event_set_text(req.session, sizeof(req.session), id) < 0)
+                return ctl_usage_error("invalid session id '%s'", id);
+        if (call(c, &req, &res) < 0)
+                return EXIT_FAILURE;
+        return print_or_json(c, res, logout_text);
+}
+
+static void audit_table(const struct proto_obj *res)
+{
+        struct proto_obj *es = proto_obj_get(res, "entries");
+        size_t n = proto_array_len(es);
+
+        if (n == 0)
+                printf("No audit entries.\n");
+        else
+                printf("%-6s %-23s %-7s %-10s %-24s %s\n", "SEQ", "TIME", "ACTOR", "USER", "ACTION", "DETAIL");
+        for (size_t i = 0; i < n; i++) {
+                struct proto_obj *e = proto_array_get(es, i);
+                int64_t actor = get_int(e, "actor_uid", -1);
+                char tb[64], ab[32];
+
+                if (actor >= 0)
+                        snprintf(ab, sizeof(ab), "%lld", (long long)actor);
+                else
+                        snprintf(ab, sizeof(ab), "system");
+                printf("%-6lld %-23s %-7s %-10s %-24s %s\n", (long long)get_int(e, "seq", 0),
+                       ctl_fmt_time(get_int(e, "time_us", 0) / 1000000, tb, sizeof(tb)), ab, get_str(e, "user"),
+                       get_str(e, "action"), get_str(e, "detail"));
+                proto_obj_free(e);
+        }
+        proto_obj_free(es);
+}
+
+static void verify_text(const struct proto_obj *res)
+{
+        bool intact = false;
+
+        (void)proto_obj_get_bool(res, "intact", &intact);
+        if (intact)
+                printf("Audit log intact: %lld entries checked.\n", (long long)get_int(res, "checked", 0));
+        else
+                printf("Audit log TAMPERED: entry #%lld is not what was written (edited, inserted, or an entry "
+                       "before it deleted).\n",
+                       (long long)get_int(res, "first_bad", -1));
+}
+
+int ctl_audit(struct ctl *c, int argc, char **argv, bool admin)
+{
+        struct proto_request req = {.method = PROTO_AUDIT};
+        struct proto_obj *res = NULL;
+        struct read_opts o;
+        bool intact = true;
+        int r;
+
+        r = parse_read_opts(c, argc, argv, admin ? "admin audit" : "audit", admin ? "uanv" : "uan", &o);
+        if (r)
+                return r;
+        if (!o.verify) {
+                fill_target(&req, &o);
+                if (call(c, &req, &res) < 0)
+                        return EXIT_FAILURE;
+                return print_or_json(c, res, audit_table);
+        }
+        req.method = PROTO_AUDIT_VERIFY;
+        if (call(c, &req, &res) < 0)
+                return EXIT_FAILURE;
+        (void)proto_obj_get_bool(res, "intact", &intact);
+        r = print_or_json(c, res, verify_text);
+        return r != EXIT_SUCCESS ? r : intact ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+void ctl_audit_change(struct ctl *c, const char *user, const char *action, const char *detail)
+{
+        struct mlsec_event e;
+        bool spooled = false;
+
+        event_init(&e, EVENT_AUDIT);
+        e.actor_uid = getuid();
+        e.pid = getpid();
+        (void)event_set_text(e.user, sizeof(e.user), user);
+        (void)event_set_text(e.action, sizeof(e.action), action);
+        (void)event_set_text(e.detail, sizeof(e.detail), detail);
+        (void)event_set_text(e.service, sizeof(e.service), "mlsecctl");
+        if (report_event(&c->conf, &e, &spooled) < 0)
+                fprintf(stderr,
+                        "mlsecctl: warning: the audit entry for this change could not be recorded nor "
+                        "spooled in %s\n",
+                        c->conf.spool_dir);
+}

@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of mlsecd/activity.c against real SQLite files in a private directory under
+ * /tmp: file and directory checks, exactly-once storing, login history, sessions, the audit
+ * hash chain and pruning. Tampering goes through a second, raw SQLite connection, as an
+ * attacker with write access to the file would; it never touches the system state. */
+
+#define _GNU_SOURCE /* nftw */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "activity.h"
+
+#define T0 1700000000000000LL /* a time in 2023, in microseconds */
+
+struct fixture {
+        char root[64];   /* mkdtemp'd, removed at teardown */
+        char state[128]; /* root/state: the state directory under test (not created) */
+        char db[192];    /* state/activity.db */
+        struct seal_key *key;
+        struct activity *a; /* opened by setup_open */
+        mode_t umask;
+        unsigned next_id;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        return remove(path);
+}
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        char key[128];
+
+        if (!f || seal_init() < 0)
+                goto fail;
+        strcpy(f->root, "/tmp/mlsec-test-activity-XXXXXX");
+        if (!mkdtemp(f->root))
+                goto fail;
+        snprintf(f->state, sizeof(f->state), "%s/state", f->root);
+        snprintf(f->db, sizeof(f->db), "%s/%s", f->state, ACTIVITY_DB_NAME);
+        snprintf(key, sizeof(key), "%s/key", f->root);
+        if (seal_key_load(key, true, &f->key) < 0)
+                goto fail;
+        f->umask = umask(022);
+        *state = f;
+        return 0;
+fail:
+        free(f);
+        return -1;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+        int r;
+
+        f->a = activity_close(f->a);
+        f->key = seal_key_free(f->key);
+        r = nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        umask(f->umask);
+        free(f);
+        return r;
+}
+
+static int setup_open(void **state)
+{
+        struct fixture *f;
+
+        if (setup(state) < 0)
+                return -1;
+        f = *state;
+        return activity_open(f->state, f->key, &f->a) < 0 ? -1 : 0;
+}
+
+static mode_t mode_of(const char *path)
+{
+        struct stat st;
+
+        assert_int_equal(lstat(path, &st), 0);
+        return st.st_mode & 07777;
+}
+
+/* An event with a fresh id of 32 lower-case hex digits (counted, so tests are repeatable). */
+static struct mlsec_event make_event(struct fixture *f, enum event_kind kind, int64_t t, const char *user)
+{
+        struct mlsec_event e = {.kind = kind, .time_us = t, .uid = 1000, .pid = 4242, .actor_uid = -1};
+
+        snprintf(e.id, sizeof(e.id), "%016x%016x", 0xabcdu, ++f->next_id);
+        snprintf(e.user, sizeof(e.user), "%s", user);
+        strcpy(e.service, "sshd");
+        strcpy(e.rhost, "client.example.org");
+        strcpy(e.ip, "192.0.2.7");
+        strcpy(e.tty, "ssh");
+        return e;
+}
+
+static struct mlsec_event make_login(struct fixture *f, int64_t t, const char *user, const char *result)
+{
+        struct mlsec_event e = make_event(f, EVENT_AUTH, t, user);
+
+        strcpy(e.method, "totp");
+        snprintf(e.result, sizeof(e.result), "%s", result);
+        strcpy(e.reason, strcmp(result, "fail") == 0 ? "wrong code" : "ok");
+        return e;
+}
+
+static struct mlsec_event make_session(struct fixture *f, enum event_kind kind, int64_t t, const char *user,
+                                       const char *logind_id, const char *tty)
+{
+        struct mlsec_event e = make_event(f, kind, t, user);
+
+        snprintf(e.session, sizeof(e.session), "%s", logind_id);
+        snprintf(e.tty, sizeof(e.tty), "%s", tty);
+        return e;
+}
+
+static bool store(struct fixture *f, const struct mlsec_event *e)
+{
+        bool added = false;
+
+        assert_int_equal(activity_store_event(f->a, e, &added), 0);
+        return added;
+}
+
+static void audit_add(struct fixture *f, int64_t t, const char *user, const char *action, const char *detail)
+{
+        struct mlsec_event e = make_event(f, EVENT_AUDIT, t, user);
+
+        e.actor_uid = 0;
+        snprintf(e.action, sizeof(e.action), "%s", action);
+        snprintf(e.detail, sizeof(e.detail), "%s", detail);
+        assert_true(store(f, &e));
+}
+
+static void verify(struct fixture *f, uint64_t want_checked, int64_t want_bad)
+{
+        uint64_t checked = 99;
+        int64_t bad = 99;
+
+        assert_int_equal(activity_audit_verify(f->a, &checked, &bad), 0);
+        assert_int_equal(bad, want_bad);
+        assert_int_equal(checked, want_checked);
+}
+
+/* Run SQL on a second connection to the same file, as someone editing it by hand would. */
+static void raw_exec(struct fixture *f, const char *sql)
+{
+        sqlite3 *db = NULL;
+        char *err = NULL;
+        int rc;
+
+        assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+        if (rc != SQLITE_OK)
+                fail_msg("%s: %s", sql, err ? err : "?");
+        sqlite3_free(err);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t raw_int(struct fixture *f, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        sqlite3 *db = NULL;
+        int64_t v;
+
+        assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        return v;
+}
+
+static size_t history_n(struct fixture *f, const char *user, unsigned limit, bool failed_only)
+{
+        struct mlsec_event *h = NULL;
+        size_t n = 99;
+
+        assert_int_equal(activity_history(f->a, user, limit, failed_only, &h, &n), 0);
+        free(h);
+        return n;
+}
+
+/* ---- opening and files ---------------------------------------------------------- */
+
+static void test_open_creates_private(void **state)
+{
+        struct fixture *f = *state;
+
+        umask(0); /* modes must not depend on the caller's umask */
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(mode_of(f->state), 0700);
+        assert_int_equal(mode_of(f->db), 0600);
+        f->a = activity_close(f->a);
+        assert_null(f->a);
+        assert_int_equal(raw_int(f, "PRAGMA user_version"), ACTIVITY_SCHEMA_VERSION);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_schema WHERE name IN ('events', 'sessions', 'audit')"),
+                         3);
+
+        /* reopening an existing, migrated file needs no change to it */
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(mode_of(f->db), 0600);
+}
+
+static void test_open_reopen_keeps_data(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e;
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        e = make_login(f, T0, "alice", "ok");
+        assert_true(store(f, &e));
+        f->a = activity_close(f->a);
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(history_n(f, "alice", 50, false), 1);
+
+        /* WAL mode is recorded in the file */
+        assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
+static void test_open_refuses_unsafe(void **state)
+{
+        struct fixture *f = *state;
+        struct activity *a = NULL;
+        char link[192], other[192];
+
+        assert_int_equal(activity_open(NULL, f->key, &a), -EINVAL);
+        assert_int_equal(activity_open("", f->key, &a), -EINVAL);
+        assert_int_equal(activity_open(f->state, NULL, &a), -EINVAL);
+        assert_int_equal(activity_open(f->state, f->key, NULL), -EINVAL);
+
+        /* a directory others can write to */
+        assert_int_equal(mkdir(f->state, 0700), 0);
+        assert_int_equal(chmod(f->state, 0777), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), -EPERM);
+        assert_int_equal(chmod(f->state, 0770), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), -EPERM);
+        /* a directory of another user */
+        assert_int_equal(chmod(f->state, 0700), 0);
+        assert_int_equal(chown(f->state, 1, 1), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), -EPERM);
+        assert_int_equal(chown(f->state, geteuid(), getegid()), 0);
+        assert_null(a);
+
+        /* a file others can read */
+        assert_int_equal(activity_open(f->state, f->key, &a), 0);
+        a = activity_close(a);
+        assert_int_equal(chmod(f->db, 0644), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), -EPERM);
+        assert_int_equal(chmod(f->db, 0600), 0);
+        /* a file of another user */
+        assert_int_equal(chown(f->db, 1, 1), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), -EPERM);
+        assert_int_equal(chown(f->db, geteuid(), getegid()), 0);
+
+        /* a symlink as the file, or as the directory */
+        snprintf(other, sizeof(other), "%s/elsewhere.db", f->root);
+        assert_int_equal(rename(f->db, other), 0);
+        assert_int_equal(symlink(other, f->db), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), -EPERM);
+        assert_int_equal(unlink(f->db), 0);
+        snprintf(link, sizeof(link), "%s/linked", f->root);
+        assert_int_equal(symlink(f->state, link), 0);
+        assert_int_equal(activity_open(link, f->key, &a), -EPERM);
+
+        /* something that is not a database, and a schema from the future */
+        assert_int_equal(rename(other, f->db), 0);
+        assert_int_equal(activity_open(f->state, f->key, &a), 0);
+        a = activity_close(a);
+        raw_exec(f, "PRAGMA user_version = 99");
+        assert_int_equal(activity_open(f->state, f->key, &a), -EBADMSG);
+        assert_int_equal(unlink(f->db), 0);
+        {
+                int fd = open(f->db, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                char junk[4096];
+
+                assert_true(fd >= 0);
+                memset(junk, 'x', sizeof(junk));
+                assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+                close(fd);
+        }
+        assert_int_equal(activity_open(f->state, f->key, &a), -EBADMSG);
+        assert_null(a);
+}
+
+/* ---- storing -------------------------------------------------------------------- */
+
+static void test_exactly_once(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event login = make_login(f, T0, "alice", "ok");
+        struct mlsec_event open = make_session(f, EVENT_SESSION_OPEN, T0 + 1, "alice", "3", "pts/0");
+        struct mlsec_event close = make_session(f, EVENT_SESSION_CLOSE, T0 + 9, "alice", "3", "pts/0");
+        struct mlsec_event audit = make_event(f, EVENT_AUDIT, T0 + 2, "alice");
+        struct activity_session s;
+        bool added = true;
+
+        strcpy(audit.action, "enrol");
+        assert_true(store(f, &login));
+        assert_false(store(f, &login));
+        assert_int_equal(history_n(f, "alice", 50, false), 1);
+
+        assert_true(store(f, &open));
+        assert_false(store(f, &open)); /* not a second session */
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM sessions"), 1);
+        assert_true(store(f, &close));
+        /* the same close again must not close a newer session of the same id */
+        open = make_session(f, EVENT_SESSION_OPEN, T0 + 20, "alice", "3", "pts/0");
+        assert_true(store(f, &open));
+        assert_false(store(f, &close));
+        assert_int_equal(activity_session_get(f->a, "3", &s), 0);
+        assert_int_equal(s.opened_us, T0 + 20);
+
+        assert_true(store(f, &audit));
+        assert_false(store(f, &audit));
+        verify(f, 1, -1);
+
+        /* every kind but audit is one row of events, under one UNIQUE(event_id) */
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM events"), 4);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 1);
+
+        /* inside a caller's transaction too */
+        assert_int_equal(activity_begin(f->a), 0);
+        assert_int_equal(activity_store_event(f->a, &login, &added), 0);
+        assert_false(added);
+        assert_int_equal(activity_commit(f->a), 0);
+}
+
+static void test_store_rejects_bad_events(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e = make_login(f, T0, "alice", "ok"), bad;
+        bool added = true;
+
+        assert_int_equal(activity_store_event(NULL, &e, &added), -EINVAL);
+        assert_int_equal(activity_store_event(f->a, NULL, &added), -EINVAL);
+        assert_int_equal(activity_store_event(f->a, &e, NULL), -EINVAL);
+        bad = e;
+        bad.id[5] = 'A'; /* upper case */
+        assert_int_equal(activity_store_event(f->a, &bad, &added), -EINVAL);
+        bad = e;
+        bad.id[31] = 0; /* short */
+        assert_int_equal(activity_store_event(f->a, &bad, &added), -EINVAL);
+        bad = e;
+        bad.kind = _EVENT_KIND_MAX;
+        assert_int_equal(activity_store_event(f->a, &bad, &added), -EINVAL);
+        bad = e;
+        bad.time_us = 0;
+        assert_int_equal(activity_store_event(f->a, &bad, &added), -EINVAL);
+        bad = e;
+        memset(bad.rhost, 'h', sizeof(bad.rhost)); /* not terminated */
+        assert_int_equal(activity_store_event(f->a, &bad, &added), -EINVAL);
+        bad = e;
+        memset(bad.detail, 'd', sizeof(bad.detail));
+        assert_int_equal(activity_store_event(f->a, &bad, &added), -EINVAL);
+        assert_true(added); /* untouched on failure */
+        assert_int_equal(history_n(f, NULL, 50, false), 0);
+}
+
+static void test_transactions(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e;
+
+        assert_int_equal(activity_begin(NULL), -EINVAL);
+        assert_int_equal(activity_commit(f->a), -EINVAL); /* none open */
+        assert_int_equal(activity_rollback(f->a), 0);
+
+        assert_int_equal(activity_begin(f->a), 0);
+        assert_int_equal(activity_begin(f->a), -EINVAL); /* no nesting */
+        for (int i = 0; i < 3; i++) {
+                e = make_login(f, T0 + i, "alice", "ok");
+                assert_true(store(f, &e));
+        }
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 5, "alice", "8", "pts/1");
+        assert_true(store(f, &e));
+        assert_int_equal(activity_rollback(f->a), 0);
+        assert_int_equal(history_n(f, "alice", 50, false), 0);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM sessions"), 0);
+
+        assert_int_equal(activity_begin(f->a), 0);
+        for (int i = 0; i < 3; i++) {
+                e = make_login(f, T0 + i, "alice", "ok");
+                assert_true(store(f, &e));
+        }
+        audit_add(f, T0 + 4, "alice", "enrol", "in a batch");
+        assert_int_equal(activity_commit(f->a), 0);
+        assert_int_equal(history_n(f, "alice", 50, false), 3);
+        verify(f, 1, -1);
+}
+
+/* ---- history -------------------------------------------------------------------- */
+
+static void test_history(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const results[] = {"ok", "fail", "skipped", "fail", "ok"};
+        struct mlsec_event *h = NULL, e, open;
+        size_t n = 0;
+
+        /* alice: 5 attempts, stored out of order; bob: 2; plus session events */
+        for (int i = 4; i >= 0; i--) {
+                e = make_login(f, T0 + i * 1000, "alice", results[i]);
+                assert_true(store(f, &e));
+        }
+        e = make_login(f, T0 + 500, "bob", "ok");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 9000, "bob", "fail");
+        strcpy(e.rhost, "attacker.example.net");
+        strcpy(e.session, "");
+        e.uid = 1001;
+        e.pid = 77;
+        assert_true(store(f, &e));
+        open = make_session(f, EVENT_SESSION_OPEN, T0 + 9500, "alice", "4", "pts/2");
+        assert_true(store(f, &open));
+
+        /* one user, newest first, only logins */
+        assert_int_equal(activity_history(f->a, "alice", 50, false, &h, &n), 0);
+        assert_int_equal(n, 5);
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(h[i].time_us, T0 + (int64_t)(4 - i) * 1000);
+                assert_int_equal(h[i].kind, EVENT_AUTH);
+                assert_string_equal(h[i].user, "alice");
+                assert_string_equal(h[i].result, results[4 - i]);
+        }
+        free(h);
+
+        /* the limit keeps the newest */
+        assert_int_equal(activity_history(f->a, "alice", 2, false, &h, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(h[0].time_us, T0 + 4000);
+        assert_int_equal(h[1].time_us, T0 + 3000);
+        free(h);
+
+        /* failed only */
+        assert_int_equal(activity_history(f->a, "alice", 50, true, &h, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(h[0].time_us, T0 + 3000);
+        assert_int_equal(h[1].time_us, T0 + 1000);
+        assert_string_equal(h[0].reason, "wrong code");
+        free(h);
+
+        /* every user; every field comes back */
+        assert_int_equal(activity_history(f->a, NULL, 50, false, &h, &n), 0);
+        assert_int_equal(n, 7);
+        assert_string_equal(h[0].user, "bob");
+        assert_string_equal(h[0].id, e.id);
+        assert_string_equal(h[0].rhost, "attacker.example.net");
+        assert_string_equal(h[0].ip, "192.0.2.7");
+        assert_string_equal(h[0].service, "sshd");
+        assert_string_equal(h[0].tty, "ssh");
+        assert_string_equal(h[0].method, "totp");
+        assert_int_equal(h[0].uid, 1001);
+        assert_int_equal(h[0].pid, 77);
+        assert_int_equal(h[0].actor_uid, -1);
+        assert_string_equal(h[6].user, "alice");
+        assert_int_equal(h[6].time_us, T0);
+        free(h);
+        assert_int_equal(history_n(f, NULL, 50, true), 3);
+        assert_int_equal(history_n(f, NULL, 3, false), 3);
+
+        /* nobody */
+        h = (void *)1;
+        assert_int_equal(activity_history(f->a, "carol", 50, false, &h, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(h);
+
+        assert_int_equal(activity_history(f->a, "alice", 0, false, &h, &n), -EINVAL);
+        assert_int_equal(activity_history(f->a, "", 50, false, &h, &n), -EINVAL);
+        assert_int_equal(activity_history(f->a, "x123456789012345678901234567890123456789012345678901234567890123", 50,
+                                          false, &h, &n),
+                         -EINVAL);
+        assert_int_equal(activity_history(NULL, "alice", 50, false, &h, &n), -EINVAL);
+        assert_int_equal(activity_history(f->a, "alice", 50, false, NULL, &n), -EINVAL);
+        assert_int_equal(activity_history(f->a, "alice", 50, false, &h, NULL), -EINVAL);
+}
+
+/* ---- sessions ------------------------------------------------------------------- */
+
+static void test_session_by_logind_id(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event open = make_session(f, EVENT_SESSION_OPEN, T0, "alice", "12", "pts/3");
+        struct mlsec_event close = make_session(f, EVENT_SESSION_CLOSE, T0 + 60, "alice", "12", "other");
+        struct activity_session s;
+
+        open.uid = 1000;
+        open.pid = 999;
+        assert_true(store(f, &open));
+        assert_int_equal(activity_session_get(f->a, "12", &s), 0);
+        assert_string_equal(s.logind_id, "12");
+        assert_string_equal(s.user, "alice");
+        assert_string_equal(s.service, "sshd");
+        assert_string_equal(s.tty, "pts/3");
+        assert_string_equal(s.rhost, "client.example.org");
+        assert_string_equal(s.ip, "192.0.2.7");
+        assert_int_equal(s.uid, 1000);
+        assert_int_equal(s.pid, 999);
+        assert_int_equal(s.opened_us, T0);
+        assert_int_equal(s.closed_us, 0);
+        assert_string_equal(s.end_reason, "");
+        assert_int_equal(s.ended_by_uid, -1);
+
+        /* the logind id decides, not the tty */
+        assert_true(store(f, &close));
+        assert_int_equal(activity_session_get(f->a, "12", &s), -ENOENT);
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE logind_id = '12'"), T0 + 60);
+        assert_int_equal(raw_int(f, "SELECT end_reason = 'closed' AND ended_by_uid = -1 FROM sessions"), 1);
+        /* the close is an event too */
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM events WHERE kind = 'session-close'"), 1);
+
+        /* a close for a session we never saw is stored and closes nothing */
+        close = make_session(f, EVENT_SESSION_CLOSE, T0 + 70, "alice", "13", "pts/3");
+        assert_true(store(f, &close));
+
+        assert_int_equal(activity_session_get(f->a, "", &s), -EINVAL);
+        assert_int_equal(activity_session_get(f->a, NULL, &s), -EINVAL);
+        assert_int_equal(activity_session_get(f->a, "12", NULL), -EINVAL);
+}
+
+static void test_session_fallback(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e;
+        struct activity_session *s = NULL;
+        size_t n = 0;
+
+        /* no logind id: two on the same tty, one on another tty, one of another user */
+        e = make_session(f, EVENT_SESSION_OPEN, T0, "alice", "", "tty1");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 10, "alice", "", "tty1");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 20, "alice", "", "tty2");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 30, "bob", "", "tty1");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 40, "alice", "21", "tty1"); /* has an id */
+        assert_true(store(f, &e));
+
+        /* a close without an id closes the newest open one of user, service and tty */
+        e = make_session(f, EVENT_SESSION_CLOSE, T0 + 100, "alice", "", "tty2");
+        assert_true(store(f, &e));
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE opened_us = 1700000000000020"), T0 + 100);
+
+        /* a close with an id nobody opened under: only a session without an id matches */
+        e = make_session(f, EVENT_SESSION_CLOSE, T0 + 200, "alice", "22", "tty1");
+        assert_true(store(f, &e));
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE opened_us = 1700000000000010"), T0 + 200);
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE logind_id = '21'"), 0);
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE opened_us = 1700000000000000"), 0);
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE user = 'bob'"), 0);
+
+        /* lists: open ones, all of them, per user, newest first, limit */
+        assert_int_equal(activity_sessions(f->a, "alice", false, 50, &s, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(s[0].opened_us, T0 + 40);
+        assert_int_equal(s[1].opened_us, T0);
+        free(s);
+        assert_int_equal(activity_sessions(f->a, "alice", true, 50, &s, &n), 0);
+        assert_int_equal(n, 4);
+        assert_int_equal(s[0].opened_us, T0 + 40);
+        assert_int_equal(s[1].opened_us, T0 + 20);
+        assert_int_equal(s[1].closed_us, T0 + 100);
+        assert_string_equal(s[1].end_reason, "closed");
+        free(s);
+        assert_int_equal(activity_sessions(f->a, NULL, false, 50, &s, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(s[1].user, "bob");
+        free(s);
+        assert_int_equal(activity_sessions(f->a, NULL, true, 2, &s, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(s[0].opened_us, T0 + 40);
+        assert_int_equal(s[1].opened_us, T0 + 30);
+        free(s);
+        assert_int_equal(activity_sessions(f->a, NULL, true, 0, &s, &n), -EINVAL);
+        assert_int_equal(activity_sessions(f->a, "", true, 10, &s, &n), -EINVAL);
+}
+
+static void test_session_end_and_ids(void **state)
+{
+        struct fixture *f = *state;
+        char(*ids)[EVENT_SESSION_MAX] = NULL;
+        struct activity_session s;
+        struct mlsec_event e;
+        size_t n = 0;
+
+        assert_int_equal(activity_open_session_ids(f->a, &ids, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(ids);
+
+        e = make_session(f, EVENT_SESSION_OPEN, T0, "alice", "5", "pts/0");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 1, "bob", "7", "pts/1");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 2, "carol", "c3", "pts/2");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 3, "dave", "", "tty1"); /* no id: not listed */
+        assert_true(store(f, &e));
+
+        /* mlsecctl logout: who asked is recorded */
+        assert_int_equal(activity_session_end(f->a, "7", T0 + 50, "logout", 1000), 1);
+        assert_int_equal(activity_session_end(f->a, "7", T0 + 60, "logout", 1000), 0); /* no-op */
+        assert_int_equal(activity_session_get(f->a, "7", &s), -ENOENT);
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE logind_id = '7'"), T0 + 50);
+        assert_int_equal(raw_int(f, "SELECT ended_by_uid FROM sessions WHERE logind_id = '7'"), 1000);
+        assert_int_equal(raw_int(f, "SELECT end_reason = 'logout' FROM sessions WHERE logind_id = '7'"), 1);
+        /* gone from logind */
+        assert_int_equal(activity_session_end(f->a, "c3", T0 + 70, "ended", -1), 1);
+        assert_int_equal(raw_int(f, "SELECT end_reason = 'ended' FROM sessions WHERE logind_id = 'c3'"), 1);
+        assert_int_equal(activity_session_end(f->a, "nope", T0 + 70, "ended", -1), 0);
+
+        assert_int_equal(activity_open_session_ids(f->a, &ids, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(ids[0], "5");
+        free(ids);
+
+        /* logind counts from 1 again after a reboot: a new session 5 ends the stale one */
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 1000, "erin", "5", "pts/0");
+        assert_true(store(f, &e));
+        assert_int_equal(activity_session_get(f->a, "5", &s), 0);
+        assert_string_equal(s.user, "erin");
+        assert_int_equal(raw_int(f, "SELECT closed_us FROM sessions WHERE user = 'alice'"), T0 + 1000);
+        assert_int_equal(raw_int(f, "SELECT end_reason = 'ended' FROM sessions WHERE user = 'alice'"), 1);
+
+        assert_int_equal(activity_session_end(f->a, "", T0, "logout", 0), -EINVAL);
+        assert_int_equal(activity_session_end(f->a, "5", 0, "logout", 0), -EINVAL);
+        assert_int_equal(activity_session_end(f->a, "5", T0, "", 0), -EINVAL);
+        assert_int_equal(activity_session_end(f->a, "5", T0, NULL, 0), -EINVAL);
+        assert_int_equal(activity_session_end(f->a, "5", T0, "logout", -2), -EINVAL);
+        assert_int_equal(activity_open_session_ids(f->a, NULL, &n), -EINVAL);
+        assert_int_equal(activity_open_session_ids(NULL, &ids, &n), -EINVAL);
+}
+
+/* ---- the audit chain ------------------------------------------------------------ */
+
+static void fill_audit(struct fixture *f, int n)
+{
+        char detail[64];
+
+        for (int i = 1; i <= n; i++) {
+                snprintf(detail, sizeof(detail), "change number %d", i);
+                audit_add(f, T0 + i, i % 2 ? "alice" : "bob", i % 3 ? "enrol" : "mfa-disabled", detail);
+        }
+}
+
+static void test_audit_intact(void **state)
+{
+        struct fixture *f = *state;
+        struct activity_audit *x = NULL;
+        size_t n = 0;
+        int64_t bad = 99;
+
+        verify(f, 0, -1); /* an empty chain holds */
+        fill_audit(f, 100);
+        verify(f, 100, -1);
+        assert_int_equal(activity_audit_verify(f->a, NULL, &bad), 0);
+        assert_int_equal(bad, -1);
+
+        assert_int_equal(activity_audit(f->a, NULL, 1000, &x, &n), 0);
+        assert_int_equal(n, 100);
+        assert_int_equal(x[0].seq, 100);
+        assert_int_equal(x[99].seq, 1);
+        assert_string_equal(x[99].detail, "change number 1");
+        assert_string_equal(x[99].user, "alice");
+        assert_string_equal(x[99].action, "enrol");
+        assert_int_equal(x[99].actor_uid, 0);
+        assert_int_equal(x[99].time_us, T0 + 1);
+        assert_int_equal(strlen(x[99].event_id), EVENT_ID_LEN);
+        free(x);
+        assert_int_equal(activity_audit(f->a, "bob", 3, &x, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(x[0].seq, 100);
+        assert_int_equal(x[1].seq, 98);
+        assert_string_equal(x[2].user, "bob");
+        free(x);
+
+        /* the chain goes on across a reopen */
+        f->a = activity_close(f->a);
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        audit_add(f, T0 + 500, "", "config", "after reopen");
+        verify(f, 101, -1);
+
+        assert_int_equal(activity_audit(f->a, NULL, 0, &x, &n), -EINVAL);
+        assert_int_equal(activity_audit_verify(f->a, NULL, NULL), -EINVAL);
+        assert_int_equal(activity_audit_verify(NULL, NULL, &bad), -EINVAL);
+}
+
+static void test_audit_edited_row(void **state)
+{
+        struct fixture *f = *state;
+
+        fill_audit(f, 100);
+        raw_exec(f, "UPDATE audit SET detail = 'nothing happened' WHERE seq = 37");
+        verify(f, 36, 37);
+}
+
+static void test_audit_edited_number(void **state)
+{
+        struct fixture *f = *state;
+
+        fill_audit(f, 100);
+        raw_exec(f, "UPDATE audit SET actor_uid = 1000 WHERE seq = 64");
+        verify(f, 63, 64);
+}
+
+static void test_audit_deleted_row(void **state)
+{
+        struct fixture *f = *state;
+
+        fill_audit(f, 100);
+        raw_exec(f, "DELETE FROM audit WHERE seq = 50");
+        verify(f, 49, 50);
+}
+
+static void test_audit_deleted_and_renumbered(void **state)
+{
+        struct fixture *f = *state;
+
+        /* closing the gap by renumbering does not help: seq is in every link */
+        fill_audit(f, 100);
+        raw_exec(f, "DELETE FROM audit WHERE seq = 50;"
+                    "UPDATE audit SET seq = seq - 1 WHERE seq > 50");
+        verify(f, 49, 50);
+}
+
+static void test_audit_forged_row(void **state)
+{
+        struct fixture *f = *state;
+
+        fill_audit(f, 100);
+        raw_exec(f, "INSERT INTO audit(seq, event_id, time_us, actor_uid, user, action, detail, hash)"
+                    " VALUES(101, 'ffffffffffffffffffffffffffffffff', 1700000000000101, 0, 'alice', 'enrol',"
+                    " 'forged', zeroblob(32))");
+        verify(f, 100, 101);
+        /* and one slipped in before the first link */
+        raw_exec(f, "DELETE FROM audit WHERE seq = 101;"
+                    "INSERT INTO audit(seq, event_id, time_us, actor_uid, user, action, detail, hash)"
+                    " VALUES(0, 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 1700000000000000, 0, 'alice', 'enrol',"
+                    " 'forged', randomblob(32))");
+        verify(f, 0, 0);
+}
+
+static void test_audit_swapped_rows(void **state)
+{
+        struct fixture *f = *state;
+
+        fill_audit(f, 100);
+        /* swap everything but seq (hashes included) between links 20 and 30 */
+        raw_exec(f, "UPDATE audit SET seq = -1 WHERE seq = 20;"
+                    "UPDATE audit SET seq = 20 WHERE seq = 30;"
+                    "UPDATE audit SET seq = 30 WHERE seq = -1;");
+        verify(f, 19, 20);
+}
+
+static void test_audit_wrong_type(void **state)
+{
+        struct fixture *f = *state;
+
+        fill_audit(f, 10);
+        raw_exec(f, "UPDATE audit SET hash = x'00' WHERE seq = 4");
+        verify(f, 3, 4);
+        raw_exec(f, "UPDATE audit SET detail = x'41' WHERE seq = 2"); /* a blob, not text */
+        verify(f, 1, 2);
+}
+
+static void test_audit_other_key(void **state)
+{
+        struct fixture *f = *state;
+        struct seal_key *other = NULL;
+        char path[192];
+
+        fill_audit(f, 10);
+        f->a = activity_close(f->a);
+        snprintf(path, sizeof(path), "%s/other-key", f->root);
+        assert_int_equal(seal_key_load(path, true, &other), 0);
+        assert_int_equal(activity_open(f->state, other, &f->a), 0);
+        verify(f, 0, 1);
+        f->a = activity_close(f->a);
+        other = seal_key_free(other);
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        verify(f, 10, -1);
+}
+
+/* ---- pruning -------------------------------------------------------------------- */
+
+static void test_prune(void **state)
+{
+        struct fixture *f = *state;
+        const int64_t cut = T0 + 1000000;
+        struct activity_session *s = NULL;
+        struct mlsec_event e;
+        uint64_t deleted = 99;
+        size_t n = 0;
+
+        for (int i = 0; i < 10; i++) {
+                e = make_login(f, T0 + i, "alice", i % 2 ? "ok" : "fail"); /* old */
+                assert_true(store(f, &e));
+                e = make_login(f, cut + i, "alice", "ok"); /* new */
+                assert_true(store(f, &e));
+        }
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 100, "alice", "1", "pts/0"); /* old, closed */
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_CLOSE, T0 + 200, "alice", "1", "pts/0");
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 300, "alice", "2", "pts/1"); /* old, still open */
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 400, "alice", "3", "pts/2"); /* closed after the cut */
+        assert_true(store(f, &e));
+        assert_int_equal(activity_session_end(f->a, "3", cut + 5, "ended", -1), 1);
+        fill_audit(f, 20); /* all old */
+
+        assert_int_equal(activity_prune(f->a, cut, &deleted), 0);
+        /* 10 old logins + 4 old session events + the session closed before the cut */
+        assert_int_equal(deleted, 15);
+        assert_int_equal(history_n(f, "alice", 100, false), 10);
+        assert_int_equal(history_n(f, "alice", 100, true), 0);
+        assert_int_equal(activity_sessions(f->a, "alice", true, 50, &s, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(s[0].logind_id, "3");
+        assert_string_equal(s[1].logind_id, "2");
+        assert_int_equal(s[1].closed_us, 0);
+        free(s);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM audit"), 20);
+        verify(f, 20, -1);
+
+        /* again: nothing left to do; inside a caller's transaction it is a savepoint */
+        assert_int_equal(activity_begin(f->a), 0);
+        assert_int_equal(activity_prune(f->a, cut, &deleted), 0);
+        assert_int_equal(deleted, 0);
+        assert_int_equal(activity_commit(f->a), 0);
+        assert_int_equal(activity_prune(f->a, cut, NULL), 0);
+        assert_int_equal(activity_prune(NULL, cut, &deleted), -EINVAL);
+}
+
+int main(void)
+{
+#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TO(fn) cmocka_unit_test_setup_teardown(fn, setup_open, teardown)
+        const struct CMUnitTest tests[] = {
+                T(test_open_creates_private),
+                T(test_open_reopen_keeps_data),
+                T(test_open_refuses_unsafe),
+                TO(test_exactly_once),
+                TO(test_store_rejects_bad_events),
+                TO(test_transactions),
+                TO(test_history),
+                TO(test_session_by_logind_id),
+                TO(test_session_fallback),
+                TO(test_session_end_and_ids),
+                TO(test_audit_intact),
+                TO(test_audit_edited_row),
+                TO(test_audit_edited_number),
+                TO(test_audit_deleted_row),
+                TO(test_audit_deleted_and_renumbered),
+                TO(test_audit_forged_row),
+                TO(test_audit_swapped_rows),
+                TO(test_audit_wrong_type),
+                TO(test_audit_other_key),
+                TO(test_prune),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
