@@ -154,7 +154,9 @@ int main(int argc, char **argv)
                 {"user", required_argument, NULL, 'u'},    {"answer", required_argument, NULL, 'a'},
                 {"rhost", required_argument, NULL, 'r'},   {"tty", required_argument, NULL, 't'},
                 {"silent", no_argument, NULL, 'S'},        {"authtok", no_argument, NULL, 'T'},
-                {"race", required_argument, NULL, 'R'},    {0}};
+                {"race", required_argument, NULL, 'R'},    {"no-auth", no_argument, NULL, 'N'},
+                {"open-session", no_argument, NULL, 'O'},  {"close-session", no_argument, NULL, 'C'},
+                {"env", required_argument, NULL, 'E'},     {0}};
         struct drive d = {.service = "mlsec-test"};
         int o, n_race = 0;
 
@@ -182,6 +184,20 @@ int main(int argc, char **argv)
                         break;
                 case 'S':
                         d.flags |= PAM_SILENT;
+                        break;
+                case 'N':
+                        d.no_auth = true;
+                        break;
+                case 'O':
+                        d.open_session = true;
+                        break;
+                case 'C':
+                        d.open_session = d.close_session = true;
+                        break;
+                case 'E':
+                        if (d.n_env == MAX_ANSWERS)
+                                return 3;
+                        d.env[d.n_env++] = optarg;
                         break;
                 case 'T':
                         d.show_authtok = true;
