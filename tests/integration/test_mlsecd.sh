@@ -191,6 +191,48 @@ sqlite3 "$T/state/activity.db" "SELECT event_id FROM events;" | sort >"$T/ids.db
 check "SIGTERM during reports: every event is stored" eval '[ -z "$(comm -23 "$T/ids2.all" "$T/ids.db")" ]'
 stop_mlsecd
 
+# --- systemd: notify protocol and socket activation ---
+/usr/bin/python3 - "$T/notify.sock" "$T/notify.log" >/dev/null 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(4096) + b"\n")
+PY
+NP=$!
+sleep 0.3
+start_mlsecd NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=2000000
+sleep 1.5
+stop_mlsecd
+kill $NP
+check "Type=notify: READY=1 once serving" grep -q "^READY=1" "$T/notify.log"
+check "the watchdog is fed (WATCHDOG=1 within WatchdogSec)" grep -q "^WATCHDOG=1" "$T/notify.log"
+check "STOPPING=1 on SIGTERM" grep -q "^STOPPING=1" "$T/notify.log"
+rm -f "$SOCK"
+MLSECD_LOG_STDERR=1 systemd-socket-activate --seqpacket -l "$SOCK" "$MLSECD" --conf "$CONF" >>"$T/mlsecd.log" 2>&1 &
+SA_PID=$!
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+ctl history --user alice >"$OUT" 2>&1
+check "socket activation: the first request starts mlsecd on the passed socket and is answered" out_has "TIME"
+kill -TERM $SA_PID 2>/dev/null
+pkill -TERM -f "$MLSECD --conf $CONF" 2>/dev/null
+wait $SA_PID 2>/dev/null
+sleep 0.3
+
+# --- retention: history_days ---
+write_conf max_failures=3 lockout_seconds=60 history_days=1
+start_mlsecd
+OLD=$(( ($(date +%s) - 3 * 86400) * 1000000 ))
+raw '{"v":1,"method":"report","params":{"event":{"id":"00000000000000000000000000000abc","kind":"auth","time_us":'$OLD',"user":"alice","result":"ok"}}}' >"$OUT"
+check "an event three days old is accepted" grep -Eq '"stored": ?true' "$OUT"
+stop_mlsecd
+start_mlsecd
+ctl history --user alice --limit 1000 --json >"$OUT"
+check "with history_days = 1 it is pruned (at start, then hourly)" eval '! out_has 00000000000000000000000000000abc'
+check "and the newer history is kept" grep -q '"result"' "$OUT"
+stop_mlsecd
+write_conf max_failures=3 lockout_seconds=60
+
 # --- refusing unsafe state ---
 chmod 0777 "$T/state"
 "$MLSECD" --conf "$CONF" >"$OUT" 2>&1
