@@ -39,7 +39,8 @@ D_LIB_OBJ := $(filter-out $(BUILD)/obj/mlsecd/main.o,$(D_OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 ITEST_BIN := $(BUILD)/tests/pamdrive $(if $(wildcard mlsecd/main.c),$(BUILD)/tests/reporter)
-BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor
+BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor \
+	$(BUILD)/tests/mlsecd_bench $(BUILD)/tests/activity_bench
 
 .PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd)
@@ -83,6 +84,10 @@ $(BUILD)/tests/pamdrive: tests/integration/pamdrive.c
 $(BUILD)/tests/reporter: tests/integration/reporter.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/tests/activity_bench: tests/bench/activity_bench.c $(BUILD)/obj/mlsecd/activity.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/bench/%.c $(LIB)
 	@mkdir -p $(dir $@)

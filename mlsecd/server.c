@@ -271,13 +271,17 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 close(cfd);
                 return 0;
         }
-        c = calloc(1, sizeof(*c));
+        c = malloc(sizeof(*c)); /* not calloc: the 64 KiB reply buffer needs no zeroing */
         if (!c) {
                 close(cfd);
                 return 0;
         }
         c->d = d;
         c->fd = cfd;
+        c->io = c->idle = NULL;
+        c->waiting = false;
+        c->reply_len = 0;
+        c->next = NULL;
         c->peer = (struct peer){.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
         resolve_peer(d, &c->peer);
         if (sd_event_add_io(d->loop, &c->io, cfd, EPOLLIN, conn_io, c) < 0 ||

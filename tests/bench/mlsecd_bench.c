@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* mlsecd_bench: what mlsecd sustains. P reporter processes each send N auth events as the
+ * PAM module does (one request, wait for the reply), timing every round trip; prints the
+ * ingest rate over the whole run and the round trip's p50/p99. Events the daemon did not
+ * acknowledge are counted as failures (the benchmark is void then).
+ * Usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "event.h"
+#include "proto.h"
+#include "seal.h"
+
+static double now_us(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b)
+{
+        float x = *(const float *)a, y = *(const float *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* One reporter: N events, each round trip's time into RTT[0..N). Returns failures. */
+static long reporter(const char *sock, long n, float *rtt, int id)
+{
+        long failed = 0;
+
+        for (long i = 0; i < n; i++) {
+                struct proto_request req = { .method = PROTO_REPORT };
+                struct proto_obj *res = NULL;
+                double t0;
+
+                event_init(&req.event, EVENT_AUTH);
+                req.event.pid = getpid();
+                snprintf(req.event.user, sizeof(req.event.user), "user%04ld", (i * 7 + id) % 10000);
+                snprintf(req.event.service, sizeof(req.event.service), "sshd");
+                snprintf(req.event.rhost, sizeof(req.event.rhost), "198.51.100.%ld", i % 250 + 1);
+                snprintf(req.event.ip, sizeof(req.event.ip), "198.51.100.%ld", i % 250 + 1);
+                snprintf(req.event.result, sizeof(req.event.result), i % 5 ? "ok" : "fail");
+                snprintf(req.event.reason, sizeof(req.event.reason), i % 5 ? "ok" : "wrong code");
+                snprintf(req.event.method, sizeof(req.event.method), "totp");
+                t0 = now_us();
+                if (client_call(sock, &req, 2000, &res, NULL, 0, NULL, 0) < 0)
+                        failed++;
+                rtt[i] = (float)(now_us() - t0);
+                proto_obj_free(res);
+        }
+        return failed;
+}
+
+int main(int argc, char **argv)
+{
+        long procs, n, total, failed = 0;
+        double t0, secs;
+        float *rtt;
+
+        if (argc != 4 || (procs = atol(argv[2])) < 1 || (n = atol(argv[3])) < 1) {
+                fprintf(stderr, "usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS\n");
+                return 2;
+        }
+        if (seal_init() < 0)
+                return 1;
+        total = procs * n;
+        rtt = mmap(NULL, (size_t)total * sizeof(float), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (rtt == MAP_FAILED)
+                return 1;
+        t0 = now_us();
+        for (long p = 0; p < procs; p++) {
+                pid_t pid = fork();
+                if (pid == 0)
+                        _exit(reporter(argv[1], n, rtt + p * n, (int)p) ? 1 : 0);
+                if (pid < 0)
+                        return 1;
+        }
+        for (long p = 0; p < procs; p++) {
+                int st;
+                if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+                        failed++;
+        }
+        secs = (now_us() - t0) / 1e6;
+        qsort(rtt, (size_t)total, sizeof(float), cmp);
+        printf("mlsecd %ld reporters %ld events %.0f events/s rtt p50 %.0f us p99 %.0f us%s\n", procs, total,
+               (double)total / secs, rtt[total / 2], rtt[total * 99 / 100], failed ? " (FAILURES)" : "");
+        return failed ? 1 : 0;
+}
