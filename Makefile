@@ -133,10 +133,17 @@ MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR ?= /usr/lib/$(MULTIARCH)/security
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 
+UNITDIR ?= /usr/lib/systemd/system
+
 install: all
 	install -D -m 0644 $(BUILD)/pam_mlsec.so $(DESTDIR)$(PAMDIR)/pam_mlsec.so
 	install -D -m 0755 $(BUILD)/mlsecctl $(DESTDIR)$(PREFIX)/bin/mlsecctl
+	install -D -m 0755 $(BUILD)/mlsecd $(DESTDIR)$(PREFIX)/sbin/mlsecd
 	install -D -m 0644 systemd/mlsec.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
+	@# the units name /usr/sbin/mlsecd; another PREFIX gets its own path in them
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/mlsecd|$(PREFIX)/sbin/mlsecd|g' systemd/mlsecd.service >$(DESTDIR)$(UNITDIR)/mlsecd.service
+	install -m 0644 systemd/mlsecd.socket $(DESTDIR)$(UNITDIR)/mlsecd.socket
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/mlsec
 	@# never overwrite an administrator's configuration
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mlsec/mlsec.conf ] || \
@@ -144,7 +151,8 @@ install: all
 	install -d -m 0700 $(DESTDIR)/var/lib/mlsec
 
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_mlsec.so $(DESTDIR)$(PREFIX)/bin/mlsecctl $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
+	rm -f $(DESTDIR)$(PAMDIR)/pam_mlsec.so $(DESTDIR)$(PREFIX)/bin/mlsecctl $(DESTDIR)$(PREFIX)/sbin/mlsecd \
+		$(DESTDIR)$(TMPFILESDIR)/mlsec.conf $(DESTDIR)$(UNITDIR)/mlsecd.service $(DESTDIR)$(UNITDIR)/mlsecd.socket
 	@echo "left in place: $(SYSCONFDIR)/mlsec (configuration, key) and /var/lib/mlsec (credentials)"
 
 format:
