@@ -323,6 +323,32 @@ static void report_auth(pam_handle_t *pamh, const struct auth_ctx *ctx, const ch
         send_event(pamh, &ctx->conf, &e);
 }
 
+/* The outcomes that are security-relevant changes, not just attempts: a backup code spent,
+ * a lockout begun. */
+static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user,
+                            const struct verify_result *res)
+{
+        struct mlsec_event e;
+        char d[64];
+
+        if (res->verdict == VERDICT_OK && res->method == METHOD_BACKUP) {
+                event_from_pam(pamh, EVENT_AUDIT, user, &e);
+                (void)event_set_text(e.action, sizeof(e.action), "backup-code-used");
+                snprintf(e.detail, sizeof(e.detail), "a backup code was used to log in; %u left", res->backup_left);
+                send_event(pamh, &ctx->conf, &e);
+        }
+        if (res->lock_started) {
+                event_from_pam(pamh, EVENT_AUDIT, user, &e);
+                (void)event_set_text(e.action, sizeof(e.action), "lockout");
+                snprintf(e.detail, sizeof(e.detail),
+                         "%s locked for %s after repeated failures (ends by itself then, or "
+                         "with mlsecctl admin unlock)",
+                         res->lock_user_wide ? "every remote source" : ctx->source_esc,
+                         util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
+                send_event(pamh, &ctx->conf, &e);
+        }
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
         struct auth_ctx ctx = {.store = NULL};
@@ -399,6 +425,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         tell_user(pamh, &o, &ctx, &res);
         report_auth(pamh, &ctx, user, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict),
                     res.method);
+        report_audit_of(pamh, &ctx, user, &res);
         if (res.verdict == VERDICT_OK)
                 ret = PAM_SUCCESS;
 out:

@@ -116,7 +116,9 @@ check "root still gets through" ctl_ping
 
 # --- audit log: admin changes, tamper evidence ---
 ctl admin unlock alice >/dev/null
-ctl admin backup-codes bob >/dev/null
+BC=$(ctl admin backup-codes bob --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["backup_codes"][0])')
+login bob --answer "$BC"
+for i in 1 2 3; do login bob --rhost 192.0.2.77 --answer 000000; done
 sleep 0.2
 ctl audit --all --json >"$OUT"
 check "admin changes are audit entries with actor, user and action" \
@@ -126,6 +128,9 @@ es = json.load(open(sys.argv[1]))["entries"]
 acts = [(e["user"], e["action"], e.get("actor_uid")) for e in es]
 for want in [("alice", "device-added", 0), ("bob", "device-added", 0), ("alice", "unlock", 0), ("bob", "backup-codes-regenerated", 0)]:
     assert want in acts, (want, acts)
+# the module's own: a backup code spent, a lockout begun (actor: the system)
+assert ("bob", "backup-code-used", None) in acts, acts
+assert any(e["action"] == "lockout" and "192.0.2.77 locked for 1 minute" in e["detail"] for e in es), es
 PY
 as alice "$MLSECCTL" --conf "$CONF" audit >"$OUT" 2>&1
 check "a user sees their own audit entries" eval 'out_has "device-added" && out_has "unlock" && ! out_has "backup-codes-regenerated"'
