@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* activity_bench STATE_DIR N_EVENTS: what activity.db costs at scale. It fills a fresh
- * activity.db with N login attempts of 10,000 users through activity_store_event (batches
- * of 10,000 per transaction), times one user's newest 50 logins (all, and failed only) for
- * 200 random users, then runs plain batched INSERTs into a second file with the same schema
- * as the raw SQLite baseline, and times one commit per event (what mlsecd does for a single
- * report) with synchronous FULL and NORMAL. STATE_DIR must not exist; it is left in place.
+/* activity_bench STATE_DIR N_EVENTS...: what activity.db costs at scale. For each N it fills
+ * a fresh activity.db with N login attempts of 10,000 users through activity_store_event
+ * (batches of 10,000 per transaction), times one user's newest 50 logins (all, and failed
+ * only) for 200 random users, warm and with the file out of the page cache, then fills a
+ * second file of the same schema with plain batched INSERTs as the raw SQLite baseline, and
+ * times one transaction per event with synchronous FULL and NORMAL. STATE_DIR must not
+ * exist; it is left in place (about 650 MiB per million events).
+ * MLSEC_BENCH_TIME_IDS=1 makes event ids start with the time, as a what-if for event_init.
  *
- * Build (until the Makefile has a rule):
- *   make build/obj/mlsecd/activity.o build/libmlsec.a
+ * Build: make build/tests/activity_bench, or by hand:
  *   cc -std=gnu11 -O2 -g -Icommon -Imlsecd -o build/tests/activity_bench tests/bench/activity_bench.c \
  *      build/obj/mlsecd/activity.o build/libmlsec.a -lsodium -lsqlite3
  */
@@ -33,6 +34,8 @@
 #define SINGLE_COMMITS 2000
 #define SPAN_US        (365LL * 24 * 3600 * 1000000) /* the events cover a year */
 #define T_START        1700000000000000LL
+
+static bool time_ids; /* MLSEC_BENCH_TIME_IDS=1 */
 
 static double now_s(void)
 {
@@ -65,9 +68,13 @@ static void make_login(uint64_t *rng, uint64_t i, uint64_t n, struct mlsec_event
         uint64_t r = next(rng), u = next(rng) % USERS, p = next(rng) % 100;
 
         memset(e, 0, sizeof(*e));
-        snprintf(e->id, sizeof(e->id), "%016" PRIx64 "%016" PRIx64, r, next(rng));
         e->kind = EVENT_AUTH;
         e->time_us = T_START + (int64_t)(i * (uint64_t)(SPAN_US / (n ? n : 1)));
+        if (time_ids) /* 48 bits of milliseconds, then 80 random bits */
+                snprintf(e->id, sizeof(e->id), "%012" PRIx64 "%04" PRIx64 "%016" PRIx64,
+                         ((uint64_t)e->time_us / 1000) & UINT64_C(0xffffffffffff), r & 0xffff, next(rng));
+        else
+                snprintf(e->id, sizeof(e->id), "%016" PRIx64 "%016" PRIx64, r, next(rng));
         snprintf(e->user, sizeof(e->user), "user%05" PRIu64, u);
         e->uid = 10000 + (int64_t)u;
         strcpy(e->service, "sshd");
@@ -99,8 +106,8 @@ static int fill_store(struct activity *a, uint64_t n, uint64_t *rng)
                         (void)activity_rollback(a);
                         return r;
                 }
-                if (n >= 10 * BATCH && (i / BATCH) % 100 == 99)
-                        fprintf(stderr, "  %" PRIu64 " events\n", i + BATCH);
+                if (isatty(STDERR_FILENO) && (i / BATCH) % 100 == 99)
+                        fprintf(stderr, "  %" PRIu64 " events\r", i + BATCH);
         }
         return 0;
 }
@@ -211,9 +218,9 @@ static int raw_fill(sqlite3 *db, sqlite3_stmt *st, uint64_t first, uint64_t n, u
 
 static int raw_open(const char *path, sqlite3 **ret, sqlite3_stmt **ret_st)
 {
-        /* the same pragmas as activity.c, so that the difference is the code, not tuning */
+        /* the pragmas of activity.c, so that the difference is the code, not tuning */
         if (sqlite3_open_v2(path, ret, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-            raw_exec(*ret, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -32768;") < 0)
+            raw_exec(*ret, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;") < 0)
                 return -EIO;
         if (sqlite3_prepare_v2(*ret,
                                "INSERT INTO events(event_id, kind, time_us, user, uid, service, rhost, ip, tty,"
@@ -251,7 +258,7 @@ static int raw_prepare(char *dir, size_t dirlen, const char *state_dir, uint64_t
 
 static long long file_mib(const char *dir, const char *name)
 {
-        char path[PATH_MAX];
+        char path[PATH_MAX + 64];
         struct stat st;
 
         snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -264,24 +271,125 @@ static void single_line(const char *what, double dt)
                SINGLE_COMMITS / dt);
 }
 
-int main(int argc, char **argv)
+/* One size: the store, its queries, its single commits, then the raw baselines. */
+static int bench_one(const char *top, uint64_t n, const struct seal_key *k)
 {
-        char key_path[PATH_MAX], raw_dir[PATH_MAX];
-        struct seal_key *k = NULL;
+        char dir[PATH_MAX], raw_dir[PATH_MAX];
         struct activity *a = NULL;
         sqlite3_stmt *st = NULL;
         sqlite3 *db = NULL;
-        uint64_t n, rng = 42, qrng = 7;
+        uint64_t rng = 42, qrng = 7;
         double t0, store_s, raw_s;
         struct mlsec_event e;
         bool added;
+        int r;
+
+        if (snprintf(dir, sizeof(dir), "%s/%" PRIu64, top, n) >= (int)sizeof(dir))
+                return -ENAMETOOLONG;
+        r = activity_open(dir, k, &a);
+        if (r < 0)
+                return r;
+        printf("activity_bench: %" PRIu64 " auth events of %d users, %s ids, sqlite %s, in %s\n", n, USERS,
+               time_ids ? "time-ordered" : "random", sqlite3_libversion(), dir);
+
+        /* 1. ingest through activity_store_event */
+        t0 = now_s();
+        r = fill_store(a, n, &rng);
+        store_s = now_s() - t0;
+        if (r < 0)
+                goto out;
+        printf("activity_store_event, %d per transaction: %.1f s, %.0f events/s (activity.db %lld MiB)\n", BATCH,
+               store_s, n / store_s, file_mib(dir, ACTIVITY_DB_NAME));
+
+        /* 2. one user's newest 50 logins, warm (cold below) */
+        if ((r = time_history(a, false, false, "", &qrng)) < 0 || (r = time_history(a, true, false, "", &qrng)) < 0 ||
+            (r = time_history(a, false, true, "", &qrng)) < 0)
+                goto out;
+
+        /* 3. one transaction per event, as for a report that arrives alone */
+        t0 = now_s();
+        for (int i = 0; i < SINGLE_COMMITS; i++) {
+                make_login(&rng, n - 1, n, &e);
+                r = activity_store_event(a, &e, &added);
+                if (r < 0)
+                        goto out;
+        }
+        single_line("activity_store_event, 1 per transaction", now_s() - t0);
+
+        /* 4. the same queries with activity.db out of the page cache: read from the disk */
+        a = activity_close(a);
+        if ((r = evict(dir)) < 0 || (r = activity_open(dir, k, &a)) < 0 ||
+            (r = time_history(a, false, false, " cold", &qrng)) < 0 ||
+            (r = time_history(a, true, false, " cold", &qrng)) < 0)
+                goto out;
+        a = activity_close(a);
+
+        /* 5. the raw baseline: the same schema (made by activity_open), plain INSERTs, in
+         * transactions of RAW_BATCH and of BATCH (the store's batch, for a like-for-like ratio) */
+        for (int b = 0; b < 2; b++) {
+                uint64_t batch = b == 0 ? RAW_BATCH : BATCH;
+
+                r = raw_prepare(raw_dir, sizeof(raw_dir), dir, batch, k, &db, &st);
+                if (r < 0)
+                        goto out;
+                rng = 42; /* the same events */
+                t0 = now_s();
+                r = raw_fill(db, st, 0, n, n, batch, &rng);
+                if (r < 0)
+                        goto out;
+                raw_s = now_s() - t0;
+                printf("raw SQLite INSERT, %" PRIu64 " per transaction: %.1f s, %.0f events/s (%lld MiB);"
+                       " activity_store_event at %d per transaction = %.0f%% of it\n",
+                       batch, raw_s, n / raw_s, file_mib(raw_dir, ACTIVITY_DB_NAME), BATCH, 100.0 * raw_s / store_s);
+                if (b == 0) {
+                        /* what synchronous costs when every event is its own transaction */
+                        const char *const modes[] = {"FULL", "NORMAL"};
+
+                        for (size_t m = 0; m < 2; m++) {
+                                char sql[64], label[96];
+
+                                snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s", modes[m]);
+                                snprintf(label, sizeof(label), "raw SQLite INSERT, 1 per transaction (%s)", modes[m]);
+                                if ((r = raw_exec(db, sql)) < 0)
+                                        goto out;
+                                t0 = now_s();
+                                r = raw_fill(db, st, n, SINGLE_COMMITS, n, 1, &rng);
+                                if (r < 0)
+                                        goto out;
+                                single_line(label, now_s() - t0);
+                        }
+                }
+                sqlite3_finalize(st);
+                st = NULL;
+                (void)sqlite3_close(db);
+                db = NULL;
+        }
+        r = 0;
+out:
+        sqlite3_finalize(st);
+        (void)sqlite3_close(db);
+        (void)activity_close(a);
+        return r;
+}
+
+int main(int argc, char **argv)
+{
+        char key_path[PATH_MAX];
+        struct seal_key *k = NULL;
+        uint64_t n;
         char *end;
         int r;
 
-        if (argc != 3 || (n = strtoull(argv[2], &end, 10), *end) || n == 0) {
-                fprintf(stderr, "usage: %s STATE_DIR N_EVENTS\n", argv[0]);
+        if (argc < 3) {
+                fprintf(stderr, "usage: %s STATE_DIR N_EVENTS...\n", argv[0]);
                 return 2;
         }
+        for (int i = 2; i < argc; i++)
+                if ((n = strtoull(argv[i], &end, 10), *end) || n == 0 || argv[i][0] == '-') {
+                        fprintf(stderr, "%s: not a number of events\n", argv[i]);
+                        return 2;
+                }
+        time_ids = getenv("MLSEC_BENCH_TIME_IDS") && strcmp(getenv("MLSEC_BENCH_TIME_IDS"), "1") == 0;
         if (mkdir(argv[1], 0700) < 0) {
                 fprintf(stderr, "%s: %s (it must not exist)\n", argv[1], strerror(errno));
                 return 1;
@@ -290,83 +398,18 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: path too long\n", argv[1]);
                 return 2;
         }
-        if ((r = seal_init()) < 0 || (r = seal_key_load(key_path, true, &k)) < 0 ||
-            (r = activity_open(argv[1], k, &a)) < 0) {
-                fprintf(stderr, "setup: %s\n", strerror(-r));
+        if ((r = seal_init()) < 0 || (r = seal_key_load(key_path, true, &k)) < 0) {
+                fprintf(stderr, "key: %s\n", strerror(-r));
                 return 1;
         }
-        printf("activity_bench: %" PRIu64 " auth events, %d users, sqlite %s\n", n, USERS, sqlite3_libversion());
-
-        /* 1. ingest through activity_store_event */
-        t0 = now_s();
-        r = fill_store(a, n, &rng);
-        store_s = now_s() - t0;
-        if (r < 0) {
-                fprintf(stderr, "store: %s\n", strerror(-r));
-                return 1;
-        }
-        printf("activity_store_event, %d per transaction: %.1f s, %.0f events/s (activity.db %lld MiB)\n", BATCH,
-               store_s, n / store_s, file_mib(argv[1], ACTIVITY_DB_NAME));
-
-        /* 2. one user's newest 50 logins: warm, then with activity.db out of the page cache */
-        if ((r = time_history(a, false, false, "", &qrng)) < 0 || (r = time_history(a, true, false, "", &qrng)) < 0 ||
-            (r = time_history(a, false, true, "", &qrng)) < 0) {
-                fprintf(stderr, "history: %s\n", strerror(-r));
-                return 1;
-        }
-        a = activity_close(a);
-        if ((r = evict(argv[1])) < 0 || (r = activity_open(argv[1], k, &a)) < 0 ||
-            (r = time_history(a, false, false, " cold", &qrng)) < 0 ||
-            (r = time_history(a, true, false, " cold", &qrng)) < 0) {
-                fprintf(stderr, "cold history: %s\n", strerror(-r));
-                return 1;
-        }
-
-        /* 3. one commit per event, as for a single report (synchronous = FULL) */
-        t0 = now_s();
-        for (int i = 0; i < SINGLE_COMMITS; i++) {
-                make_login(&rng, n - 1, n, &e);
-                if ((r = activity_store_event(a, &e, &added)) < 0) {
-                        fprintf(stderr, "single: %s\n", strerror(-r));
-                        return 1;
-                }
-        }
-        single_line("activity_store_event, 1 per transaction (FULL)", now_s() - t0);
-        a = activity_close(a);
-
-        /* 4. the raw baseline: the same schema (made by activity_open), plain INSERTs, in
-         * transactions of RAW_BATCH and of BATCH (the store's batch, for a like-for-like ratio) */
-        for (int b = 0; b < 2; b++) {
-                uint64_t batch = b == 0 ? RAW_BATCH : BATCH;
-
-                if (raw_prepare(raw_dir, sizeof(raw_dir), argv[1], batch, k, &db, &st) < 0)
-                        return 1;
-                rng = 42; /* the same events */
-                t0 = now_s();
-                if (raw_fill(db, st, 0, n, n, batch, &rng) < 0)
-                        return 1;
-                raw_s = now_s() - t0;
-                printf("raw SQLite INSERT, %" PRIu64 " per transaction: %.1f s, %.0f events/s (%lld MiB);"
-                       " activity_store_event at %d per transaction = %.0f%% of it\n",
-                       batch, raw_s, n / raw_s, file_mib(raw_dir, ACTIVITY_DB_NAME), BATCH, 100.0 * raw_s / store_s);
-                if (b == 1)
+        for (int i = 2; i < argc; i++) {
+                r = bench_one(argv[1], strtoull(argv[i], NULL, 10), k);
+                if (r < 0) {
+                        fprintf(stderr, "activity_bench %s: %s\n", argv[i], strerror(-r));
                         break;
-                t0 = now_s();
-                if (raw_fill(db, st, n, SINGLE_COMMITS, n, 1, &rng) < 0)
-                        return 1;
-                single_line("raw SQLite INSERT, 1 per transaction (FULL)", now_s() - t0);
-                if (raw_exec(db, "PRAGMA synchronous = NORMAL") < 0)
-                        return 1;
-                t0 = now_s();
-                if (raw_fill(db, st, n, SINGLE_COMMITS, n, 1, &rng) < 0)
-                        return 1;
-                single_line("raw SQLite INSERT, 1 per transaction (NORMAL)", now_s() - t0);
-                sqlite3_finalize(st);
-                sqlite3_close(db);
+                }
+                fflush(stdout);
         }
-
-        sqlite3_finalize(st);
-        sqlite3_close(db);
         k = seal_key_free(k);
-        return 0;
+        return r < 0 ? 1 : 0;
 }

@@ -47,6 +47,10 @@ done
 tmp=$(mktemp -d /var/tmp/mlsec-bench.XXXXXX)
 work=$tmp
 cleanup() {
+        if [[ -n ${dpid:-} ]]; then
+                kill -TERM "$dpid" 2>/dev/null || true
+                wait "$dpid" 2>/dev/null || true
+        fi
         if mountpoint -q "$tmp/fs"; then
                 umount "$tmp/fs" || true
         fi
@@ -163,6 +167,22 @@ echo "bench: enrolled ${sizes[*]} users in $((SECONDS - start)) s (mlsec store, 
 
 # Each user can log in at most three times a step (codes of the previous, current and next
 # step); pam_bench waits for the next step beyond that, so stay below it.
+# mlsecd runs during the logins, as in production: each login's report goes to it (without
+# it every report would be spooled with two fsyncs). MLSEC_BENCH_DAEMON=0 leaves it out.
+d=$tmp/daemon
+mkdir -m 0700 "$d"
+printf 'state_dir = %s/state\nkey_file = %s/key\nsocket = %s/mlsecd.sock\nspool_dir = %s/spool\n' \
+        "$d" "$d" "$tmp" "$d" >"$d/mlsec.conf"
+dpid=
+if [[ ${MLSEC_BENCH_DAEMON:-1} == 1 ]]; then
+        "$build/mlsecd" --conf "$d/mlsec.conf" --init
+        "$build/mlsecd" --conf "$d/mlsec.conf" 2>"$d/log" &
+        dpid=$!
+        for _ in $(seq 100); do [[ -S $tmp/mlsecd.sock ]] && break; sleep 0.05; done
+        sleep 0.5
+        rss=$(awk '/^VmRSS/ {print $2}' "/proc/$dpid/status")
+fi
+
 results=$tmp/results
 : >"$results"
 for n in "${sizes[@]}"; do
@@ -182,7 +202,7 @@ for n in "${sizes[@]}"; do
                 die "store floor with $n users FAILED"
 done
 
-awk -v fsdesc="$fs_desc" -v first="${sizes[0]}" -v last="${sizes[-1]}" -v strict="${MLSEC_BENCH_STRICT:-0}" '
+awk -v daemon="$([[ -n $dpid ]] && echo "running (each login reports to it)" || echo "not running (each login spools its report)")" -v fsdesc="$fs_desc" -v first="${sizes[0]}" -v last="${sizes[-1]}" -v strict="${MLSEC_BENCH_STRICT:-0}" '
 function mark(ok) { if (!ok) unmet++; return ok ? "met" : "NOT MET" }
 function have(m, u) { return (m SUBSEP u) in p50 && p50[m, u] > 0 }
 {
@@ -190,7 +210,7 @@ function have(m, u) { return (m SUBSEP u) in p50 && p50[m, u] > 0 }
         p50[$1, $2] = $4; rows[++nrows] = $0
 }
 END {
-        printf "\nstate on: %s\n", fsdesc
+        printf "\nstate on: %s; mlsecd %s\n", fsdesc, daemon
         printf "%-26s %7s %7s %10s %10s %10s\n", "module", "users", "logins", "p50 us", "p99 us", "mean us"
         for (i = 1; i <= nrows; i++) {
                 split(rows[i], f, " ")
@@ -217,4 +237,24 @@ END {
         if (strict && unmet)
                 exit 3
 }' "$results"
+# --- mlsecd: ingest rate, report round trip, idle memory ---
+if [[ -n $dpid ]]; then
+        echo "bench: mlsecd, 8 reporters x 5000 events, then 1 reporter x 2000" >&2
+        m8=$("$build/tests/mlsecd_bench" "$tmp/mlsecd.sock" 8 5000)
+        m1=$("$build/tests/mlsecd_bench" "$tmp/mlsecd.sock" 1 2000)
+        kill -TERM "$dpid"
+        wait "$dpid" || true
+        dpid=
+        echo "bench: activity store, raw SQLite beside it" >&2
+        act=$("$build/tests/activity_bench" "$d/act" ${MLSEC_BENCH_EVENTS:-1000000 10000000} 2>&1) || act="activity_bench FAILED: $act"
+        awk -v m8="$m8" -v m1="$m1" -v rss="$rss" -v act="$act" 'BEGIN {
+                split(m8, a, " "); split(m1, b, " ")
+                printf "\nmlsecd (one connection per report, as the PAM module does):\n"
+                printf "  idle RSS                            %8d KiB\n", rss
+                printf "  ingest, 8 concurrent reporters      %8d events/s   (>= 20000)  %s\n", a[6], a[6] >= 20000 ? "met" : "NOT MET"
+                printf "  round trip, 8 reporters   p50/p99   %8d / %d us\n", a[10], a[13]
+                printf "  round trip, 1 reporter    p50/p99   %8d / %d us  (p99 < 1000)  %s\n", b[10], b[13], b[13] < 1000 ? "met" : "NOT MET"
+                printf "\n%s\n", act
+        }'
+fi
 echo "bench: done in $((SECONDS - start)) s" >&2

@@ -220,7 +220,6 @@ for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 ctl history --user alice >"$OUT" 2>&1
 check "socket activation: the first request starts mlsecd on the passed socket and is answered" out_has "TIME"
 kill -TERM $SA_PID 2>/dev/null
-pkill -TERM -f "$MLSECD --conf $CONF" 2>/dev/null
 wait $SA_PID 2>/dev/null
 sleep 0.3
 
