@@ -112,9 +112,9 @@ static int64_t get_int(const struct proto_obj *o, const char *key, int64_t def)
         return proto_obj_get_int(o, key, &v) < 0 ? def : v;
 }
 
-/* A string of the reply, escaped for the terminal: it may hold what a remote client sent
- * (a host name), and must not be able to move the cursor or reorder the line. Rotates
- * through a few buffers so one printf can show several fields. */
+/* A string of the reply, made safe for the terminal: it may hold what a remote client sent
+ * (a host name), and must not be able to move the cursor. Rotates through a few buffers so
+ * one printf can show several fields. */
 static const char *get_str(const struct proto_obj *o, const char *key)
 {
         static char bufs[12][EVENT_DETAIL_MAX * 4];
@@ -122,7 +122,16 @@ static const char *get_str(const struct proto_obj *o, const char *key)
         const char *s = proto_obj_get_str(o, key);
         char *b = bufs[next++ % 12];
 
-        return s ? util_escape(s, b, sizeof(bufs[0])) : "";
+        size_t i = 0;
+
+        if (!s)
+                return "";
+        /* quotes and UTF-8 stay as they are; control bytes (never valid in an event, but the
+         * reply is not trusted) become '?' */
+        for (; s[i] && i < sizeof(bufs[0]) - 1; i++)
+                b[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+        b[i] = '\0';
+        return b;
 }
 
 static int print_or_json(struct ctl *c, struct proto_obj *res, void (*table)(const struct proto_obj *res))

@@ -59,5 +59,12 @@ ctl admin status demo-user
 
 say "9. What the module wrote to syslog"
 sed -n 's/.*\(pam_mlsec([^)]*): \)/\1/p' "$SYSLOG"
+say "10. mlsecd starts, takes the events the module spooled, and shows the account activity"
+start_mlsecd
+sleep 0.3
+ctl history --user demo-user
+echo
+ctl audit --user demo-user
+stop_mlsecd
 echo
 echo "Demo finished; the private state directory and the throwaway user are gone."
