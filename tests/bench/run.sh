@@ -251,9 +251,9 @@ if [[ -n $dpid ]]; then
                 split(m8, a, " "); split(m1, b, " ")
                 printf "\nmlsecd (one connection per report, as the PAM module does):\n"
                 printf "  idle RSS                            %8d KiB\n", rss
-                printf "  ingest, 8 concurrent reporters      %8d events/s   (>= 20000)  %s\n", a[6], a[6] >= 20000 ? "met" : "NOT MET"
+                printf "  ingest, 8 concurrent reporters      %8d events/s   (>= 20000)  %s\n", a[6], (a[6] >= 20000 ? "met" : "NOT MET")
                 printf "  round trip, 8 reporters   p50/p99   %8d / %d us\n", a[10], a[13]
-                printf "  round trip, 1 reporter    p50/p99   %8d / %d us  (p99 < 1000)  %s\n", b[10], b[13], b[13] < 1000 ? "met" : "NOT MET"
+                printf "  round trip, 1 reporter    p50/p99   %8d / %d us  (p99 < 1000)  %s\n", b[10], b[13], (b[13] < 1000 ? "met" : "NOT MET")
                 printf "\n%s\n", act
         }'
 fi
