@@ -25,6 +25,7 @@
 
 struct conn;
 struct rate;
+struct peer_cache_entry;
 
 /* Who is asking: from SO_PEERCRED, never from the message. */
 struct peer {
@@ -47,6 +48,7 @@ struct daemon {
         struct conn *conns; /* list */
         unsigned n_conns;
         struct rate *rates; /* per-uid token buckets */
+        struct peer_cache_entry *peer_cache; /* recently resolved uids (server.c) */
         size_t n_rates;
         /* reports of this loop iteration: stored in one transaction, acknowledged after it */
         bool in_batch;

@@ -50,8 +50,53 @@ static uint64_t now_us(void)
         return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
+/* Name and admin status of recently seen uids: every report (one connection each) would
+ * otherwise read /etc/passwd and /etc/group again. Entries live PEER_CACHE_US, so a change
+ * of group membership takes effect within that time. */
+#define PEER_CACHE_SIZE 64
+#define PEER_CACHE_US (5 * 1000000ull)
+
+struct peer_cache_entry {
+        uid_t uid;
+        uint64_t at_us;
+        char user[EVENT_USER_MAX];
+        bool admin;
+        bool used;
+};
+
+static uint64_t now_us(void);
+static void resolve_peer_uncached(const struct daemon *d, struct peer *p);
+
+static void resolve_peer(struct daemon *d, struct peer *p)
+{
+        struct peer_cache_entry *cache = d->peer_cache, *slot;
+        uint64_t t = now_us();
+
+        if (!cache) {
+                cache = d->peer_cache = calloc(PEER_CACHE_SIZE, sizeof(*cache));
+                if (!cache) {
+                        resolve_peer_uncached(d, p);
+                        return;
+                }
+        }
+        slot = &cache[0];
+        for (size_t i = 0; i < PEER_CACHE_SIZE; i++) {
+                struct peer_cache_entry *e = &cache[i];
+                if (e->used && e->uid == p->uid && t - e->at_us < PEER_CACHE_US) {
+                        memcpy(p->user, e->user, sizeof(p->user));
+                        p->admin = e->admin;
+                        return;
+                }
+                if (!e->used || e->at_us < slot->at_us)
+                        slot = e; /* a free slot, else the oldest */
+        }
+        resolve_peer_uncached(d, p);
+        *slot = (struct peer_cache_entry){ .uid = p->uid, .at_us = t, .admin = p->admin, .used = true };
+        memcpy(slot->user, p->user, sizeof(slot->user));
+}
+
 /* admin: uid 0, or the user is a member of admin_group (primary or supplementary). */
-static void resolve_peer(const struct daemon *d, struct peer *p)
+static void resolve_peer_uncached(const struct daemon *d, struct peer *p)
 {
         char buf[4096], gbuf[4096];
         struct passwd pw, *pwr = NULL;
@@ -408,5 +453,7 @@ void server_stop(struct daemon *d)
         d->batch_new = NULL;
         free(d->rates);
         d->rates = NULL;
+        free(d->peer_cache);
+        d->peer_cache = NULL;
         d->n_rates = 0;
 }
