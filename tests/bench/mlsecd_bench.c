@@ -3,12 +3,16 @@
  * PAM module does (one request, wait for the reply), timing every round trip; prints the
  * ingest rate over the whole run and the round trip's p50/p99. Events the daemon did not
  * acknowledge are counted as failures (the benchmark is void then).
- * Usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS */
+ * Usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS [--persistent]
+ * --persistent: each reporter keeps one connection (a long-lived reporter) instead of one
+ * connection per report (the PAM module, a new process per login). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,11 +37,49 @@ static int cmp(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
+static bool persistent; /* one connection per reporter instead of one per report */
+
+/* One request on an open connection, as a long-lived reporter would send it. */
+static int call_on(int fd, const struct proto_request *req)
+{
+        static char buf[PROTO_MSG_MAX + 1];
+        struct proto_obj *res = NULL;
+        size_t len;
+        ssize_t n;
+        int r;
+
+        r = proto_encode_request(req, buf, PROTO_MSG_MAX, &len);
+        if (r < 0)
+                return r;
+        if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+                return -EIO;
+        n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0)
+                return -EIO;
+        r = proto_decode_reply(buf, (size_t)n, &res, NULL, 0, NULL, 0);
+        proto_obj_free(res);
+        return r;
+}
+
+static int connect_to(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -1;
+        return fd;
+}
+
 /* One reporter: N events, each round trip's time into RTT[0..N). Returns failures. */
 static long reporter(const char *sock, long n, float *rtt, int id)
 {
+        int fd = persistent ? connect_to(sock) : -1;
         long failed = 0;
 
+        if (persistent && fd < 0)
+                return n;
         for (long i = 0; i < n; i++) {
                 struct proto_request req = { .method = PROTO_REPORT };
                 struct proto_obj *res = NULL;
@@ -53,7 +95,7 @@ static long reporter(const char *sock, long n, float *rtt, int id)
                 snprintf(req.event.reason, sizeof(req.event.reason), i % 5 ? "ok" : "wrong code");
                 snprintf(req.event.method, sizeof(req.event.method), "totp");
                 t0 = now_us();
-                if (client_call(sock, &req, 2000, &res, NULL, 0, NULL, 0) < 0)
+                if ((persistent ? call_on(fd, &req) : client_call(sock, &req, 2000, &res, NULL, 0, NULL, 0)) < 0)
                         failed++;
                 rtt[i] = (float)(now_us() - t0);
                 proto_obj_free(res);
@@ -67,8 +109,12 @@ int main(int argc, char **argv)
         double t0, secs;
         float *rtt;
 
+        if (argc == 5 && strcmp(argv[4], "--persistent") == 0) {
+                persistent = true;
+                argc--;
+        }
         if (argc != 4 || (procs = atol(argv[2])) < 1 || (n = atol(argv[3])) < 1) {
-                fprintf(stderr, "usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS\n");
+                fprintf(stderr, "usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS [--persistent]\n");
                 return 2;
         }
         if (seal_init() < 0)
@@ -92,7 +138,8 @@ int main(int argc, char **argv)
         }
         secs = (now_us() - t0) / 1e6;
         qsort(rtt, (size_t)total, sizeof(float), cmp);
-        printf("mlsecd %ld reporters %ld events %.0f events/s rtt p50 %.0f us p99 %.0f us%s\n", procs, total,
-               (double)total / secs, rtt[total / 2], rtt[total * 99 / 100], failed ? " (FAILURES)" : "");
+        printf("mlsecd %ld reporters %ld events %.0f events/s rtt p50 %.0f us p99 %.0f us %s%s\n", procs, total,
+               (double)total / secs, rtt[total / 2], rtt[total * 99 / 100],
+               persistent ? "persistent" : "per-report", failed ? " (FAILURES)" : "");
         return failed ? 1 : 0;
 }
