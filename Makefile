@@ -139,6 +139,11 @@ install: all
 	install -D -m 0644 $(BUILD)/pam_mlsec.so $(DESTDIR)$(PAMDIR)/pam_mlsec.so
 	install -D -m 0755 $(BUILD)/mlsecctl $(DESTDIR)$(PREFIX)/bin/mlsecctl
 	install -D -m 0755 $(BUILD)/mlsecd $(DESTDIR)$(PREFIX)/sbin/mlsecd
+	install -D -m 0644 man/mlsecctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlsecctl.1
+	install -D -m 0644 man/mlsec.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mlsec.conf.5
+	install -D -m 0644 man/mlsecd.8 $(DESTDIR)$(PREFIX)/share/man/man8/mlsecd.8
+	install -D -m 0644 man/pam_mlsec.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_mlsec.8
+	install -D -m 0644 conf/mlsecctl.bash-completion $(DESTDIR)/usr/share/bash-completion/completions/mlsecctl
 	install -D -m 0644 systemd/mlsec.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
 	@# the units name /usr/sbin/mlsecd; another PREFIX gets its own path in them
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
@@ -153,6 +158,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_mlsec.so $(DESTDIR)$(PREFIX)/bin/mlsecctl $(DESTDIR)$(PREFIX)/sbin/mlsecd \
 		$(DESTDIR)$(TMPFILESDIR)/mlsec.conf $(DESTDIR)$(UNITDIR)/mlsecd.service $(DESTDIR)$(UNITDIR)/mlsecd.socket
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mlsecctl.1 $(DESTDIR)$(PREFIX)/share/man/man5/mlsec.conf.5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8/mlsecd.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_mlsec.8 \
+		$(DESTDIR)/usr/share/bash-completion/completions/mlsecctl
 	@echo "left in place: $(SYSCONFDIR)/mlsec (configuration, key) and /var/lib/mlsec (credentials)"
 
 format:

@@ -462,6 +462,9 @@ int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_
         if (!c || !req || !req->user || !req->answer || !req->source || !ret)
                 return -EINVAL;
         malformed = parse_candidates(req, &cand) < 0;
+        /* combined: what the next module gets when no code matched, so that a refusal does not
+         * depend on whether the code or the password was wrong */
+        res.password_len = cand.has6 ? cand.pass6 : strnlen(req->answer, VERIFY_ANSWER_MAX);
         if (!s) {
                 /* No database yet: nobody is enrolled. */
                 dummy_work(k, req, totp_step(req->now));

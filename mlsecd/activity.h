@@ -12,7 +12,7 @@
 #include "event.h"
 #include "seal.h"
 
-#define ACTIVITY_DB_NAME "activity.db"
+#define ACTIVITY_DB_NAME        "activity.db"
 #define ACTIVITY_SCHEMA_VERSION 1
 
 struct activity;
@@ -28,10 +28,10 @@ struct activity_session {
         char ip[EVENT_IP_MAX];
         int64_t pid;
         int64_t opened_us;
-        int64_t closed_us;           /* 0 while open */
+        int64_t closed_us;               /* 0 while open */
         char end_reason[EVENT_WORD_MAX]; /* "closed" (PAM close), "logout" (mlsecctl logout),
                                             "ended" (gone from logind), "" while open */
-        int64_t ended_by_uid;        /* logout: who asked; -1 otherwise */
+        int64_t ended_by_uid;            /* logout: who asked; -1 otherwise */
 };
 
 struct activity_audit {
@@ -66,8 +66,8 @@ int activity_store_event(struct activity *a, const struct mlsec_event *e, bool *
 
 /* Newest first, at most LIMIT (> 0) entries. USER NULL: every user. *ret is malloc'd
  * (free(); NULL when *ret_n is 0). History lists auth events only; failed_only: result "fail". */
-int activity_history(struct activity *a, const char *user, unsigned limit, bool failed_only,
-                     struct mlsec_event **ret, size_t *ret_n);
+int activity_history(struct activity *a, const char *user, unsigned limit, bool failed_only, struct mlsec_event **ret,
+                     size_t *ret_n);
 int activity_sessions(struct activity *a, const char *user, bool include_closed, unsigned limit,
                       struct activity_session **ret, size_t *ret_n);
 /* The open session with this logind id; -ENOENT if none. */
@@ -79,8 +79,7 @@ int activity_session_end(struct activity *a, const char *logind_id, int64_t time
 int activity_open_session_ids(struct activity *a, char (**ret)[EVENT_SESSION_MAX], size_t *ret_n);
 
 /* Audit entries, newest first, at most LIMIT (> 0). USER NULL: all. */
-int activity_audit(struct activity *a, const char *user, unsigned limit, struct activity_audit **ret,
-                   size_t *ret_n);
+int activity_audit(struct activity *a, const char *user, unsigned limit, struct activity_audit **ret, size_t *ret_n);
 /* Walk the whole chain: *ret_first_bad is the seq of the first entry whose hash or order
  * does not hold (an edited, inserted or deleted row; for a deleted row, the missing seq),
  * -1 when intact. *ret_checked (RET_CHECKED may be NULL) counts the links that held before

@@ -47,7 +47,7 @@ struct daemon {
         struct sd_event_source *listen_src;
         struct conn *conns; /* list */
         unsigned n_conns;
-        struct rate *rates; /* per-uid token buckets */
+        struct rate *rates;                  /* per-uid token buckets */
         struct peer_cache_entry *peer_cache; /* recently resolved uids (server.c) */
         size_t n_rates;
         /* reports of this loop iteration: stored in one transaction, acknowledged after it */
@@ -77,5 +77,5 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_
 void handle_audit(struct daemon *d, int64_t actor_uid, const char *user, const char *action, const char *detail);
 /* logind told us a session appeared or disappeared. */
 void handle_logind_change(bool new_session, const char *id, void *userdata);
-/* Close sessions that logind no longer has (at start and after a bus reconnect). */
+/* Close sessions that logind no longer has (at start). */
 void handle_reconcile(struct daemon *d);

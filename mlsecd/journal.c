@@ -332,12 +332,15 @@ static const struct {
         const char *action;
         const char *phrase; /* followed by the user */
 } audit_phrases[] = {
-        {"enrol", "enrolled a device for"},
+        {"device-added", "added a device for"},
         {"device-removed", "removed a device of"},
         {"mfa-disabled", "disabled MFA of"},
         {"mfa-reset", "reset MFA of"},
-        {"backup-codes", "renewed the backup codes of"},
-        {"logout", "logged out a session of"},
+        {"backup-codes-regenerated", "renewed the backup codes of"},
+        {"backup-code-used", "used a backup code of"},
+        {"unlock", "lifted lockouts of"},
+        {"lockout", "locked out"},
+        {"session-terminated", "logged out a session of"},
 };
 
 /* "audit: root reset MFA of alice: lost phone" */

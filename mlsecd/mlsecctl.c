@@ -36,13 +36,16 @@ static const char usage_text[] =
         "  admin status USER                           devices, backup codes left, lockouts\n"
         "  admin disable USER                          remove every device and backup code\n"
         "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures\n"
-        "  admin audit --verify                        check the audit log's hash chain (mlsecd)\n"
+        "  admin audit [--verify] [--limit N] [--user NAME | --all]\n"
+        "                                              the audit log (mlsecd); --verify checks its hash chain\n"
         "\n"
         "Account activity (through mlsecd; your own, or anyone's for administrators):\n"
         "  history [--limit N] [--failed] [--user NAME | --all]   login attempts, newest first\n"
-        "  sessions [--closed] [--user NAME | --all]              sessions, live ones from logind\n"
+        "  sessions [--closed] [--limit N] [--user NAME | --all]  sessions, live ones from logind\n"
         "  logout SESSION_ID                                      end a session (logind)\n"
         "  audit [--limit N] [--user NAME | --all]                security-relevant changes\n"
+        "\n"
+        "  help                                                   this text\n"
         "\n"
         "Options:\n"
         "  --conf PATH   configuration file (default " CONF_DEFAULT_PATH ")\n"
@@ -465,11 +468,17 @@ static int cmd_unlock(struct ctl *c, const char *user, int argc, char **argv)
                 (void)need_user(user);
                 return EXIT_FAILURE;
         }
-        r = open_admin(c, false, &s, NULL);
-        if (r == -ENOENT)
-                n = 0; /* no store: nothing is locked */
-        else if (r < 0)
+        if (seal_init() < 0)
                 return EXIT_FAILURE;
+        r = store_open(c->conf.state_dir, false, &s);
+        if (r == -ENOENT) {
+                printf("%s: nothing is locked (there is no credential store yet).\n", user);
+                return EXIT_SUCCESS;
+        }
+        if (r < 0) {
+                (void)open_admin(c, false, &s, NULL); /* says what is wrong */
+                return EXIT_FAILURE;
+        }
         if (s) {
                 r = store_begin(s);
                 if (r >= 0)
@@ -529,6 +538,9 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
         if (argc < 3 || argv[2][0] == '-')
                 return ctl_usage_error("admin %s needs a USER", sub);
         user = argv[2];
+        if (strcmp(sub, "enroll") && strcmp(sub, "unlock") && strcmp(sub, "backup-codes") && strcmp(sub, "status") &&
+            strcmp(sub, "disable"))
+                return ctl_usage_error("unknown admin command '%s'", sub);
         if (geteuid() != 0) {
                 fprintf(stderr,
                         "mlsecctl: 'admin %s' must be run as root: it changes the credential store "
@@ -582,6 +594,10 @@ int main(int argc, char **argv)
         if (optind >= argc) {
                 fputs(usage_text, stderr);
                 return EXIT_USAGE;
+        }
+        if (strcmp(argv[optind], "help") == 0) {
+                fputs(usage_text, stdout);
+                return EXIT_SUCCESS;
         }
         r = conf_load(c.conf_path, &c.conf, err, sizeof(err));
         if (r < 0) {

@@ -54,7 +54,7 @@ static uint64_t now_us(void)
  * otherwise read /etc/passwd and /etc/group again. Entries live PEER_CACHE_US, so a change
  * of group membership takes effect within that time. */
 #define PEER_CACHE_SIZE 64
-#define PEER_CACHE_US (5 * 1000000ull)
+#define PEER_CACHE_US   (5 * 1000000ull)
 
 struct peer_cache_entry {
         uid_t uid;
@@ -91,7 +91,7 @@ static void resolve_peer(struct daemon *d, struct peer *p)
                         slot = e; /* a free slot, else the oldest */
         }
         resolve_peer_uncached(d, p);
-        *slot = (struct peer_cache_entry){ .uid = p->uid, .at_us = t, .admin = p->admin, .used = true };
+        *slot = (struct peer_cache_entry){.uid = p->uid, .at_us = t, .admin = p->admin, .used = true};
         memcpy(slot->user, p->user, sizeof(slot->user));
 }
 

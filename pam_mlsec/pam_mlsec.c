@@ -4,9 +4,7 @@
  * pam_syslog only, and every error in the auth path fails closed. The rules live in
  * common/verify.c; this file turns PAM items into a request and verdicts into PAM codes. */
 #define PAM_SM_AUTH
-#define PAM_SM_ACCOUNT
 #define PAM_SM_SESSION
-#define PAM_SM_PASSWORD
 
 #include <errno.h>
 #include <limits.h>
@@ -240,7 +238,7 @@ static int step_aside(pam_handle_t *pamh, const struct options *o, struct auth_c
                 return PAM_IGNORE;
         r = ask(pamh, PROMPT_PASSWORD, &ctx->answer);
         if (r != PAM_SUCCESS)
-                return r;
+                return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
         r = pam_set_item(pamh, PAM_AUTHTOK, ctx->answer);
         return r == PAM_SUCCESS ? PAM_IGNORE : PAM_AUTH_ERR;
 }
@@ -377,6 +375,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 if (r < 0) {
                         pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s",
                                    ctx.user_esc, r == -EBADMSG ? "corrupt database" : strerror(-r));
+                        say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                        report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
                         goto out;
                 }
                 if (!enrolled && ctx.conf.unenrolled == CONF_UNENROLLED_ALLOW) {

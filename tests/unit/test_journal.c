@@ -194,8 +194,10 @@ static void test_audit_messages(void **state)
 
         audit_event(&e, 0, "mfa-reset", "lost phone, ticket #4711", '3');
         assert_event_line(&e, "audit: root reset MFA of alice: lost phone, ticket #4711\n");
-        audit_event(&e, 0, "enrol", "device \"phone\"", '3');
-        assert_event_line(&e, "audit: root enrolled a device for alice: device \"phone\"\n");
+        audit_event(&e, 0, "device-added", "device \"phone\"", '3');
+        assert_event_line(&e, "audit: root added a device for alice: device \"phone\"\n");
+        audit_event(&e, 2147480002, "session-terminated", "session c7", '3');
+        assert_event_line(&e, "audit: uid 2147480002 logged out a session of alice: session c7\n");
         audit_event(&e, -1, "mfa-disabled", "", '3');
         assert_event_line(&e, "audit: system disabled MFA of alice\n");
         /* an uid nobody has, an action without wording */
