@@ -172,12 +172,16 @@ static void conn_free(struct conn *c)
         free(c);
 }
 
+static void conn_touch(struct conn *c);
+
 static int conn_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct conn *c = userdata;
 
-        if (c->waiting)
-                return 0; /* the reply is on its way */
+        if (c->waiting) {
+                conn_touch(c); /* the reply is on its way: look again later */
+                return 0;
+        }
         conn_free(c);
         return 0;
 }
