@@ -19,10 +19,12 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
+
 #include "store.h"
 
 #define BUSY_TIMEOUT_MS 10000
-#define WAL_FRAMES_MAX 32 /* pages in the WAL before a commit checkpoints it */
+#define WAL_FRAMES_MAX  32 /* pages in the WAL before a commit checkpoints it */
 
 /* migrations[i] moves the schema from version i to i + 1 and ends by recording it. Append
  * only: a shipped script is never edited, since databases in the field already ran it. */
@@ -159,83 +161,22 @@ struct store {
         sqlite3_stmt *stmt[_ST_MAX]; /* prepared on first use, finalized by store_close */
 };
 
-static int errno_from_sqlite(int rc)
-{
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOTADB:
-        case SQLITE_CORRUPT:
-                return -EBADMSG;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        default: /* SQLITE_CANTOPEN, SQLITE_IOERR and whatever else */
-                return -EIO;
-        }
-}
-
 /* The error a failed sqlite3_bind_*() left on the connection. */
 static int bind_error(struct store *s)
 {
-        int r = errno_from_sqlite(sqlite3_errcode(s->db));
+        int r = db_errno(sqlite3_errcode(s->db));
 
         return r < 0 ? r : -EIO;
 }
 
-/* Statements are reset as soon as their caller is done with them, so none keeps a read
- * snapshot open or a pointer to a caller's buffer bound. */
-static void stmt_resetp(sqlite3_stmt **st)
-{
-        if (*st) {
-                (void)sqlite3_reset(*st);
-                (void)sqlite3_clear_bindings(*st);
-        }
-}
-#define _cleanup_reset_ __attribute__((cleanup(stmt_resetp)))
-
 static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **ret)
 {
-        int rc;
+        int r = db_stmt_cached(s->db, &s->stmt[id], stmt_sql[id]);
 
-        if (!s->stmt[id]) {
-                rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL);
-                if (rc != SQLITE_OK) {
-                        s->stmt[id] = NULL;
-                        return errno_from_sqlite(rc);
-                }
-        }
+        if (r < 0)
+                return r;
         *ret = s->stmt[id];
         return 0;
-}
-
-/* 1 for a row, 0 when done, < 0 on error. */
-static int stmt_step(sqlite3_stmt *st)
-{
-        int rc = sqlite3_step(st);
-
-        if (rc == SQLITE_ROW)
-                return 1;
-        if (rc == SQLITE_DONE)
-                return 0;
-        return errno_from_sqlite(rc) ?: -EIO;
-}
-
-static int step_done(sqlite3_stmt *st)
-{
-        int r = stmt_step(st);
-
-        return r > 0 ? -EIO : r;
 }
 
 /* Run a statement without parameters or rows (transaction control). */
@@ -247,7 +188,7 @@ static int exec_stmt(struct store *s, enum stmt_id id)
         r = stmt_get(s, id, &st);
         if (r < 0)
                 return r;
-        return step_done(st);
+        return db_step_done(st);
 }
 
 /* Run a statement that has one text parameter and changes rows; *ret_changes counts them. */
@@ -261,7 +202,7 @@ static int exec_user(struct store *s, enum stmt_id id, const char *user, unsigne
                 return r;
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
                 return bind_error(s);
-        r = step_done(st);
+        r = db_step_done(st);
         if (r < 0)
                 return r;
         if (ret_changes)
@@ -431,9 +372,9 @@ static int check_db_file(const char *path, bool create, bool *ret_ready)
         }
         if ((size_t)n < sizeof(h) || memcmp(h, magic, sizeof(magic)) != 0)
                 return -EBADMSG;
-        *ret_ready = h[18] == 2 && h[19] == 2 && /* WAL read and write versions */
-                     ((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63]) ==
-                             STORE_SCHEMA_VERSION;
+        *ret_ready =
+                h[18] == 2 && h[19] == 2 && /* WAL read and write versions */
+                ((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63]) == STORE_SCHEMA_VERSION;
         return 0;
 }
 
@@ -451,7 +392,7 @@ static int db_path(const char *dir, char *out, size_t outlen)
 
 static int exec_script(struct store *s, const char *sql)
 {
-        return errno_from_sqlite(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+        return db_exec(s->db, sql);
 }
 
 static int user_version(struct store *s, int64_t *ret)
@@ -462,7 +403,7 @@ static int user_version(struct store *s, int64_t *ret)
         r = stmt_get(s, ST_USER_VERSION, &st);
         if (r < 0)
                 return r;
-        r = stmt_step(st);
+        r = db_step(st);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -515,7 +456,7 @@ static int journal_mode(struct store *s, enum stmt_id id, bool *ret)
         r = stmt_get(s, id, &st);
         if (r < 0)
                 return r;
-        r = stmt_step(st);
+        r = db_step(st);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -642,7 +583,7 @@ int store_open(const char *state_dir, bool create, struct store **ret)
                 return -ENOMEM;
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
-                r = s->db ? errno_from_sqlite(sqlite3_extended_errcode(s->db)) : -ENOMEM;
+                r = s->db ? db_errno(sqlite3_extended_errcode(s->db)) : -ENOMEM;
                 goto fail;
         }
         r = configure(s);
@@ -678,7 +619,7 @@ int store_checkpoint(struct store *s)
         if (!s)
                 return -EINVAL;
         rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        return rc == SQLITE_OK ? 0 : errno_from_sqlite(rc);
+        return rc == SQLITE_OK ? 0 : db_errno(rc);
 }
 
 /* ---- transactions ----------------------------------------------------------------- */
@@ -783,7 +724,7 @@ int store_list_devices(struct store *s, const char *user, struct store_device **
                 return r;
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
                 return bind_error(s);
-        while ((r = stmt_step(st)) > 0) {
+        while ((r = db_step(st)) > 0) {
                 r = grow((void **)&d, n, sizeof(*d));
                 if (r < 0)
                         break;
@@ -814,7 +755,7 @@ static int user_add(struct store *s, const char *user, int64_t now)
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
                 return bind_error(s);
-        return step_done(st);
+        return db_step_done(st);
 }
 
 static int device_insert(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
@@ -837,7 +778,7 @@ static int device_insert(struct store *s, const char *user, const char *name, en
         if (rc == SQLITE_CONSTRAINT_UNIQUE)
                 return -EEXIST;
         if (rc != SQLITE_DONE)
-                return errno_from_sqlite(rc) ?: -EIO;
+                return db_errno(rc) ?: -EIO;
         return sqlite3_changes(s->db) == 1 ? 0 : -EIO;
 }
 
@@ -872,7 +813,7 @@ int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int6
         if (sqlite3_bind_int64(st, 1, step) != SQLITE_OK || sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
             sqlite3_bind_int64(st, 3, device_id) != SQLITE_OK)
                 return bind_error(s);
-        r = step_done(st);
+        r = db_step_done(st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
@@ -916,7 +857,7 @@ int store_list_backup_codes(struct store *s, const char *user, struct store_back
                 return r;
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
                 return bind_error(s);
-        while ((r = stmt_step(st)) > 0) {
+        while ((r = db_step(st)) > 0) {
                 const void *hash = sqlite3_column_blob(st, 1);
 
                 if (!hash || sqlite3_column_bytes(st, 1) != SEAL_HASH_BYTES) {
@@ -951,7 +892,7 @@ static int code_insert(struct store *s, const char *user, const uint8_t hash[SEA
             sqlite3_bind_blob(st, 2, hash, SEAL_HASH_BYTES, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int64(st, 3, now) != SQLITE_OK)
                 return bind_error(s);
-        r = step_done(st);
+        r = db_step_done(st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) == 1 ? 0 : -EIO;
@@ -998,7 +939,7 @@ int store_use_backup_code(struct store *s, int64_t id, int64_t now)
                 return r;
         if (sqlite3_bind_int64(st, 1, now) != SQLITE_OK || sqlite3_bind_int64(st, 2, id) != SQLITE_OK)
                 return bind_error(s);
-        r = step_done(st);
+        r = db_step_done(st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) == 1 ? 0 : -ESTALE;
@@ -1021,7 +962,7 @@ int store_add_failure(struct store *s, const char *user, const char *source, boo
             sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int(st, 3, remote ? 1 : 0) != SQLITE_OK || sqlite3_bind_int64(st, 4, now) != SQLITE_OK)
                 return bind_error(s);
-        return step_done(st);
+        return db_step_done(st);
 }
 
 static int bind_user_source(struct store *s, sqlite3_stmt *st, const char *user, const char *source)
@@ -1049,7 +990,7 @@ int store_count_failures(struct store *s, const char *user, const char *source, 
                 return r;
         if (sqlite3_bind_int64(st, source ? 3 : 2, since) != SQLITE_OK)
                 return bind_error(s);
-        r = stmt_step(st);
+        r = db_step(st);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1072,7 +1013,7 @@ static int delete_user_source(struct store *s, enum stmt_id by_source, enum stmt
         r = bind_user_source(s, st, user, source);
         if (r < 0)
                 return r;
-        r = step_done(st);
+        r = db_step_done(st);
         if (r < 0)
                 return r;
         if (ret_changes)
@@ -1097,7 +1038,7 @@ static int prune_one(struct store *s, enum stmt_id id, int64_t before)
                 return r;
         if (sqlite3_bind_int64(st, 1, before) != SQLITE_OK)
                 return bind_error(s);
-        return step_done(st);
+        return db_step_done(st);
 }
 
 int store_prune(struct store *s, int64_t before)
@@ -1144,7 +1085,7 @@ int store_get_lockout(struct store *s, const char *user, const char *source, str
         r = bind_user_source(s, st, user, source);
         if (r < 0)
                 return r;
-        r = stmt_step(st);
+        r = db_step(st);
         if (r < 0)
                 return r;
         if (r == 0)
@@ -1171,7 +1112,7 @@ int store_set_lockout(struct store *s, const char *user, const char *source, int
                 return r;
         if (sqlite3_bind_int64(st, 3, locked_at) != SQLITE_OK || sqlite3_bind_int64(st, 4, until) != SQLITE_OK)
                 return bind_error(s);
-        return step_done(st);
+        return db_step_done(st);
 }
 
 int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n)
@@ -1189,7 +1130,7 @@ int store_list_lockouts(struct store *s, const char *user, int64_t now, struct s
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
                 return bind_error(s);
-        while ((r = stmt_step(st)) > 0) {
+        while ((r = db_step(st)) > 0) {
                 r = grow((void **)&l, n, sizeof(*l));
                 if (r < 0)
                         break;

@@ -17,6 +17,8 @@
 
 #include <sqlite3.h>
 
+#include "db.h"
+
 #include "activity.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -193,32 +195,10 @@ struct activity {
         sqlite3_stmt *stmt[_ST_MAX]; /* prepared on first use, finalized by activity_close */
 };
 
+/* db_errno, and a violated constraint (a duplicate) as -EEXIST. */
 static int errno_from_sqlite(int rc)
 {
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_ROW:
-        case SQLITE_DONE:
-                return 0;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOTADB:
-        case SQLITE_CORRUPT:
-                return -EBADMSG;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_CONSTRAINT:
-                return -EEXIST;
-        default: /* SQLITE_CANTOPEN, SQLITE_IOERR and whatever else */
-                return -EIO;
-        }
+        return (rc & 0xff) == SQLITE_CONSTRAINT ? -EEXIST : db_errno(rc);
 }
 
 /* The error a failed sqlite3_bind_*() left on the connection. */
@@ -229,42 +209,24 @@ static int bind_error(struct activity *a)
         return r < 0 ? r : -EIO;
 }
 
-/* Statements are reset as soon as their caller is done with them, so none keeps a read
- * snapshot open or a pointer to a caller's buffer bound. */
-static void stmt_resetp(sqlite3_stmt **st)
-{
-        if (*st) {
-                (void)sqlite3_reset(*st);
-                (void)sqlite3_clear_bindings(*st);
-        }
-}
-#define _cleanup_reset_ __attribute__((cleanup(stmt_resetp)))
-
 static int stmt_get(struct activity *a, enum stmt_id id, sqlite3_stmt **ret)
 {
-        int rc;
+        int r = db_stmt_cached(a->db, &a->stmt[id], stmt_sql[id]);
 
-        if (!a->stmt[id]) {
-                rc = sqlite3_prepare_v3(a->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &a->stmt[id], NULL);
-                if (rc != SQLITE_OK) {
-                        a->stmt[id] = NULL;
-                        return errno_from_sqlite(rc) ?: -EIO;
-                }
-        }
+        if (r < 0)
+                return r;
         *ret = a->stmt[id];
         return 0;
 }
 
-/* 1 for a row, 0 when done, < 0 on error. */
+/* 1 for a row, 0 when done, < 0 on error (-EEXIST for a violated constraint). */
 static int stmt_step(sqlite3_stmt *st)
 {
-        int rc = sqlite3_step(st);
+        int r = db_step(st);
 
-        if (rc == SQLITE_ROW)
-                return 1;
-        if (rc == SQLITE_DONE)
-                return 0;
-        return errno_from_sqlite(rc) ?: -EIO;
+        if (r == -EIO && (sqlite3_errcode(sqlite3_db_handle(st)) & 0xff) == SQLITE_CONSTRAINT)
+                return -EEXIST;
+        return r;
 }
 
 static int step_done(sqlite3_stmt *st)
@@ -497,7 +459,7 @@ static int db_path(const char *dir, char *out, size_t outlen)
 
 static int exec_script(struct activity *a, const char *sql)
 {
-        return errno_from_sqlite(sqlite3_exec(a->db, sql, NULL, NULL, NULL));
+        return db_exec(a->db, sql);
 }
 
 static int user_version(struct activity *a, int64_t *ret)

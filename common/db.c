@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite calls both of mlsec's databases make the same way: error mapping, cached
+ * statements, stepping, scripts. Written once here so that store.c and activity.c keep
+ * only their own SQL and rules. It never logs. */
+#include <errno.h>
+#include <stddef.h>
+
+#include "db.h"
+
+int db_errno(int rc)
+{
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+                return -EBADMSG;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        default: /* SQLITE_CANTOPEN, SQLITE_IOERR and whatever else */
+                return -EIO;
+        }
+}
+
+void db_stmt_resetp(sqlite3_stmt **st)
+{
+        if (*st) {
+                (void)sqlite3_reset(*st);
+                (void)sqlite3_clear_bindings(*st);
+        }
+}
+
+int db_stmt_cached(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
+{
+        int rc;
+
+        if (*slot)
+                return 0;
+        rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK) {
+                *slot = NULL;
+                return db_errno(rc) ?: -EIO;
+        }
+        return 0;
+}
+
+int db_step(sqlite3_stmt *st)
+{
+        int rc = sqlite3_step(st);
+
+        if (rc == SQLITE_ROW)
+                return 1;
+        if (rc == SQLITE_DONE)
+                return 0;
+        return db_errno(rc) ?: -EIO;
+}
+
+int db_step_done(sqlite3_stmt *st)
+{
+        int r = db_step(st);
+
+        return r > 0 ? -EIO : r;
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+        return db_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
