@@ -5,7 +5,11 @@
 # the user exists only in a private mount namespace and the state lives in a temp dir.
 . "$(dirname "$0")/integration/lib.sh"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+        say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+        say() { printf '\n== %s\n' "$*"; }
+fi
 show() {
         sed -e 's/^PROMPT: /    module asks:  /' -e 's/^ERROR: /    module says:  /' -e 's/^INFO: /    module says:  /' \
                 -e 's/^RESULT: PAM_SUCCESS$/    => LOGIN ACCEPTED/' -e 's/^RESULT: \(.*\)/    => LOGIN REFUSED (\1)/' "$OUT"
