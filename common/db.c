@@ -4,6 +4,7 @@
  * only their own SQL and rules. It never logs. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "db.h"
 
@@ -76,4 +77,34 @@ int db_step_done(sqlite3_stmt *st)
 int db_exec(sqlite3 *db, const char *sql)
 {
         return db_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+int db_path(const char *dir, const char *name, char *out, size_t outlen)
+{
+        int n = snprintf(out, outlen, "%s%s/%s", dir[0] == '/' ? "" : "./", dir, name);
+
+        if (n < 0)
+                return -EINVAL;
+        if ((size_t)n >= outlen)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+int db_user_version(sqlite3 *db, int64_t *ret)
+{
+        sqlite3_stmt *st = NULL;
+        int r;
+
+        r = db_errno(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL));
+        if (r >= 0) {
+                r = db_step(st);
+                if (r == 0)
+                        r = -EIO;
+                if (r > 0) {
+                        *ret = sqlite3_column_int64(st, 0);
+                        r = 0;
+                }
+        }
+        (void)sqlite3_finalize(st);
+        return r;
 }

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* SQLITE_OK/ROW/DONE -> 0; NOMEM -> -ENOMEM; BUSY/LOCKED -> -EBUSY; NOTADB/CORRUPT ->
  * -EBADMSG; READONLY/PERM/AUTH -> -EACCES; FULL -> -ENOSPC; anything else -> -EIO. */
@@ -25,3 +27,10 @@ int db_step_done(sqlite3_stmt *st);
 
 /* Run a script of statements without parameters. */
 int db_exec(sqlite3 *db, const char *sql);
+
+/* DIR/NAME into OUT; a relative DIR gets "./" so that it is never taken as a "file:" URI.
+ * -ENAMETOOLONG when it does not fit. */
+int db_path(const char *dir, const char *name, char *out, size_t outlen);
+
+/* PRAGMA user_version: the schema version the migrations keep. */
+int db_user_version(sqlite3 *db, int64_t *ret);

@@ -79,7 +79,6 @@ enum stmt_id {
         ST_SAVEPOINT,
         ST_RELEASE,
         ST_ROLLBACK_TO,
-        ST_USER_VERSION,
         ST_JOURNAL_MODE,
         ST_SET_WAL,
         ST_USER_ADD,
@@ -114,7 +113,6 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_SAVEPOINT] = "SAVEPOINT store_op",
         [ST_RELEASE] = "RELEASE store_op",
         [ST_ROLLBACK_TO] = "ROLLBACK TO store_op",
-        [ST_USER_VERSION] = "PRAGMA user_version",
         [ST_JOURNAL_MODE] = "PRAGMA journal_mode",
         [ST_SET_WAL] = "PRAGMA journal_mode = WAL",
         [ST_USER_ADD] = "INSERT OR IGNORE INTO users(name, created) VALUES(?1, ?2)",
@@ -378,38 +376,9 @@ static int check_db_file(const char *path, bool create, bool *ret_ready)
         return 0;
 }
 
-/* Relative paths get "./" so that no state directory is ever taken as a "file:" URI. */
-static int db_path(const char *dir, char *out, size_t outlen)
-{
-        int n = snprintf(out, outlen, "%s%s/%s", dir[0] == '/' ? "" : "./", dir, STORE_DB_NAME);
-
-        if (n < 0)
-                return -EINVAL;
-        if ((size_t)n >= outlen)
-                return -ENAMETOOLONG;
-        return 0;
-}
-
 static int exec_script(struct store *s, const char *sql)
 {
         return db_exec(s->db, sql);
-}
-
-static int user_version(struct store *s, int64_t *ret)
-{
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = stmt_get(s, ST_USER_VERSION, &st);
-        if (r < 0)
-                return r;
-        r = db_step(st);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -EIO;
-        *ret = sqlite3_column_int64(st, 0);
-        return 0;
 }
 
 static int migrate_locked(struct store *s)
@@ -418,7 +387,7 @@ static int migrate_locked(struct store *s)
         int r;
 
         /* Re-read under the write lock: another process may have migrated meanwhile. */
-        r = user_version(s, &v);
+        r = db_user_version(s->db, &v);
         if (r < 0)
                 return r;
         if (v < 0 || v > STORE_SCHEMA_VERSION)
@@ -473,7 +442,7 @@ static int needs_setup(struct store *s, bool *ret)
         int64_t v;
         int r;
 
-        r = user_version(s, &v); /* reads the header first, so journal_mode is the file's */
+        r = db_user_version(s->db, &v); /* reads the header first, so journal_mode is the file's */
         if (r < 0)
                 return r;
         if (v < 0 || v > STORE_SCHEMA_VERSION)
@@ -568,7 +537,7 @@ int store_open(const char *state_dir, bool create, struct store **ret)
 
         if (!state_dir || !state_dir[0] || !ret)
                 return -EINVAL;
-        r = db_path(state_dir, path, sizeof(path));
+        r = db_path(state_dir, STORE_DB_NAME, path, sizeof(path));
         if (r < 0)
                 return r;
         r = check_dir(state_dir, create);

@@ -114,7 +114,6 @@ enum stmt_id {
         ST_SAVEPOINT,
         ST_RELEASE,
         ST_ROLLBACK_TO,
-        ST_USER_VERSION,
         ST_SET_WAL,
         ST_EVENT_ADD,
         ST_HISTORY_USER,
@@ -147,7 +146,6 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_SAVEPOINT] = "SAVEPOINT activity_op",
         [ST_RELEASE] = "RELEASE activity_op",
         [ST_ROLLBACK_TO] = "ROLLBACK TO activity_op",
-        [ST_USER_VERSION] = "PRAGMA user_version",
         [ST_SET_WAL] = "PRAGMA journal_mode = WAL",
         [ST_EVENT_ADD] = "INSERT INTO events(event_id, kind, time_us, user, uid, service, rhost, ip, tty, method,"
                          " result, reason, session, pid)"
@@ -445,38 +443,9 @@ static int check_file(const char *path)
         return r;
 }
 
-/* Relative paths get "./" so that no state directory is ever taken as a "file:" URI. */
-static int db_path(const char *dir, char *out, size_t outlen)
-{
-        int n = snprintf(out, outlen, "%s%s/%s", dir[0] == '/' ? "" : "./", dir, ACTIVITY_DB_NAME);
-
-        if (n < 0)
-                return -EINVAL;
-        if ((size_t)n >= outlen)
-                return -ENAMETOOLONG;
-        return 0;
-}
-
 static int exec_script(struct activity *a, const char *sql)
 {
         return db_exec(a->db, sql);
-}
-
-static int user_version(struct activity *a, int64_t *ret)
-{
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
-        int r;
-
-        r = stmt_get(a, ST_USER_VERSION, &st);
-        if (r < 0)
-                return r;
-        r = stmt_step(st);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -EIO;
-        *ret = sqlite3_column_int64(st, 0);
-        return 0;
 }
 
 static int set_wal(struct activity *a)
@@ -500,7 +469,7 @@ static int migrate_locked(struct activity *a)
         int64_t v;
         int r;
 
-        r = user_version(a, &v);
+        r = db_user_version(a->db, &v);
         if (r < 0)
                 return r;
         if (v < 0 || v > ACTIVITY_SCHEMA_VERSION)
@@ -557,7 +526,7 @@ int activity_open(const char *state_dir, const struct seal_key *k, struct activi
 
         if (!state_dir || !state_dir[0] || !k || !ret)
                 return -EINVAL;
-        r = db_path(state_dir, path, sizeof(path));
+        r = db_path(state_dir, ACTIVITY_DB_NAME, path, sizeof(path));
         if (r < 0)
                 return r;
         r = check_dir(state_dir);

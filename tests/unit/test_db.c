@@ -66,12 +66,34 @@ static void test_errors(void **state)
         sqlite3_close(db);
 }
 
+static void test_path_and_version(void **state)
+{
+        char buf[32];
+        sqlite3 *db = NULL;
+        int64_t v = -1;
+
+        assert_int_equal(db_path("/var/lib/mlsec", "x.db", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "/var/lib/mlsec/x.db");
+        assert_int_equal(db_path("file:evil", "x.db", buf, sizeof(buf)), 0);
+        assert_string_equal(buf, "./file:evil/x.db"); /* never a URI */
+        assert_int_equal(db_path("/a/very/long/state/directory", "x.db", buf, sizeof(buf)), -ENAMETOOLONG);
+
+        assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+        assert_int_equal(db_user_version(db, &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(db_exec(db, "PRAGMA user_version = 7;"), 0);
+        assert_int_equal(db_user_version(db, &v), 0);
+        assert_int_equal(v, 7);
+        sqlite3_close(db);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_errno_mapping),
                 cmocka_unit_test(test_cached_statement_and_steps),
                 cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_path_and_version),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
