@@ -13,7 +13,7 @@ OPT := -O2
 endif
 
 CC ?= cc
-PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd
+PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd pwquality
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -28,8 +28,8 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmlsec.a
 
-PAM_OBJ := $(BUILD)/obj/pam_mlsec/pam_mlsec.o
-CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/qr.c
+PAM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard pam_mlsec/*.c))
+CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/qr.c
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 # the daemon: every mlsecd/ file but the command line's
 D_SRC := $(filter-out $(CTL_SRC),$(wildcard mlsecd/*.c))

@@ -57,6 +57,11 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(lockout_seconds, 1, 604800),
         UINT_KEY(max_user_failures, 1, 100000),
         UINT_KEY(history_days, 1, 36500),
+        UINT_KEY(enroll_timeout, 60, 3600),
+        UINT_KEY(password_history, 0, 50),
+        UINT_KEY(password_min_length, 0, 256),
+        UINT_KEY(password_min_classes, 0, 4),
+        PATH_KEY(pwquality_conf),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -78,6 +83,11 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->max_user_failures = 20;
         ret->unenrolled = CONF_UNENROLLED_ALLOW;
         ret->history_days = 365;
+        ret->enroll_timeout = 600;
+        ret->password_history = 5;
+        ret->password_min_length = 0; /* pwquality.conf decides */
+        ret->password_min_classes = 0;
+        (void)snprintf(ret->pwquality_conf, sizeof(ret->pwquality_conf), "%s", "/etc/security/pwquality.conf");
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
 }
 

@@ -28,7 +28,12 @@ struct mlsec_conf {
         unsigned max_user_failures; /* per user over all remote sources */
         enum conf_unenrolled unenrolled;
         char admin_group[64];
-        unsigned history_days; /* activity kept this long (audit entries are kept) */
+        unsigned history_days;         /* activity kept this long (audit entries are kept) */
+        unsigned enroll_timeout;       /* seconds a self-service enrolment waits for its code */
+        unsigned password_history;     /* new password may not be one of the last N (0: no check) */
+        unsigned password_min_length;  /* 0: pwquality.conf's minlen */
+        unsigned password_min_classes; /* 0: pwquality.conf's minclass */
+        char pwquality_conf[PATH_MAX]; /* libpwquality settings read first */
 };
 
 /* Fill *ret with the built-in defaults. */

@@ -8,15 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVENT_ID_LEN 32 /* hex of 16 random bytes */
-#define EVENT_USER_MAX 64
+#define EVENT_ID_LEN      32 /* hex of 16 random bytes */
+#define EVENT_USER_MAX    64
 #define EVENT_SERVICE_MAX 64
-#define EVENT_HOST_MAX 256
-#define EVENT_IP_MAX 48
-#define EVENT_TTY_MAX 64
-#define EVENT_WORD_MAX 32   /* method, result, reason, action */
+#define EVENT_HOST_MAX    256
+#define EVENT_IP_MAX      48
+#define EVENT_TTY_MAX     64
+#define EVENT_WORD_MAX    32 /* method, result, reason, action */
 #define EVENT_SESSION_MAX 64
-#define EVENT_DETAIL_MAX 512
+#define EVENT_DETAIL_MAX  512
 
 enum event_kind {
         EVENT_AUTH,          /* one authentication attempt through pam_mlsec */
@@ -37,9 +37,9 @@ struct mlsec_event {
         char rhost[EVENT_HOST_MAX]; /* PAM_RHOST as given */
         char ip[EVENT_IP_MAX];      /* client address from SSH_CONNECTION, else rhost if it is one */
         char tty[EVENT_TTY_MAX];
-        char method[EVENT_WORD_MAX]; /* auth: "totp", "backup", "none" */
-        char result[EVENT_WORD_MAX]; /* auth: "ok", "fail", "skipped" */
-        char reason[EVENT_WORD_MAX]; /* auth: a verdict string of verify.h; session close: how it ended */
+        char method[EVENT_WORD_MAX];     /* auth: "totp", "backup", "none" */
+        char result[EVENT_WORD_MAX];     /* auth: "ok", "fail", "skipped" */
+        char reason[EVENT_WORD_MAX];     /* auth: a verdict string of verify.h; session close: how it ended */
         char session[EVENT_SESSION_MAX]; /* logind session id */
         int64_t pid;                     /* the process that reported it, or the session leader */
         int64_t actor_uid;               /* audit: who made the change (-1: the system) */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enroll.h"
 #include "proto.h"
 #include "util.h"
 
@@ -264,6 +265,18 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_LOGOUT] = "logout",
         [PROTO_AUDIT] = "audit",
         [PROTO_AUDIT_VERIFY] = "audit-verify",
+        [PROTO_STATUS] = "status",
+        [PROTO_MFA_BEGIN] = "mfa-begin",
+        [PROTO_MFA_CONFIRM] = "mfa-confirm",
+        [PROTO_MFA_DEVICES] = "mfa-devices",
+        [PROTO_MFA_REMOVE] = "mfa-remove",
+        [PROTO_MFA_DISABLE] = "mfa-disable",
+        [PROTO_BACKUP_CODES] = "backup-codes",
+        [PROTO_BACKUP_REGENERATE] = "backup-regenerate",
+        [PROTO_VERIFY] = "verify",
+        [PROTO_ADMIN_USERS] = "admin-users",
+        [PROTO_ADMIN_RESET_MFA] = "admin-reset-mfa",
+        [PROTO_ADMIN_UNLOCK] = "admin-unlock",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -371,6 +384,38 @@ static bool walk(struct json_object *j, size_t *members)
         }
 }
 
+/* Zero every string value below J in place (json-c frees without wiping). */
+static void wipe_json(struct json_object *j)
+{
+        switch (json_object_get_type(j)) {
+        case json_type_string: {
+                char *p = (char *)json_object_get_string(j);
+                int n = json_object_get_string_len(j);
+                if (p && n > 0)
+                        memset(p, 0, (size_t)n);
+                break;
+        }
+        case json_type_object: {
+                struct json_object_iterator it = json_object_iter_begin(j), end = json_object_iter_end(j);
+                for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it))
+                        wipe_json(json_object_iter_peek_value(&it));
+                break;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(j); i++)
+                        wipe_json(json_object_array_get_idx(j, i));
+                break;
+        default:
+                break;
+        }
+}
+
+void proto_obj_wipe(struct proto_obj *o)
+{
+        if (o)
+                wipe_json(o->j);
+}
+
 /* Parse exactly one JSON object filling all of BUF. */
 static int parse(const void *buf, size_t len, int depth, bool utf8, struct json_object **ret, char *err, size_t errlen)
 {
@@ -393,6 +438,9 @@ static int parse(const void *buf, size_t len, int depth, bool utf8, struct json_
         j = json_tokener_parse_ex(tok, buf, (int)len);
         jerr = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
+        /* the tokener's buffer may hold a code or a key: json-c frees it without wiping */
+        if (tok->pb && tok->pb->buf && tok->pb->size > 0)
+                memset(tok->pb->buf, 0, (size_t)tok->pb->size);
         json_tokener_free(tok);
         if (!j || jerr != json_tokener_success || end != len) {
                 json_object_put(j);
@@ -462,6 +510,7 @@ static int emit(struct json_object *j, char *buf, size_t max, size_t *ret_len)
         if (n > max || n > PROTO_MSG_MAX)
                 return -EMSGSIZE;
         memcpy(buf, s, n);
+        memset((char *)s, 0, n); /* json-c's copy of what may be a secret reply */
         *ret_len = n;
         return 0;
 }
@@ -653,14 +702,24 @@ enum {
         P_CLOSED = 1u << 4,
         P_SESSION = 1u << 5,
         P_EVENT = 1u << 6,
+        P_CODE = 1u << 7,
+        P_COMBINED = 1u << 8,
+        P_DEVICE = 1u << 9,
+        P_TOKEN = 1u << 10,
+        P_REASON = 1u << 11,
+        P_SOURCE = 1u << 12,
+        P_SERVICE = 1u << 13,
+        P_TTY = 1u << 14,
 };
 
 static const struct {
         const char *name;
         unsigned bit;
 } param_names[] = {
-        {"user", P_USER},     {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
-        {"closed", P_CLOSED}, {"session", P_SESSION}, {"event", P_EVENT},
+        {"user", P_USER},         {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
+        {"closed", P_CLOSED},     {"session", P_SESSION}, {"event", P_EVENT}, {"code", P_CODE},
+        {"combined", P_COMBINED}, {"device", P_DEVICE},   {"token", P_TOKEN}, {"reason", P_REASON},
+        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -671,11 +730,30 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_LOGOUT] = P_SESSION,
         [PROTO_AUDIT] = P_USER | P_ALL | P_LIMIT,
         [PROTO_AUDIT_VERIFY] = 0,
+        [PROTO_STATUS] = P_USER,
+        [PROTO_MFA_BEGIN] = P_DEVICE | P_CODE,
+        [PROTO_MFA_CONFIRM] = P_TOKEN | P_CODE,
+        [PROTO_MFA_DEVICES] = P_USER,
+        [PROTO_MFA_REMOVE] = P_DEVICE | P_CODE,
+        [PROTO_MFA_DISABLE] = P_CODE,
+        [PROTO_BACKUP_CODES] = P_USER,
+        [PROTO_BACKUP_REGENERATE] = P_CODE,
+        [PROTO_VERIFY] = P_CODE | P_COMBINED | P_SERVICE | P_TTY,
+        [PROTO_ADMIN_USERS] = 0,
+        [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
+        [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
         [PROTO_REPORT] = P_EVENT,
         [PROTO_LOGOUT] = P_SESSION,
+        [PROTO_MFA_CONFIRM] = P_TOKEN | P_CODE,
+        [PROTO_MFA_REMOVE] = P_DEVICE | P_CODE,
+        [PROTO_MFA_DISABLE] = P_CODE,
+        [PROTO_BACKUP_REGENERATE] = P_CODE,
+        [PROTO_VERIFY] = P_CODE,
+        [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
+        [PROTO_ADMIN_UNLOCK] = P_USER,
 };
 
 /* A logind session id: 1..63 of [A-Za-z0-9_.-], terminated inside its buffer. */
@@ -693,6 +771,61 @@ static bool session_valid(const char *s, size_t n)
                         return false;
         }
         return true;
+}
+
+/* An enrolment token: exactly PROTO_TOKEN_LEN lower-case hex digits. */
+static bool token_valid(const char *s, size_t n)
+{
+        size_t i;
+
+        if (strnlen(s, n) != PROTO_TOKEN_LEN)
+                return false;
+        for (i = 0; i < PROTO_TOKEN_LEN; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* A text parameter: where it goes and its extra rule. */
+static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
+{
+        switch (bit) {
+        case P_CODE:
+                *ret_n = sizeof(req->code);
+                return req->code;
+        case P_DEVICE:
+                *ret_n = sizeof(req->device);
+                return req->device;
+        case P_TOKEN:
+                *ret_n = sizeof(req->token);
+                return req->token;
+        case P_REASON:
+                *ret_n = sizeof(req->reason);
+                return req->reason;
+        case P_SOURCE:
+                *ret_n = sizeof(req->source);
+                return req->source;
+        case P_SERVICE:
+                *ret_n = sizeof(req->service);
+                return req->service;
+        case P_TTY:
+                *ret_n = sizeof(req->tty);
+                return req->tty;
+        default:
+                return NULL;
+        }
+}
+
+static bool text_param_valid(unsigned bit, const char *s, size_t n)
+{
+        switch (bit) {
+        case P_DEVICE:
+                return enroll_device_name_valid(s);
+        case P_TOKEN:
+                return token_valid(s, n);
+        default: /* code, reason, source, service, tty: not empty */
+                return s[0] != '\0';
+        }
 }
 
 static bool limit_valid(int64_t x)
@@ -730,6 +863,23 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                 return 0;
         case P_EVENT:
                 return event_from_json(v, &req->event, err, errlen);
+        case P_CODE:
+        case P_DEVICE:
+        case P_TOKEN:
+        case P_REASON:
+        case P_SOURCE:
+        case P_SERVICE:
+        case P_TTY: {
+                size_t n = 0;
+                char *dst = text_param(req, bit, &n);
+
+                r = get_text(v, dst, n, key, err, errlen);
+                if (r < 0)
+                        return r;
+                if (!text_param_valid(bit, dst, n))
+                        return fail(-EINVAL, err, errlen, "invalid value", key);
+                return 0;
+        }
         default: /* the booleans */
                 if (!json_object_is_type(v, json_type_boolean))
                         return fail(-EINVAL, err, errlen, "wrong type", key);
@@ -737,6 +887,8 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         req->all = json_object_get_boolean(v);
                 else if (bit == P_FAILED)
                         req->failed_only = json_object_get_boolean(v);
+                else if (bit == P_COMBINED)
+                        req->combined = json_object_get_boolean(v);
                 else
                         req->include_closed = json_object_get_boolean(v);
                 return 0;
@@ -770,8 +922,13 @@ static int decode_params(struct json_object *params, struct proto_request *req, 
                         seen |= bit;
                 }
         }
-        if ((seen & method_required[req->method]) != method_required[req->method])
-                return fail(-EINVAL, err, errlen, "missing key", req->method == PROTO_LOGOUT ? "session" : "event");
+        if ((seen & method_required[req->method]) != method_required[req->method]) {
+                unsigned missing = method_required[req->method] & ~seen;
+
+                for (size_t i = 0; i < sizeof(param_names) / sizeof(param_names[0]); i++)
+                        if (missing & param_names[i].bit)
+                                return fail(-EINVAL, err, errlen, "missing key", param_names[i].name);
+        }
         return 0;
 }
 
@@ -845,7 +1002,9 @@ int proto_decode_request(const void *buf, size_t len, struct proto_request *ret,
         memcpy(ret, &req, sizeof(req));
         r = 0;
 out:
+        wipe_json(root); /* "code" may be a secret */
         json_object_put(root);
+        memset(&req, 0, sizeof(req));
         return r;
 }
 
@@ -865,6 +1024,26 @@ static int request_check(const struct proto_request *req)
         if ((allowed & P_SESSION) && !session_valid(req->session, sizeof(req->session)))
                 return -EINVAL;
         if ((allowed & P_EVENT) && event_validate(&req->event, NULL, 0) < 0)
+                return -EINVAL;
+        for (size_t i = 0; i < sizeof(param_names) / sizeof(param_names[0]); i++) {
+                unsigned bit = param_names[i].bit;
+                size_t n = 0;
+                const char *t = text_param((struct proto_request *)req, bit, &n);
+                char tmp[PROTO_CODE_MAX];
+                bool bad;
+
+                if (!t)
+                        continue;
+                if ((method_required[req->method] & bit) && !t[0])
+                        return -EINVAL;
+                if (!(allowed & bit) || !t[0])
+                        continue;
+                bad = strnlen(t, n) >= n || event_set_text(tmp, n, t) < 0 || !text_param_valid(bit, t, n);
+                memset(tmp, 0, sizeof(tmp)); /* may have held a code */
+                if (bad)
+                        return -EINVAL;
+        }
+        if ((method_required[req->method] & P_USER) && !req->user[0])
                 return -EINVAL;
         return 0;
 }
@@ -888,6 +1067,16 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                 r = add_text(p, "session", req->session, sizeof(req->session));
         if (r >= 0 && (allowed & P_EVENT))
                 r = add(p, "event", event_to_json(&req->event));
+        if (r >= 0 && (allowed & P_COMBINED) && req->combined)
+                r = add(p, "combined", json_object_new_boolean(1));
+        for (size_t i = 0; r >= 0 && i < sizeof(param_names) / sizeof(param_names[0]); i++) {
+                unsigned bit = param_names[i].bit;
+                size_t n = 0;
+                const char *t = text_param((struct proto_request *)req, bit, &n);
+
+                if (t && (allowed & bit) && t[0])
+                        r = add_text(p, param_names[i].name, t, n);
+        }
         return r;
 }
 

@@ -20,11 +20,11 @@
 
 struct proto_obj; /* a JSON object or array */
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION        1
 #define PROTO_SOCKET_DEFAULT "/run/mlsecd/mlsecd.sock"
-#define PROTO_MSG_MAX 65536
-#define PROTO_LIMIT_DEFAULT 50
-#define PROTO_LIMIT_MAX 1000
+#define PROTO_MSG_MAX        65536
+#define PROTO_LIMIT_DEFAULT  50
+#define PROTO_LIMIT_MAX      1000
 
 /* Method names on the wire. Who may call each is mlsecd's business (SO_PEERCRED). */
 enum proto_method {
@@ -35,29 +35,66 @@ enum proto_method {
         PROTO_LOGOUT,       /* {"session"} -> {"session","user","terminated":true} */
         PROTO_AUDIT,        /* {"user"?,"all"?,"limit"?} -> {"entries":[...]} */
         PROTO_AUDIT_VERIFY, /* {} -> {"intact":bool,"checked":N,"first_bad":seq|null}; admins */
+        /* The settings page (issue #4). "code" is a current TOTP code or an unused backup
+         * code of the caller, checked by verify_answer with the module's replay and lockout
+         * rules (source "mlsecd:uid=N", local); a wrong one counts as a failure. */
+        PROTO_STATUS,            /* {"user"?} -> the overview (see mlsecctl(1) for the shape) */
+        PROTO_MFA_BEGIN,         /* {"device"?,"code"?} -> {"token","device","algorithm","digits","period",
+                                  *  "secret","uri","expires"}; "code" required once a device exists */
+        PROTO_MFA_CONFIRM,       /* {"token","code"} -> {"device","mfa_enabled":true,"backup_codes"?:[..]}
+                                  * (backup codes only when this was the first device) */
+        PROTO_MFA_DEVICES,       /* {"user"?} -> {"user","devices":[{"name","algorithm","digits","created",
+                                  *  "last_used"}]} */
+        PROTO_MFA_REMOVE,        /* {"device","code"} -> {"device","mfa_enabled":bool} */
+        PROTO_MFA_DISABLE,       /* {"code"} -> {"devices_removed":N} */
+        PROTO_BACKUP_CODES,      /* {"user"?} -> {"user","left":N} */
+        PROTO_BACKUP_REGENERATE, /* {"code"} -> {"backup_codes":[...]} */
+        PROTO_VERIFY,            /* {"code","combined"?,"service"?,"tty"?} -> {"verdict","method","ok",
+                                  *  "message","backup_left","password_len"?}; the caller's own account */
+        PROTO_ADMIN_USERS,       /* {} -> {"users":[{"user","mfa_enabled","devices","backup_codes_left",
+                                  *  "lockouts":[..],"last_login_us"?,"last_login_from"?}]}; admins */
+        PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */
+        PROTO_ADMIN_UNLOCK,      /* {"user","source"?} -> {"user","lockouts_removed"}; admins */
         _PROTO_METHOD_MAX,
 };
 
 /* Error codes in replies. */
 #define PROTO_E_BAD_REQUEST "bad-request"
-#define PROTO_E_VERSION "unsupported-version"
-#define PROTO_E_METHOD "unknown-method"
-#define PROTO_E_FORBIDDEN "forbidden"
-#define PROTO_E_NOT_FOUND "not-found"
-#define PROTO_E_RATE "rate-limited"
+#define PROTO_E_VERSION     "unsupported-version"
+#define PROTO_E_METHOD      "unknown-method"
+#define PROTO_E_FORBIDDEN   "forbidden"
+#define PROTO_E_NOT_FOUND   "not-found"
+#define PROTO_E_RATE        "rate-limited"
 #define PROTO_E_UNAVAILABLE "unavailable" /* e.g. no logind to log a session out */
-#define PROTO_E_INTERNAL "internal"
+#define PROTO_E_INTERNAL    "internal"
+#define PROTO_E_CODE        "code-refused" /* the code was wrong, replayed, drifting or locked: message says */
+#define PROTO_E_CONFLICT    "conflict"     /* e.g. a device of that name exists, no MFA to disable */
+#define PROTO_E_EXPIRED     "expired"      /* an enrolment token that ran out or is unknown */
+
+#define PROTO_CODE_MAX   512 /* "code": bytes incl. NUL (a combined password + code fits) */
+#define PROTO_DEVICE_MAX 64  /* "device": as STORE_NAME_MAX */
+#define PROTO_TOKEN_LEN  32  /* "token": hex of 16 random bytes */
+#define PROTO_REASON_MAX 256 /* "reason" */
+#define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
 
 /* A decoded request. Absent parameters are zero/empty. */
 struct proto_request {
         enum proto_method method;
-        char user[EVENT_USER_MAX]; /* "user": another user's data (admins only); "" = the caller */
-        bool all;                  /* "all": every user (admins only) */
-        unsigned limit;            /* "limit": 1..PROTO_LIMIT_MAX; 0 = PROTO_LIMIT_DEFAULT */
-        bool failed_only;          /* "failed" */
-        bool include_closed;       /* "closed" */
+        char user[EVENT_USER_MAX];       /* "user": another user's data (admins only); "" = the caller */
+        bool all;                        /* "all": every user (admins only) */
+        unsigned limit;                  /* "limit": 1..PROTO_LIMIT_MAX; 0 = PROTO_LIMIT_DEFAULT */
+        bool failed_only;                /* "failed" */
+        bool include_closed;             /* "closed" */
         char session[EVENT_SESSION_MAX]; /* "session" */
         struct mlsec_event event;        /* "event" (report) */
+        char code[PROTO_CODE_MAX];       /* "code": a secret; wipe the request after use */
+        bool combined;                   /* "combined": code is password + code (forward_pass) */
+        char device[PROTO_DEVICE_MAX];   /* "device": enroll_device_name_valid */
+        char token[PROTO_TOKEN_LEN + 1]; /* "token": 32 lower-case hex digits */
+        char reason[PROTO_REASON_MAX];   /* "reason": text */
+        char source[PROTO_SOURCE_MAX];   /* "source": text */
+        char service[EVENT_SERVICE_MAX]; /* "service": text, informational */
+        char tty[EVENT_TTY_MAX];         /* "tty": text, informational */
 };
 
 const char *proto_method_to_string(enum proto_method m);
@@ -108,6 +145,10 @@ int proto_obj_set_bool(struct proto_obj *o, const char *key, bool val);
 int proto_obj_set_obj(struct proto_obj *o, const char *key, struct proto_obj *child);
 int proto_array_add(struct proto_obj *arr, struct proto_obj *child);
 int proto_array_add_str(struct proto_obj *arr, const char *val);
+
+/* Overwrite every string held in O (and below) with zeros: call before proto_obj_free on
+ * an object that carried a secret (a new device's key, backup codes). O stays usable. */
+void proto_obj_wipe(struct proto_obj *o);
 
 /* Pretty-printed, followed by a newline. */
 int proto_obj_print(FILE *out, const struct proto_obj *o);

@@ -19,8 +19,8 @@ int spool_write(const char *dir, const struct mlsec_event *e);
 /* Call FN for each complete spooled event in DIR, oldest first (by event time), at most
  * MAX of them (0: all). FN returns < 0 to stop. A file that cannot be parsed is moved to
  * DIR/bad/ (and counted in *ret_bad) instead of being retried forever. */
-int spool_scan(const char *dir, size_t max, int (*fn)(const struct mlsec_event *e, void *userdata),
-               void *userdata, size_t *ret_bad);
+int spool_scan(const char *dir, size_t max, int (*fn)(const struct mlsec_event *e, void *userdata), void *userdata,
+               size_t *ret_bad);
 
 /* Remove the spooled copy of event ID once it is stored elsewhere (missing is not an error). */
 int spool_remove(const char *dir, const char *id);

@@ -67,6 +67,21 @@ static const char *const migrations[] = {
         "  until INTEGER NOT NULL,"
         "  PRIMARY KEY(user, source));"
         "PRAGMA user_version = 1;",
+        /* 2: password history (argon2id strings, never plaintext) and notices shown to a
+         * user at the next login (e.g. "an administrator reset your MFA"). */
+        "CREATE TABLE password_history("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  hash TEXT NOT NULL,"
+        "  created INTEGER NOT NULL);"
+        "CREATE INDEX password_history_user ON password_history(user, id);"
+        "CREATE TABLE notices("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  text TEXT NOT NULL,"
+        "  created INTEGER NOT NULL);"
+        "CREATE INDEX notices_user ON notices(user, id);"
+        "PRAGMA user_version = 2;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -103,6 +118,14 @@ enum stmt_id {
         ST_LOCKOUT_DELETE_SOURCE,
         ST_LOCKOUT_DELETE_ALL,
         ST_LOCKOUT_PRUNE,
+        ST_DEVICE_DELETE_NAMED,
+        ST_USER_LIST,
+        ST_PWHIST_ADD,
+        ST_PWHIST_LIST,
+        ST_PWHIST_TRIM,
+        ST_NOTICE_ADD,
+        ST_NOTICE_LIST,
+        ST_NOTICE_DELETE,
         _ST_MAX,
 };
 
@@ -152,6 +175,16 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_LOCKOUT_DELETE_SOURCE] = "DELETE FROM lockouts WHERE user = ?1 AND source = ?2",
         [ST_LOCKOUT_DELETE_ALL] = "DELETE FROM lockouts WHERE user = ?1",
         [ST_LOCKOUT_PRUNE] = "DELETE FROM lockouts WHERE until < ?1",
+        [ST_DEVICE_DELETE_NAMED] = "DELETE FROM devices"
+                                   " WHERE user_id = (SELECT id FROM users WHERE name = ?1) AND name = ?2",
+        [ST_USER_LIST] = "SELECT name FROM users UNION SELECT user FROM lockouts ORDER BY 1",
+        [ST_PWHIST_ADD] = "INSERT INTO password_history(user, hash, created) VALUES(?1, ?2, ?3)",
+        [ST_PWHIST_LIST] = "SELECT hash FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2",
+        [ST_PWHIST_TRIM] = "DELETE FROM password_history WHERE user = ?1 AND id NOT IN"
+                           " (SELECT id FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2)",
+        [ST_NOTICE_ADD] = "INSERT INTO notices(user, text, created) VALUES(?1, ?2, ?3)",
+        [ST_NOTICE_LIST] = "SELECT text FROM notices WHERE user = ?1 ORDER BY id",
+        [ST_NOTICE_DELETE] = "DELETE FROM notices WHERE user = ?1",
 };
 
 struct store {
@@ -1145,5 +1178,184 @@ int store_unlock(struct store *s, const char *user, const char *source, unsigned
                 return r;
         if (ret_n)
                 *ret_n = n;
+        return 0;
+}
+
+/* ---- devices by name, users, password history, notices (schema 2) ---- */
+
+int store_remove_device(struct store *s, const char *user, const char *name)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !user_ok(user) || !name || !*name || strlen(name) >= STORE_NAME_MAX)
+                return -EINVAL;
+        r = stmt_get(s, ST_DEVICE_DELETE_NAMED, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK)
+                return bind_error(s);
+        r = db_step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+/* Rows of one text column of a statement whose parameters are bound, each at most MAX
+ * bytes incl. NUL (longer ones: -EBADMSG). */
+static int text_rows(sqlite3_stmt *st, size_t max, char **ret, size_t *ret_n)
+{
+        char *out = NULL;
+        size_t n = 0;
+        int r;
+
+        while ((r = db_step(st)) > 0) {
+                const unsigned char *t = sqlite3_column_text(st, 0);
+                int len = sqlite3_column_bytes(st, 0);
+
+                if (!t || len < 0 || (size_t)len >= max) {
+                        r = -EBADMSG;
+                        break;
+                }
+                r = grow((void **)&out, n, max);
+                if (r < 0)
+                        break;
+                memset(out + n * max, 0, max);
+                memcpy(out + n * max, t, (size_t)len);
+                n++;
+        }
+        if (r < 0) {
+                if (out)
+                        seal_wipe(out, n * max);
+                free(out);
+                return r;
+        }
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+int store_list_users(struct store *s, char (**ret)[STORE_USER_MAX], size_t *ret_n)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        char *out = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!s || !ret || !ret_n)
+                return -EINVAL;
+        r = stmt_get(s, ST_USER_LIST, &st);
+        if (r < 0)
+                return r;
+        r = text_rows(st, STORE_USER_MAX, &out, &n);
+        if (r < 0)
+                return r;
+        *ret = (char(*)[STORE_USER_MAX])out;
+        *ret_n = n;
+        return 0;
+}
+
+int store_add_password(struct store *s, const char *user, const char *hash, unsigned keep, int64_t now)
+{
+        bool own;
+        int r;
+
+        if (!s || !user_ok(user) || !hash || !*hash || strlen(hash) >= STORE_PWHASH_MAX || keep == 0)
+                return -EINVAL;
+        r = op_begin(s, &own);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = NULL;
+                r = stmt_get(s, ST_PWHIST_ADD, &st);
+                if (r >= 0 && (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+                               sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC) != SQLITE_OK ||
+                               sqlite3_bind_int64(st, 3, now) != SQLITE_OK))
+                        r = bind_error(s);
+                if (r >= 0)
+                        r = db_step_done(st);
+        }
+        if (r >= 0) {
+                _cleanup_reset_ sqlite3_stmt *st = NULL;
+                r = stmt_get(s, ST_PWHIST_TRIM, &st);
+                if (r >= 0 && (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+                               sqlite3_bind_int64(st, 2, keep) != SQLITE_OK))
+                        r = bind_error(s);
+                if (r >= 0)
+                        r = db_step_done(st);
+        }
+        return op_end(s, own, r);
+}
+
+int store_list_passwords(struct store *s, const char *user, unsigned max, char (**ret)[STORE_PWHASH_MAX], size_t *ret_n)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        char *out = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!s || !user_ok(user) || !ret || !ret_n)
+                return -EINVAL;
+        r = stmt_get(s, ST_PWHIST_LIST, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, max) != SQLITE_OK)
+                return bind_error(s);
+        r = text_rows(st, STORE_PWHASH_MAX, &out, &n);
+        if (r < 0)
+                return r;
+        *ret = (char(*)[STORE_PWHASH_MAX])out;
+        *ret_n = n;
+        return 0;
+}
+
+int store_add_notice(struct store *s, const char *user, const char *text, int64_t now)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !user_ok(user) || !text || !*text || strlen(text) >= STORE_NOTICE_MAX)
+                return -EINVAL;
+        r = stmt_get(s, ST_NOTICE_ADD, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 3, now) != SQLITE_OK)
+                return bind_error(s);
+        return db_step_done(st);
+}
+
+int store_take_notices(struct store *s, const char *user, char (**ret)[STORE_NOTICE_MAX], size_t *ret_n)
+{
+        char *out = NULL;
+        size_t n = 0;
+        bool own;
+        int r;
+
+        if (!s || !user_ok(user) || !ret || !ret_n)
+                return -EINVAL;
+        r = op_begin(s, &own);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = NULL;
+                r = stmt_get(s, ST_NOTICE_LIST, &st);
+                if (r >= 0 && sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
+                        r = bind_error(s);
+                if (r >= 0)
+                        r = text_rows(st, STORE_NOTICE_MAX, &out, &n);
+        }
+        if (r >= 0 && n > 0)
+                r = exec_user(s, ST_NOTICE_DELETE, user, NULL);
+        r = op_end(s, own, r);
+        if (r < 0) {
+                free(out);
+                return r;
+        }
+        *ret = (char(*)[STORE_NOTICE_MAX])out;
+        *ret_n = n;
         return 0;
 }

@@ -13,10 +13,13 @@
 #include "totp.h"
 
 #define STORE_DB_NAME        "credentials.db"
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_NAME_MAX       64         /* device name, bytes incl. NUL */
 #define STORE_SOURCE_MAX     256        /* failure source (remote host or tty), bytes incl. NUL */
 #define STORE_REMOTE_ALL     "*remote*" /* lockout source that covers every remote source */
+#define STORE_USER_MAX       64         /* user name, bytes incl. NUL */
+#define STORE_PWHASH_MAX     128        /* an argon2id string (crypto_pwhash_STRBYTES) */
+#define STORE_NOTICE_MAX     512        /* a notice for the next login, bytes incl. NUL */
 
 struct store;
 
@@ -71,6 +74,9 @@ int store_add_device(struct store *s, const char *user, const char *name, enum t
                      const uint8_t *sealed, size_t sealed_len, int64_t now);
 /* Record that DEVICE_ID accepted STEP at NOW (step only ever moves forward). */
 int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int64_t now);
+/* Remove USER's device called NAME; -ENOENT when there is none. Backup codes stay: the
+ * caller decides what removing the last device means (enroll.c). */
+int store_remove_device(struct store *s, const char *user, const char *name);
 /* Remove every device and backup code of USER; *ret_removed counts devices. */
 int store_remove_user_mfa(struct store *s, const char *user, unsigned *ret_removed);
 
@@ -100,3 +106,17 @@ int store_set_lockout(struct store *s, const char *user, const char *source, int
 int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n);
 /* Remove lockouts and failures of USER for SOURCE (NULL: all); *ret_n counts lockouts removed. */
 int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n);
+
+/* Every user the store knows (ever enrolled, or locked now), sorted. *ret is malloc'd. */
+int store_list_users(struct store *s, char (**ret)[STORE_USER_MAX], size_t *ret_n);
+
+/* Password history: argon2id strings (seal_password_hash), newest first. add keeps only
+ * the newest KEEP of USER's. */
+int store_add_password(struct store *s, const char *user, const char *hash, unsigned keep, int64_t now);
+int store_list_passwords(struct store *s, const char *user, unsigned max, char (**ret)[STORE_PWHASH_MAX],
+                         size_t *ret_n);
+
+/* Notices for USER's next login: added by an administrator's action, taken (read and
+ * deleted in one transaction) by the module when a session opens. *ret is malloc'd. */
+int store_add_notice(struct store *s, const char *user, const char *text, int64_t now);
+int store_take_notices(struct store *s, const char *user, char (**ret)[STORE_NOTICE_MAX], size_t *ret_n);

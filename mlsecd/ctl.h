@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "proto.h"
 
 #define EXIT_USAGE 2
 
@@ -25,6 +26,15 @@ const char *ctl_fmt_time(int64_t t, char *buf, size_t len);
 /* "3 hours ago", "just now", "in 2 minutes" relative to NOW (seconds). */
 const char *ctl_fmt_ago(int64_t t, int64_t now, char *buf, size_t len);
 
+/* ctl_activity.c: the helpers of every command that asks mlsecd. */
+/* One call with a message for people on stderr when it fails (r < 0). */
+int ctl_call(struct ctl *c, const struct proto_request *req, struct proto_obj **ret);
+int64_t ctl_get_int(const struct proto_obj *o, const char *key, int64_t def);
+/* A string of a reply made safe for the terminal ("" when missing); a few rotating buffers. */
+const char *ctl_get_str(const struct proto_obj *o, const char *key);
+/* --json: RES as it came; else TABLE(RES). Frees RES. */
+int ctl_print_or_json(struct ctl *c, struct proto_obj *res, void (*table)(const struct proto_obj *res));
+
 /* ctl_activity.c: history, sessions, logout, audit (through mlsecd). */
 int ctl_history(struct ctl *c, int argc, char **argv);
 int ctl_sessions(struct ctl *c, int argc, char **argv);
@@ -32,3 +42,16 @@ int ctl_logout(struct ctl *c, int argc, char **argv);
 int ctl_audit(struct ctl *c, int argc, char **argv, bool admin_verify);
 /* An audit entry for a change mlsecctl made directly on the store: to mlsecd, or spooled. */
 void ctl_audit_change(struct ctl *c, const char *user, const char *action, const char *detail);
+
+/* ctl_mfa.c: the user's own settings through mlsecd: status (the overview), mfa
+ * enable|add-device|devices|remove|disable, backup-codes [regenerate]. */
+int ctl_status(struct ctl *c, int argc, char **argv);
+int ctl_mfa(struct ctl *c, int argc, char **argv);
+int ctl_backup_codes(struct ctl *c, int argc, char **argv);
+
+/* ctl_admin.c: admin users|reset-mfa|unlock|history|sessions|logout through mlsecd
+ * (root and admin_group). Returns -1 when SUB is not one of its commands. */
+int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv);
+
+/* ctl_password.c: password (through PAM, service passwd). */
+int ctl_password(struct ctl *c, int argc, char **argv);

@@ -82,7 +82,7 @@ static int parse_read_opts(struct ctl *c, int argc, char **argv, const char *cmd
 }
 
 /* One call to mlsecd with a message for people when it fails. */
-static int call(struct ctl *c, const struct proto_request *req, struct proto_obj **ret)
+int ctl_call(struct ctl *c, const struct proto_request *req, struct proto_obj **ret)
 {
         char code[64] = "", msg[256] = "";
         int r;
@@ -105,7 +105,7 @@ static int call(struct ctl *c, const struct proto_request *req, struct proto_obj
         return 0;
 }
 
-static int64_t get_int(const struct proto_obj *o, const char *key, int64_t def)
+int64_t ctl_get_int(const struct proto_obj *o, const char *key, int64_t def)
 {
         int64_t v;
 
@@ -115,7 +115,7 @@ static int64_t get_int(const struct proto_obj *o, const char *key, int64_t def)
 /* A string of the reply, made safe for the terminal: it may hold what a remote client sent
  * (a host name), and must not be able to move the cursor. Rotates through a few buffers so
  * one printf can show several fields. */
-static const char *get_str(const struct proto_obj *o, const char *key)
+const char *ctl_get_str(const struct proto_obj *o, const char *key)
 {
         static char bufs[12][EVENT_DETAIL_MAX * 4];
         static unsigned next;
@@ -134,7 +134,7 @@ static const char *get_str(const struct proto_obj *o, const char *key)
         return b;
 }
 
-static int print_or_json(struct ctl *c, struct proto_obj *res, void (*table)(const struct proto_obj *res))
+int ctl_print_or_json(struct ctl *c, struct proto_obj *res, void (*table)(const struct proto_obj *res))
 {
         int r = 0;
 
@@ -167,14 +167,14 @@ static void history_table(const struct proto_obj *res)
                        "METHOD", "SERVICE", "USER", "FROM", "TTY");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(ev, i);
-                int64_t t = get_int(e, "time_us", 0) / 1000000;
+                int64_t t = ctl_get_int(e, "time_us", 0) / 1000000;
                 char tb[64], ab[64];
-                const char *from = get_str(e, "ip")[0] ? get_str(e, "ip") : get_str(e, "rhost");
+                const char *from = ctl_get_str(e, "ip")[0] ? ctl_get_str(e, "ip") : ctl_get_str(e, "rhost");
 
                 printf("%-23s %-15s %-6s %-13s %-7s %-9s %-10s %-22s %s\n", ctl_fmt_time(t, tb, sizeof(tb)),
-                       ctl_fmt_ago(t, now, ab, sizeof(ab)), get_str(e, "result"), get_str(e, "reason"),
-                       get_str(e, "method"), get_str(e, "service"), get_str(e, "user"), from[0] ? from : "local",
-                       get_str(e, "tty"));
+                       ctl_fmt_ago(t, now, ab, sizeof(ab)), ctl_get_str(e, "result"), ctl_get_str(e, "reason"),
+                       ctl_get_str(e, "method"), ctl_get_str(e, "service"), ctl_get_str(e, "user"),
+                       from[0] ? from : "local", ctl_get_str(e, "tty"));
                 proto_obj_free(e);
         }
         proto_obj_free(ev);
@@ -192,9 +192,9 @@ int ctl_history(struct ctl *c, int argc, char **argv)
                 return r;
         fill_target(&req, &o);
         req.failed_only = o.failed;
-        if (call(c, &req, &res) < 0)
+        if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
-        return print_or_json(c, res, history_table);
+        return ctl_print_or_json(c, res, history_table);
 }
 
 static void sessions_table(const struct proto_obj *res)
@@ -212,33 +212,34 @@ static void sessions_table(const struct proto_obj *res)
                        "STATE");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *s = proto_array_get(ss, i);
-                int64_t opened = get_int(s, "opened_us", 0) / 1000000, closed = get_int(s, "closed_us", 0) / 1000000;
+                int64_t opened = ctl_get_int(s, "opened_us", 0) / 1000000,
+                        closed = ctl_get_int(s, "closed_us", 0) / 1000000;
                 char tb[64], ab[64], opened_s[128], state[160];
-                const char *from = get_str(s, "ip")[0] ? get_str(s, "ip") : get_str(s, "rhost");
+                const char *from = ctl_get_str(s, "ip")[0] ? ctl_get_str(s, "ip") : ctl_get_str(s, "rhost");
                 bool is_live = false;
 
                 (void)proto_obj_get_bool(s, "live", &is_live);
                 snprintf(opened_s, sizeof(opened_s), "%s (%s)", ctl_fmt_time(opened, tb, sizeof(tb)),
                          ctl_fmt_ago(opened, now, ab, sizeof(ab)));
                 if (closed) {
-                        int64_t by = get_int(s, "ended_by_uid", -1);
+                        int64_t by = ctl_get_int(s, "ended_by_uid", -1);
                         char ab2[64];
                         if (by >= 0)
                                 snprintf(state, sizeof(state), "ended %s (%s by uid %lld)",
-                                         ctl_fmt_ago(closed, now, ab2, sizeof(ab2)), get_str(s, "end_reason"),
+                                         ctl_fmt_ago(closed, now, ab2, sizeof(ab2)), ctl_get_str(s, "end_reason"),
                                          (long long)by);
                         else
                                 snprintf(state, sizeof(state), "ended %s (%s)",
-                                         ctl_fmt_ago(closed, now, ab2, sizeof(ab2)), get_str(s, "end_reason"));
+                                         ctl_fmt_ago(closed, now, ab2, sizeof(ab2)), ctl_get_str(s, "end_reason"));
                 } else {
                         snprintf(state, sizeof(state), "%s",
                                  is_live ? "active"
                                  : live  ? "open (not in logind)"
                                          : "open");
                 }
-                printf("%-8s %-10s %-9s %-22s %-8s %-38s %s\n", get_str(s, "id")[0] ? get_str(s, "id") : "-",
-                       get_str(s, "user"), get_str(s, "service"), from[0] ? from : "local", get_str(s, "tty"), opened_s,
-                       state);
+                printf("%-8s %-10s %-9s %-22s %-8s %-38s %s\n", ctl_get_str(s, "id")[0] ? ctl_get_str(s, "id") : "-",
+                       ctl_get_str(s, "user"), ctl_get_str(s, "service"), from[0] ? from : "local",
+                       ctl_get_str(s, "tty"), opened_s, state);
                 proto_obj_free(s);
         }
         proto_obj_free(ss);
@@ -259,14 +260,14 @@ int ctl_sessions(struct ctl *c, int argc, char **argv)
                 return r;
         fill_target(&req, &o);
         req.include_closed = o.closed;
-        if (call(c, &req, &res) < 0)
+        if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
-        return print_or_json(c, res, sessions_table);
+        return ctl_print_or_json(c, res, sessions_table);
 }
 
 static void logout_text(const struct proto_obj *res)
 {
-        printf("Session %s of %s logged out.\n", get_str(res, "session"), get_str(res, "user"));
+        printf("Session %s of %s logged out.\n", ctl_get_str(res, "session"), ctl_get_str(res, "user"));
 }
 
 int ctl_logout(struct ctl *c, int argc, char **argv)
@@ -286,9 +287,9 @@ int ctl_logout(struct ctl *c, int argc, char **argv)
                 return r;
         if (event_set_text(req.session, sizeof(req.session), id) < 0)
                 return ctl_usage_error("invalid session id '%s'", id);
-        if (call(c, &req, &res) < 0)
+        if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
-        return print_or_json(c, res, logout_text);
+        return ctl_print_or_json(c, res, logout_text);
 }
 
 static void audit_table(const struct proto_obj *res)
@@ -302,16 +303,16 @@ static void audit_table(const struct proto_obj *res)
                 printf("%-6s %-23s %-7s %-10s %-24s %s\n", "SEQ", "TIME", "ACTOR", "USER", "ACTION", "DETAIL");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(es, i);
-                int64_t actor = get_int(e, "actor_uid", -1);
+                int64_t actor = ctl_get_int(e, "actor_uid", -1);
                 char tb[64], ab[32];
 
                 if (actor >= 0)
                         snprintf(ab, sizeof(ab), "%lld", (long long)actor);
                 else
                         snprintf(ab, sizeof(ab), "system");
-                printf("%-6lld %-23s %-7s %-10s %-24s %s\n", (long long)get_int(e, "seq", 0),
-                       ctl_fmt_time(get_int(e, "time_us", 0) / 1000000, tb, sizeof(tb)), ab, get_str(e, "user"),
-                       get_str(e, "action"), get_str(e, "detail"));
+                printf("%-6lld %-23s %-7s %-10s %-24s %s\n", (long long)ctl_get_int(e, "seq", 0),
+                       ctl_fmt_time(ctl_get_int(e, "time_us", 0) / 1000000, tb, sizeof(tb)), ab, ctl_get_str(e, "user"),
+                       ctl_get_str(e, "action"), ctl_get_str(e, "detail"));
                 proto_obj_free(e);
         }
         proto_obj_free(es);
@@ -323,11 +324,11 @@ static void verify_text(const struct proto_obj *res)
 
         (void)proto_obj_get_bool(res, "intact", &intact);
         if (intact)
-                printf("Audit log intact: %lld entries checked.\n", (long long)get_int(res, "checked", 0));
+                printf("Audit log intact: %lld entries checked.\n", (long long)ctl_get_int(res, "checked", 0));
         else
                 printf("Audit log TAMPERED: entry #%lld is not what was written (edited, inserted, or an entry "
                        "before it deleted).\n",
-                       (long long)get_int(res, "first_bad", -1));
+                       (long long)ctl_get_int(res, "first_bad", -1));
 }
 
 int ctl_audit(struct ctl *c, int argc, char **argv, bool admin)
@@ -343,15 +344,15 @@ int ctl_audit(struct ctl *c, int argc, char **argv, bool admin)
                 return r;
         if (!o.verify) {
                 fill_target(&req, &o);
-                if (call(c, &req, &res) < 0)
+                if (ctl_call(c, &req, &res) < 0)
                         return EXIT_FAILURE;
-                return print_or_json(c, res, audit_table);
+                return ctl_print_or_json(c, res, audit_table);
         }
         req.method = PROTO_AUDIT_VERIFY;
-        if (call(c, &req, &res) < 0)
+        if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
         (void)proto_obj_get_bool(res, "intact", &intact);
-        r = print_or_json(c, res, verify_text);
+        r = ctl_print_or_json(c, res, verify_text);
         return r != EXIT_SUCCESS ? r : intact ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

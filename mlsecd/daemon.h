@@ -26,6 +26,9 @@
 struct conn;
 struct rate;
 struct peer_cache_entry;
+struct pending_enrollment; /* handlers_mfa.c */
+struct store;
+struct verify_result;
 
 /* Who is asking: from SO_PEERCRED, never from the message. */
 struct peer {
@@ -57,7 +60,9 @@ struct daemon {
         size_t n_batch_new;
         struct conn **batch_waiting; /* connections owed a reply after commit */
         size_t n_batch_waiting;
-        uint64_t ingested; /* events stored since start */
+        uint64_t ingested;                  /* events stored since start */
+        struct store *store;                /* credentials.db, held open (self-service, verify, admin) */
+        struct pending_enrollment *pending; /* self-service enrolments waiting for their code */
 };
 
 /* server.c */
@@ -75,6 +80,36 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
 int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new);
 /* Record a change made by mlsecd itself (e.g. a logout) as an audit entry. */
 void handle_audit(struct daemon *d, int64_t actor_uid, const char *user, const char *action, const char *detail);
+/* handlers_verify.c: check CODE for the caller's own account with the module's rules
+ * (replay, lockout; source "mlsecd:uid=N", local) and record the attempt as an auth event
+ * (and a backup code spent or a lockout begun as audit entries). SERVICE and TTY describe
+ * the caller (may be NULL). r < 0: could not decide; MSG gets the sentence for the user
+ * (empty for OK). */
+int handle_check_code(struct daemon *d, const struct peer *p, const char *code, bool combined, const char *service,
+                      const char *tty, struct verify_result *ret, char *msg, size_t msglen);
+/* Answer a "code-refused" error for a verdict that is not OK (MSG from handle_check_code). */
+int handle_code_refused(const struct verify_result *res, const char *msg, char *out, size_t max, size_t *ret_len);
+int handle_verify(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
+
+/* handlers_mfa.c: status, mfa-begin/confirm/devices/remove/disable, backup-codes,
+ * backup-regenerate. */
+int handle_mfa(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+               size_t *ret_len);
+/* Forget (wipe) pending enrolments: expired ones (now_us > 0), or all (now_us == 0). */
+void handle_mfa_expire(struct daemon *d, int64_t now_us);
+
+/* handlers_admin.c: admin-users, admin-reset-mfa, admin-unlock (admins only). */
+int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                 size_t *ret_len);
+
+/* handlers.c: the reply helpers every handler file uses. */
+int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len);
+/* Encodes O (may be NULL: -ENOMEM), frees it; with wipe, O's strings are zeroed first. */
+int handle_reply_obj(struct proto_obj *o, bool wipe, char *out, size_t max, size_t *ret_len);
+/* Whose data a read request is about (NULL: everybody); *ret_denied is set for a refusal. */
+const char *handle_target(const struct peer *p, const struct proto_request *req, const char **ret_denied);
+
 /* logind told us a session appeared or disappeared. */
 void handle_logind_change(bool new_session, const char *id, void *userdata);
 /* Close sessions that logind no longer has (at start). */

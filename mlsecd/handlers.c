@@ -24,18 +24,22 @@ static int64_t wall_us(void)
         return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-static int reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len)
+int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len)
 {
         return proto_encode_error(code, msg, out, max, ret_len);
 }
 
-static int reply_obj(struct proto_obj *o, char *out, size_t max, size_t *ret_len)
+#define reply_error handle_reply_error
+
+int handle_reply_obj(struct proto_obj *o, bool wipe, char *out, size_t max, size_t *ret_len)
 {
         int r;
 
         if (!o)
                 return -ENOMEM;
         r = proto_encode_reply(o, out, max, ret_len);
+        if (wipe)
+                proto_obj_wipe(o);
         proto_obj_free(o);
         if (r == -EMSGSIZE)
                 return proto_encode_error(PROTO_E_INTERNAL, "reply too large; ask for fewer entries", out, max,
@@ -73,8 +77,13 @@ static int reply_list(const char *key, const void *items, size_t n, item_fn fn, 
         }
 }
 
+static int reply_obj(struct proto_obj *o, char *out, size_t max, size_t *ret_len)
+{
+        return handle_reply_obj(o, false, out, max, ret_len);
+}
+
 /* Whose data a read request is about: NULL for everybody. Non-admins get only their own. */
-static const char *target_of(const struct peer *p, const struct proto_request *req, const char **ret_denied)
+const char *handle_target(const struct peer *p, const struct proto_request *req, const char **ret_denied)
 {
         *ret_denied = NULL;
         if (req->all) {
@@ -163,7 +172,7 @@ static struct proto_obj *event_item(const void *items, size_t i, void *ctx)
 static int on_history(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                       size_t *ret_len)
 {
-        const char *denied, *user = target_of(p, req, &denied);
+        const char *denied, *user = handle_target(p, req, &denied);
         struct mlsec_event *ev = NULL;
         size_t n = 0;
         int r;
@@ -229,7 +238,7 @@ static struct proto_obj *session_item(const void *items, size_t i, void *ctx)
 static int on_sessions(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                        size_t *ret_len)
 {
-        const char *denied, *user = target_of(p, req, &denied);
+        const char *denied, *user = handle_target(p, req, &denied);
         struct logind_session *ls = NULL;
         struct activity_session *ss = NULL;
         struct session_ctx ctx = {0};
@@ -320,7 +329,7 @@ static struct proto_obj *audit_item(const void *items, size_t i, void *ctx)
 static int on_audit(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                     size_t *ret_len)
 {
-        const char *denied, *user = target_of(p, req, &denied);
+        const char *denied, *user = handle_target(p, req, &denied);
         struct activity_audit *a = NULL;
         size_t n = 0;
         int r;
@@ -391,6 +400,21 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
                 return on_audit(d, p, req, out, outmax, ret_len);
         case PROTO_AUDIT_VERIFY:
                 return on_audit_verify(d, p, out, outmax, ret_len);
+        case PROTO_VERIFY:
+                return handle_verify(d, p, req, out, outmax, ret_len);
+        case PROTO_STATUS:
+        case PROTO_MFA_BEGIN:
+        case PROTO_MFA_CONFIRM:
+        case PROTO_MFA_DEVICES:
+        case PROTO_MFA_REMOVE:
+        case PROTO_MFA_DISABLE:
+        case PROTO_BACKUP_CODES:
+        case PROTO_BACKUP_REGENERATE:
+                return handle_mfa(d, p, req, out, outmax, ret_len);
+        case PROTO_ADMIN_USERS:
+        case PROTO_ADMIN_RESET_MFA:
+        case PROTO_ADMIN_UNLOCK:
+                return handle_admin(d, p, req, out, outmax, ret_len);
         default:
                 return reply_error(PROTO_E_METHOD, "unknown method", out, outmax, ret_len);
         }

@@ -19,6 +19,8 @@
 #include <systemd/sd-event.h>
 
 #include "daemon.h"
+#include "store.h"
+#include "totp.h"
 #include "journal.h"
 #include "spool.h"
 
@@ -201,7 +203,7 @@ static int setup(struct daemon *d)
                         r == -EPERM ? "is not root's or is writable by others" : strerror(-r));
                 return r;
         }
-        if (seal_init() < 0)
+        if (seal_init() < 0 || totp_init() < 0)
                 return -EIO;
         r = seal_key_load(d->conf.key_file, false, &d->key);
         if (r < 0) {
@@ -215,6 +217,14 @@ static int setup(struct daemon *d)
         r = activity_open(d->conf.state_dir, d->key, &d->act);
         if (r < 0) {
                 fprintf(stderr, "mlsecd: refusing to start: %s/%s: %s\n", d->conf.state_dir, ACTIVITY_DB_NAME,
+                        r == -EPERM     ? "unsafe owner or mode"
+                        : r == -EBADMSG ? "corrupt or newer schema"
+                                        : strerror(-r));
+                return r;
+        }
+        r = store_open(d->conf.state_dir, true, &d->store);
+        if (r < 0) {
+                fprintf(stderr, "mlsecd: refusing to start: %s/%s: %s\n", d->conf.state_dir, STORE_DB_NAME,
                         r == -EPERM     ? "unsafe owner or mode"
                         : r == -EBADMSG ? "corrupt or newer schema"
                                         : strerror(-r));
@@ -305,6 +315,8 @@ int main(int argc, char **argv)
 out:
         server_stop(&d);
         d.logind = logind_close(d.logind);
+        handle_mfa_expire(&d, 0);
+        d.store = store_close(d.store);
         d.act = activity_close(d.act);
         d.key = seal_key_free(d.key);
         d.loop = sd_event_unref(d.loop);

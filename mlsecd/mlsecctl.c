@@ -535,6 +535,9 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
         sub = argv[1];
         if (strcmp(sub, "audit") == 0)
                 return ctl_audit(c, argc - 1, argv + 1, true);
+        r = ctl_admin_remote(c, sub, argc - 1, argv + 1);
+        if (r >= 0)
+                return r;
         if (argc < 3 || argv[2][0] == '-')
                 return ctl_usage_error("admin %s needs a USER", sub);
         user = argv[2];
@@ -591,11 +594,7 @@ int main(int argc, char **argv)
                         return EXIT_USAGE;
                 }
         }
-        if (optind >= argc) {
-                fputs(usage_text, stderr);
-                return EXIT_USAGE;
-        }
-        if (strcmp(argv[optind], "help") == 0) {
+        if (optind < argc && strcmp(argv[optind], "help") == 0) {
                 fputs(usage_text, stdout);
                 return EXIT_SUCCESS;
         }
@@ -606,6 +605,18 @@ int main(int argc, char **argv)
         }
         argc -= optind;
         argv += optind;
+        if (argc == 0) {
+                static char *status_argv[] = {"status", NULL};
+                return ctl_status(&c, 1, status_argv);
+        }
+        if (strcmp(argv[0], "status") == 0)
+                return ctl_status(&c, argc, argv);
+        if (strcmp(argv[0], "mfa") == 0)
+                return ctl_mfa(&c, argc, argv);
+        if (strcmp(argv[0], "backup-codes") == 0)
+                return ctl_backup_codes(&c, argc, argv);
+        if (strcmp(argv[0], "password") == 0)
+                return ctl_password(&c, argc, argv);
         if (strcmp(argv[0], "admin") == 0)
                 return cmd_admin(&c, argc, argv);
         if (strcmp(argv[0], "history") == 0)

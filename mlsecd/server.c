@@ -21,6 +21,7 @@
 #include <systemd/sd-event.h>
 
 #include "daemon.h"
+#include "seal.h"
 #include "journal.h"
 #include "util.h"
 
@@ -237,12 +238,15 @@ static void handle_datagram(struct conn *c, const char *buf, size_t len)
                 return;
         }
         r = handle_request(d, &c->peer, &req, c->reply, sizeof(c->reply), &c->reply_len, &deferred);
+        seal_wipe(req.code, sizeof(req.code)); /* the only secret a request carries */
         if (r < 0) {
                 send_error(c, PROTO_E_INTERNAL, "the request could not be handled");
                 return;
         }
         if (!deferred) {
                 conn_send(c, c->reply, c->reply_len);
+                seal_wipe(c->reply, c->reply_len); /* may have carried a new key or backup codes */
+                c->reply_len = 0;
                 return;
         }
         /* stop reading from this client until its report is committed and acknowledged */
@@ -278,6 +282,7 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
                         return 0;
                 }
                 handle_datagram(c, buf, (size_t)n);
+                seal_wipe(buf, (size_t)n);
                 return 0;
         }
         if (revents & (EPOLLHUP | EPOLLERR))

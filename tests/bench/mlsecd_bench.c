@@ -63,7 +63,7 @@ static int call_on(int fd, const struct proto_request *req)
 
 static int connect_to(const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -81,7 +81,7 @@ static long reporter(const char *sock, long n, float *rtt, int id)
         if (persistent && fd < 0)
                 return n;
         for (long i = 0; i < n; i++) {
-                struct proto_request req = { .method = PROTO_REPORT };
+                struct proto_request req = {.method = PROTO_REPORT};
                 struct proto_obj *res = NULL;
                 double t0;
 
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
         secs = (now_us() - t0) / 1e6;
         qsort(rtt, (size_t)total, sizeof(float), cmp);
         printf("mlsecd %ld reporters %ld events %.0f events/s rtt p50 %.0f us p99 %.0f us %s%s\n", procs, total,
-               (double)total / secs, rtt[total / 2], rtt[total * 99 / 100],
-               persistent ? "persistent" : "per-report", failed ? " (FAILURES)" : "");
+               (double)total / secs, rtt[total / 2], rtt[total * 99 / 100], persistent ? "persistent" : "per-report",
+               failed ? " (FAILURES)" : "");
         return failed ? 1 : 0;
 }

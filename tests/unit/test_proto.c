@@ -408,14 +408,73 @@ static void full_request(struct proto_request *req, enum proto_method m)
                 req->all = true;
                 req->limit = 1;
                 break;
+        case PROTO_STATUS:
+        case PROTO_MFA_DEVICES:
+        case PROTO_BACKUP_CODES:
+                strcpy(req->user, "dave");
+                break;
+        case PROTO_MFA_BEGIN:
+                strcpy(req->device, "work phone");
+                strcpy(req->code, "123456");
+                break;
+        case PROTO_MFA_CONFIRM:
+                strcpy(req->token, "0123456789abcdef0123456789abcdef");
+                strcpy(req->code, "654321");
+                break;
+        case PROTO_MFA_REMOVE:
+                strcpy(req->device, "old-tablet_2.0");
+                strcpy(req->code, "abcd-efgh-ijkl");
+                break;
+        case PROTO_MFA_DISABLE:
+        case PROTO_BACKUP_REGENERATE:
+                strcpy(req->code, "12345678");
+                break;
+        case PROTO_VERIFY:
+                strcpy(req->code, "s3cret pass\"word\\123456");
+                req->combined = true;
+                strcpy(req->service, "xscreensaver");
+                strcpy(req->tty, ":0");
+                break;
+        case PROTO_ADMIN_RESET_MFA:
+                strcpy(req->user, "erin");
+                strcpy(req->reason, "lost her phone; identity checked in person (ticket #42) — ok");
+                break;
+        case PROTO_ADMIN_UNLOCK:
+                strcpy(req->user, "frank");
+                strcpy(req->source, "tty:pts/3");
+                break;
         default:
                 break;
         }
 }
 
+static bool has_required(enum proto_method m)
+{
+        switch (m) {
+        case PROTO_REPORT:
+        case PROTO_LOGOUT:
+        case PROTO_MFA_CONFIRM:
+        case PROTO_MFA_REMOVE:
+        case PROTO_MFA_DISABLE:
+        case PROTO_BACKUP_REGENERATE:
+        case PROTO_VERIFY:
+        case PROTO_ADMIN_RESET_MFA:
+        case PROTO_ADMIN_UNLOCK:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static void test_method_names(void **state)
 {
-        static const char *names[] = {"ping", "report", "history", "sessions", "logout", "audit", "audit-verify"};
+        static const char *names[] = {"ping",        "report",          "history",           "sessions",
+                                      "logout",      "audit",           "audit-verify",      "status",
+                                      "mfa-begin",   "mfa-confirm",     "mfa-devices",       "mfa-remove",
+                                      "mfa-disable", "backup-codes",    "backup-regenerate", "verify",
+                                      "admin-users", "admin-reset-mfa", "admin-unlock"};
+
+        assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
 
         for (int i = 0; i < _PROTO_METHOD_MAX; i++) {
@@ -441,7 +500,7 @@ static void test_request_round_trip_every_method_every_param(void **state)
         }
         /* and with every optional parameter absent */
         for (int m = 0; m < _PROTO_METHOD_MAX; m++) {
-                if (m == PROTO_REPORT || m == PROTO_LOGOUT)
+                if (has_required((enum proto_method)m))
                         continue;
                 memset(&req, 0, sizeof(req));
                 req.method = (enum proto_method)m;
@@ -457,6 +516,83 @@ static void test_request_round_trip_every_method_every_param(void **state)
         full_request(&req, PROTO_REPORT);
         memset(req.event.detail, 'd', sizeof(req.event.detail) - 1);
         assert_request_round_trip(&req);
+        full_request(&req, PROTO_VERIFY);
+        memset(req.code, 'c', sizeof(req.code) - 1);
+        assert_request_round_trip(&req);
+        full_request(&req, PROTO_ADMIN_RESET_MFA);
+        memset(req.reason, 'r', sizeof(req.reason) - 1);
+        assert_request_round_trip(&req);
+}
+
+/* The parameters of the settings-page methods: required ones, and each one's rule. */
+static void test_request_settings_params(void **state)
+{
+        struct proto_request req;
+
+        /* required: token and code for confirm, device and code for remove, code for the rest */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-confirm\",\"params\":{\"code\":\"123456\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-remove\",\"params\":{\"code\":\"123456\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-disable\"}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-reset-mfa\",\"params\":{\"user\":\"bob\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-unlock\"}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-begin\"}"), 0);
+        /* each value's rule */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-begin\",\"params\":{\"device\":\" lead\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-begin\",\"params\":{\"device\":\"a/b\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-confirm\",\"params\":{\"token\":"
+                                    "\"0123456789ABCDEF0123456789abcdef\",\"code\":\"1\"}}"),
+                         -EINVAL);
+        assert_int_equal(
+                decode_req("{\"v\":1,\"method\":\"mfa-confirm\",\"params\":{\"token\":\"0123\",\"code\":\"1\"}}"),
+                -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-disable\",\"params\":{\"code\":\"\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-disable\",\"params\":{\"code\":\"12\\n34\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-disable\",\"params\":{\"code\":123456}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{\"code\":\"1\",\"combined\":1}}"),
+                         -EINVAL);
+        /* a parameter of another method is unknown here */
+        assert_int_equal(
+                decode_req("{\"v\":1,\"method\":\"mfa-disable\",\"params\":{\"code\":\"1\",\"device\":\"x\"}}"),
+                -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"history\",\"params\":{\"code\":\"1\"}}"), -EINVAL);
+        /* the encoder refuses the same */
+        char buf[PROTO_MSG_MAX];
+        size_t len;
+        full_request(&req, PROTO_MFA_CONFIRM);
+        req.token[3] = 'X';
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_MFA_DISABLE);
+        req.code[0] = '\0';
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_ADMIN_UNLOCK);
+        req.user[0] = '\0';
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_MFA_REMOVE);
+        strcpy(req.device, "bad\001name");
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+}
+
+/* A secret reply's strings can be zeroed before the object is freed. */
+static void test_obj_wipe(void **state)
+{
+        struct proto_obj *o = proto_obj_new(), *a = proto_array_new(), *v;
+        const char *s;
+
+        assert_int_equal(proto_obj_set_str(o, "secret", "JBSWY3DPEHPK3PXP"), 0);
+        assert_int_equal(proto_array_add_str(a, "abcd-efgh"), 0);
+        assert_int_equal(proto_obj_set_obj(o, "codes", a), 0);
+        s = proto_obj_get_str(o, "secret"); /* json-c's own buffer */
+        assert_non_null(s);
+        proto_obj_wipe(o);
+        for (size_t i = 0; i < 16; i++)
+                assert_int_equal(s[i], 0);
+        /* a string holding NULs is no longer a string to the getters */
+        assert_null(proto_obj_get_str(o, "secret"));
+        v = proto_obj_get(o, "codes");
+        assert_non_null(v);
+        proto_obj_free(v);
+        proto_obj_free(o);
 }
 
 static void test_request_decodes_what_the_header_shows(void **state)
@@ -1262,6 +1398,8 @@ int main(void)
                 cmocka_unit_test(test_free_accepts_null_and_returns_null),
                 cmocka_unit_test(test_method_names),
                 cmocka_unit_test(test_request_round_trip_every_method_every_param),
+                cmocka_unit_test(test_request_settings_params),
+                cmocka_unit_test(test_obj_wipe),
                 cmocka_unit_test(test_request_decodes_what_the_header_shows),
                 cmocka_unit_test(test_request_encoder_refuses_what_the_decoder_would),
                 cmocka_unit_test(test_request_rejects_oversize_and_empty),

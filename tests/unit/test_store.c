@@ -374,7 +374,7 @@ static void test_migrate_empty_v0(void **state)
         assert_int_equal(read(fd, magic, sizeof(magic)), (ssize_t)sizeof(magic));
         close(fd);
         assert_memory_equal(magic, "SQLite format 3", 16);
-        assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), 1);
+        assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
         /* Bytes 18 and 19 are 2 in WAL mode, which persists in the file. */
         assert_int_equal(header_u32(f->db, 16) & 0xffff, 0x0202);
 }
@@ -534,6 +534,114 @@ static void test_remove_user_mfa(void **state)
         /* Enrolling again after removal works (the name is free again). */
         add_device(s, "alice", "phone", sealed_a, sizeof(sealed_a), 2);
         assert_int_equal(count_devices(s, "alice"), 1);
+        s = store_close(s);
+}
+
+static void test_remove_device_by_name(void **state)
+{
+        struct fixture *f = *state;
+        static const uint8_t hashes[1][SEAL_HASH_BYTES] = {{1}};
+        struct store *s = open_ok(f->state, true);
+
+        add_device(s, "alice", "phone", sealed_a, sizeof(sealed_a), 1);
+        add_device(s, "alice", "tablet", sealed_b, sizeof(sealed_b), 1);
+        add_device(s, "bob", "phone", sealed_b, sizeof(sealed_b), 1);
+        assert_int_equal(store_replace_backup_codes(s, "alice", hashes, 1, 1), 0);
+        assert_int_equal(store_remove_device(s, "alice", "phone"), 0);
+        assert_int_equal(count_devices(s, "alice"), 1);
+        assert_int_equal(count_devices(s, "bob"), 1);
+        assert_int_equal(count_codes(s, "alice"), 1); /* the caller decides about codes */
+        assert_int_equal(store_remove_device(s, "alice", "phone"), -ENOENT);
+        assert_int_equal(store_remove_device(s, "carol", "phone"), -ENOENT);
+        assert_int_equal(store_remove_device(s, "alice", ""), -EINVAL);
+        s = store_close(s);
+}
+
+static void test_list_users(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = open_ok(f->state, true);
+        char(*u)[STORE_USER_MAX] = NULL;
+        size_t n = 99;
+
+        assert_int_equal(store_list_users(s, &u, &n), 0);
+        assert_int_equal(n, 0);
+        free(u);
+        add_device(s, "carol", "phone", sealed_a, sizeof(sealed_a), 1);
+        add_device(s, "alice", "phone", sealed_b, sizeof(sealed_b), 1);
+        assert_int_equal(store_set_lockout(s, "bob", "10.0.0.1", 10, 20), 0); /* never enrolled, locked */
+        assert_int_equal(store_set_lockout(s, "alice", "10.0.0.2", 10, 20), 0);
+        assert_int_equal(store_list_users(s, &u, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(u[0], "alice");
+        assert_string_equal(u[1], "bob");
+        assert_string_equal(u[2], "carol");
+        free(u);
+        s = store_close(s);
+}
+
+static void test_password_history(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = open_ok(f->state, true);
+        char(*h)[STORE_PWHASH_MAX] = NULL;
+        char hash[32];
+        size_t n = 99;
+
+        assert_int_equal(store_list_passwords(s, "alice", 5, &h, &n), 0);
+        assert_int_equal(n, 0);
+        free(h);
+        for (int i = 1; i <= 7; i++) {
+                snprintf(hash, sizeof(hash), "$argon2id$fake%d", i);
+                assert_int_equal(store_add_password(s, "alice", hash, 5, i), 0);
+        }
+        assert_int_equal(store_add_password(s, "bob", "$argon2id$bob", 5, 1), 0);
+        /* only the newest 5 are kept, newest first */
+        assert_int_equal(store_list_passwords(s, "alice", 50, &h, &n), 0);
+        assert_int_equal(n, 5);
+        assert_string_equal(h[0], "$argon2id$fake7");
+        assert_string_equal(h[4], "$argon2id$fake3");
+        free(h);
+        assert_int_equal(store_list_passwords(s, "alice", 2, &h, &n), 0);
+        assert_int_equal(n, 2);
+        free(h);
+        /* keep shrinks on the next add */
+        assert_int_equal(store_add_password(s, "alice", "$argon2id$fake8", 2, 8), 0);
+        assert_int_equal(store_list_passwords(s, "alice", 50, &h, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(h[1], "$argon2id$fake7");
+        free(h);
+        assert_int_equal(store_list_passwords(s, "bob", 50, &h, &n), 0);
+        assert_int_equal(n, 1);
+        free(h);
+        assert_int_equal(store_add_password(s, "alice", "", 5, 1), -EINVAL);
+        assert_int_equal(store_add_password(s, "alice", "x", 0, 1), -EINVAL);
+        s = store_close(s);
+}
+
+static void test_notices(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = open_ok(f->state, true);
+        char(*t)[STORE_NOTICE_MAX] = NULL;
+        size_t n = 99;
+
+        assert_int_equal(store_add_notice(s, "alice", "first", 1), 0);
+        assert_int_equal(store_add_notice(s, "alice", "second", 2), 0);
+        assert_int_equal(store_add_notice(s, "bob", "for bob", 2), 0);
+        assert_int_equal(store_take_notices(s, "alice", &t, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(t[0], "first");
+        assert_string_equal(t[1], "second");
+        free(t);
+        /* taken once */
+        assert_int_equal(store_take_notices(s, "alice", &t, &n), 0);
+        assert_int_equal(n, 0);
+        free(t);
+        assert_int_equal(store_take_notices(s, "bob", &t, &n), 0);
+        assert_int_equal(n, 1);
+        free(t);
+        assert_int_equal(store_add_notice(s, "alice", "", 1), -EINVAL);
         s = store_close(s);
 }
 
@@ -883,6 +991,10 @@ int main(void)
                 T(test_concurrent_create),
                 T(test_devices),
                 T(test_remove_user_mfa),
+                T(test_remove_device_by_name),
+                T(test_list_users),
+                T(test_password_history),
+                T(test_notices),
                 T(test_secure_delete),
                 T(test_backup_codes),
                 T(test_failures),
