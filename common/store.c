@@ -445,6 +445,10 @@ static int migrate(struct store *s)
                 r = exec_stmt(s, ST_COMMIT);
         if (r < 0 && !sqlite3_get_autocommit(s->db))
                 (void)exec_stmt(s, ST_ROLLBACK);
+        /* into the file now, so the next open reads the new version from the header and
+         * runs no setup queries (a failure only costs that shortcut) */
+        if (r >= 0)
+                (void)store_checkpoint(s);
         return r;
 }
 

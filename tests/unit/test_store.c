@@ -406,6 +406,58 @@ static void test_reopen_keeps_version_and_data(void **state)
         }
 }
 
+/* A database written by schema 1 (as an mlsec of issue #2 left it, made here with the
+ * sqlite3 command-line tool) is migrated to the current schema on open, its data kept. */
+static void test_migrate_v1_keeps_data(void **state)
+{
+        static const char v1[] =
+                "PRAGMA journal_mode = WAL;"
+                "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
+                "CREATE TABLE devices(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON "
+                "DELETE CASCADE, name TEXT NOT NULL, algorithm TEXT NOT NULL CHECK(algorithm IN ('sha1', "
+                "'sha256', 'sha512')), digits INTEGER NOT NULL CHECK(digits IN (6, 8)), period INTEGER NOT NULL "
+                "DEFAULT 30, secret BLOB NOT NULL, created INTEGER NOT NULL, last_step INTEGER NOT NULL DEFAULT "
+                "-1, last_used INTEGER NOT NULL DEFAULT 0, UNIQUE(user_id, name));"
+                "CREATE TABLE backup_codes(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) "
+                "ON DELETE CASCADE, hash BLOB NOT NULL, created INTEGER NOT NULL, used_at INTEGER);"
+                "CREATE INDEX backup_codes_user ON backup_codes(user_id);"
+                "CREATE TABLE failures(id INTEGER PRIMARY KEY, user TEXT NOT NULL, source TEXT NOT NULL, remote "
+                "INTEGER NOT NULL, at INTEGER NOT NULL);"
+                "CREATE INDEX failures_source ON failures(user, source, at);"
+                "CREATE INDEX failures_remote ON failures(user, remote, at);"
+                "CREATE TABLE lockouts(user TEXT NOT NULL, source TEXT NOT NULL, locked_at INTEGER NOT NULL, "
+                "until INTEGER NOT NULL, PRIMARY KEY(user, source));"
+                "PRAGMA user_version = 1;"
+                "INSERT INTO users(name, created) VALUES('alice', 1);"
+                "INSERT INTO devices(user_id, name, algorithm, digits, secret, created) VALUES(1, 'phone', "
+                "'sha1', 6, x'0102', 1);";
+        struct fixture *f = *state;
+        char cmd[512], (*h)[STORE_PWHASH_MAX] = NULL;
+        struct store *s;
+        size_t n = 9;
+        FILE *p;
+
+        if (system("command -v sqlite3 >/dev/null") != 0)
+                skip();
+        assert_int_equal(mkdir(f->state, 0700), 0);
+        snprintf(cmd, sizeof(cmd), "umask 077; sqlite3 '%s' >/dev/null", f->db);
+        p = popen(cmd, "w");
+        assert_non_null(p);
+        assert_int_equal(fputs(v1, p) >= 0, 1);
+        assert_int_equal(pclose(p), 0);
+        assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), 1);
+
+        s = open_ok(f->state, false);
+        assert_int_equal(count_devices(s, "alice"), 1);
+        assert_int_equal(store_add_password(s, "alice", "$argon2id$x", 5, 2), 0);
+        assert_int_equal(store_list_passwords(s, "alice", 5, &h, &n), 0);
+        assert_int_equal(n, 1);
+        free(h);
+        assert_int_equal(store_add_notice(s, "alice", "hello", 2), 0);
+        s = store_close(s);
+        assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
+}
+
 /* Several processes create and migrate the same fresh database at once: exactly one
  * migrates, none fails. */
 static void test_concurrent_create(void **state)
@@ -988,6 +1040,7 @@ int main(void)
                 T(test_newer_schema_refused),
                 T(test_migrate_empty_v0),
                 T(test_reopen_keeps_version_and_data),
+                T(test_migrate_v1_keeps_data),
                 T(test_concurrent_create),
                 T(test_devices),
                 T(test_remove_user_mfa),
