@@ -13,9 +13,9 @@ OPT := -O2
 endif
 
 CC ?= cc
-PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd pwquality
+PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd pwquality libmaxminddb
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith -Wmissing-prototypes \
 	-Wstrict-prototypes -Wno-unused-parameter
