@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* mlsecctl: the command line of mlsec, the user's and the administrator's settings page.
  * This file parses arguments, calls common/ and turns results into text, JSON and exit
- * codes (0 ok, 1 failure, 2 usage). The `admin` commands act on the credential store
- * directly and are for root only: they are the recovery path when mlsecd is down. */
+ * codes (0 ok, 1 failure, 2 usage). Most `admin` commands go through mlsecd (ctl_admin.c);
+ * enroll, backup-codes, status, disable (and unlock when mlsecd is down) act on the
+ * credential store directly and are for root only: the recovery path. */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>

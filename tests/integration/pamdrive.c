@@ -207,7 +207,7 @@ int main(int argc, char **argv)
                         break;
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
-                                        "[--rhost H] [--tty T] [--silent] [--authtok] [--race N]\n");
+                                        "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N]\n");
                         return 3;
                 }
         }
