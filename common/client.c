@@ -196,6 +196,7 @@ out:
         (void)proto_obj_free(result);
         if (fd >= 0)
                 (void)close(fd);
+        explicit_bzero(buf, PROTO_MSG_MAX + 1); /* the request may have carried a code */
         free(buf);
         return r;
 }

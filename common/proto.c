@@ -1106,6 +1106,7 @@ int proto_encode_request(const struct proto_request *req, char *buf, size_t max,
         }
         if (r >= 0)
                 r = emit(root, buf, max, ret_len);
+        wipe_json(root); /* "code" may be a secret */
         json_object_put(root);
         return r;
 }
@@ -1189,6 +1190,7 @@ int proto_encode_reply(const struct proto_obj *result, char *buf, size_t max, si
                 r = add(root, "result", json_object_get(result->j));
         if (r >= 0)
                 r = emit(root, buf, max, ret_len);
+        wipe_json(root); /* "code" may be a secret */
         json_object_put(root);
         return r;
 }
@@ -1217,6 +1219,7 @@ int proto_encode_error(const char *code, const char *message, char *buf, size_t 
         json_object_put(e);
         if (r >= 0)
                 r = emit(root, buf, max, ret_len);
+        wipe_json(root); /* "code" may be a secret */
         json_object_put(root);
         return r;
 }

@@ -50,7 +50,9 @@ enum proto_method {
         PROTO_BACKUP_CODES,      /* {"user"?} -> {"user","left":N} */
         PROTO_BACKUP_REGENERATE, /* {"code"} -> {"backup_codes":[...]} */
         PROTO_VERIFY,            /* {"code","combined"?,"service"?,"tty"?} -> {"verdict","method","ok",
-                                  *  "message","backup_left","password_len"?}; the caller's own account */
+                                  *  "message","backup_left","lock_started","lock_remaining","lock_user_wide",
+                                  *  "device"?,"drift_seconds"? (drift),"password_len"? (combined)}; the
+                                  *  caller's own account */
         PROTO_ADMIN_USERS,       /* {} -> {"users":[{"user","mfa_enabled","devices","backup_codes_left",
                                   *  "lockouts":[..],"last_login_us"?,"last_login_from"?}]}; admins */
         PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */

@@ -136,6 +136,7 @@ enum stmt_id {
         ST_AUDIT_WALK,
         ST_PRUNE_EVENTS,
         ST_PRUNE_SESSIONS,
+        ST_USERS,
         _ST_MAX,
 };
 
@@ -185,6 +186,14 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_PRUNE_EVENTS] = "DELETE FROM events WHERE time_us < ?1",
         /* a session closes after it opens: opened_us < ?1 lets the index find them */
         [ST_PRUNE_SESSIONS] = "DELETE FROM sessions WHERE opened_us < ?1 AND closed_us > 0 AND closed_us < ?1",
+        /* every user of a login row (the login index gives them in order), each with the row of
+         * its newest successful login, if any */
+        [ST_USERS] = "SELECT u.user, e.time_us, e.service, e.rhost, e.ip, e.tty"
+                     " FROM (SELECT DISTINCT user FROM events WHERE kind = 'auth' AND user != '') AS u"
+                     " LEFT JOIN events AS e ON e.id = (SELECT id FROM events"
+                     " WHERE kind = 'auth' AND user = u.user AND result = 'ok'"
+                     " ORDER BY time_us DESC, id DESC LIMIT 1)"
+                     " ORDER BY u.user LIMIT ?2",
 };
 
 struct activity {
@@ -915,6 +924,50 @@ int activity_history(struct activity *a, const char *user, unsigned limit, bool 
         else
                 id = failed_only ? ST_HISTORY_ALL_FAILED : ST_HISTORY_ALL;
         r = list(a, id, user, limit, sizeof(**ret), login_from_row, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* A column of the LEFT JOIN: NULL when the user never logged in successfully. */
+static int copy_text_or_null(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+                out[0] = '\0';
+                return 0;
+        }
+        return copy_text(st, col, out, outlen);
+}
+
+static int user_from_row(sqlite3_stmt *st, void *p)
+{
+        struct activity_user *u = p;
+        int r;
+
+        *u = (struct activity_user){.last_login_us = 0};
+        if ((r = COPY_TEXT(st, 0, u->user)) < 0)
+                return r;
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL && (r = copy_int(st, 1, &u->last_login_us)) < 0)
+                return r;
+        if ((r = copy_text_or_null(st, 2, u->service, sizeof(u->service))) < 0 ||
+            (r = copy_text_or_null(st, 3, u->rhost, sizeof(u->rhost))) < 0 ||
+            (r = copy_text_or_null(st, 4, u->ip, sizeof(u->ip))) < 0 ||
+            (r = copy_text_or_null(st, 5, u->tty, sizeof(u->tty))) < 0)
+                return r;
+        return 0;
+}
+
+int activity_users(struct activity *a, unsigned limit, struct activity_user **ret, size_t *ret_n)
+{
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!a || limit == 0 || !ret || !ret_n)
+                return -EINVAL;
+        r = list(a, ST_USERS, NULL, limit, sizeof(**ret), user_from_row, &v, &n);
         if (r < 0)
                 return r;
         *ret = v;

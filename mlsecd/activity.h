@@ -70,6 +70,19 @@ int activity_history(struct activity *a, const char *user, unsigned limit, bool 
                      size_t *ret_n);
 int activity_sessions(struct activity *a, const char *user, bool include_closed, unsigned limit,
                       struct activity_session **ret, size_t *ret_n);
+/* Every user that has a login row, sorted by name, at most LIMIT (> 0), each with its
+ * newest successful login (last_login_us 0 and empty strings when there is none). *ret is
+ * malloc'd (free(); NULL when *ret_n is 0). */
+struct activity_user {
+        char user[EVENT_USER_MAX];
+        int64_t last_login_us;
+        char service[EVENT_SERVICE_MAX];
+        char rhost[EVENT_HOST_MAX];
+        char ip[EVENT_IP_MAX];
+        char tty[EVENT_TTY_MAX];
+};
+int activity_users(struct activity *a, unsigned limit, struct activity_user **ret, size_t *ret_n);
+
 /* The open session with this logind id; -ENOENT if none. */
 int activity_session_get(struct activity *a, const char *logind_id, struct activity_session *ret);
 /* Close the open session with this logind id (no-op, 0, if none is open; 1 when closed). */

@@ -118,6 +118,8 @@ int handle_verify(struct daemon *d, const struct peer *p, const struct proto_req
             proto_obj_set_str(o, "message", msg) < 0 || proto_obj_set_int(o, "backup_left", res.backup_left) < 0 ||
             proto_obj_set_bool(o, "lock_started", res.lock_started) < 0 ||
             proto_obj_set_int(o, "lock_remaining", res.lock_remaining) < 0 ||
+            proto_obj_set_bool(o, "lock_user_wide", res.lock_user_wide) < 0 ||
+            (res.verdict == VERDICT_DRIFT && proto_obj_set_int(o, "drift_seconds", res.drift_seconds) < 0) ||
             (res.device[0] && proto_obj_set_str(o, "device", res.device) < 0) ||
             (req->combined && proto_obj_set_int(o, "password_len", (int64_t)res.password_len) < 0)) {
                 proto_obj_free(o);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* mlsecctl: the command line of mlsec, the user's and the administrator's settings page.
  * This file parses arguments, calls common/ and turns results into text, JSON and exit
- * codes (0 ok, 1 failure, 2 usage). The `admin` commands act on the credential store
- * directly and are for root only: they are the recovery path when mlsecd is down. */
+ * codes (0 ok, 1 failure, 2 usage). Most `admin` commands go through mlsecd (ctl_admin.c);
+ * enroll, backup-codes, status, disable (and unlock when mlsecd is down) act on the
+ * credential store directly and are for root only: the recovery path. */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -29,15 +30,23 @@
 static const char usage_text[] =
         "Usage: mlsecctl [--conf PATH] COMMAND ...\n"
         "\n"
-        "Administration on the credential store (root only):\n"
+        "Administration through mlsecd (root and members of admin_group):\n"
+        "  admin users                                 every user: MFA, devices, backup codes, lockouts, last login\n"
+        "  admin reset-mfa USER --reason TEXT          remove USER's devices and backup codes; USER is told\n"
+        "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures (root: directly\n"
+        "                                              on the store when mlsecd is down)\n"
+        "  admin history [--failed] [--limit N] [--user NAME]   every user's login attempts\n"
+        "  admin sessions [--closed] [--limit N] [--user NAME]  every user's sessions\n"
+        "  admin audit [--verify] [--limit N] [--user NAME]     the audit log; --verify checks its hash chain\n"
+        "  admin logout SESSION_ID                     end any user's session\n"
+        "  admin COMMAND --help                        one admin command in detail\n"
+        "\n"
+        "Administration on the credential store (root only; the recovery path when mlsecd is down):\n"
         "  admin enroll USER [--device NAME] [--secret BASE32] [--algorithm sha1|sha256|sha512]\n"
         "                    [--digits 6|8] [--no-qr]   add an authenticator device\n"
         "  admin backup-codes USER                     replace the backup codes, print them once\n"
         "  admin status USER                           devices, backup codes left, lockouts\n"
         "  admin disable USER                          remove every device and backup code\n"
-        "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures\n"
-        "  admin audit [--verify] [--limit N] [--user NAME | --all]\n"
-        "                                              the audit log (mlsecd); --verify checks its hash chain\n"
         "\n"
         "Account activity (through mlsecd; your own, or anyone's for administrators):\n"
         "  history [--limit N] [--failed] [--user NAME | --all]   login attempts, newest first\n"
@@ -531,10 +540,11 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
         int r;
 
         if (argc < 2)
-                return ctl_usage_error("admin needs a command: enroll, backup-codes, status, disable, unlock");
+                return ctl_usage_error("admin needs a command: users, reset-mfa, unlock, history, sessions, audit, "
+                                       "logout, enroll, backup-codes, status, disable");
         sub = argv[1];
-        if (strcmp(sub, "audit") == 0)
-                return ctl_audit(c, argc - 1, argv + 1, true);
+        /* users, reset-mfa, unlock, history, sessions, audit, logout (ctl_admin.c); unlock
+         * comes back here (-1) when mlsecd is down and the caller is root */
         r = ctl_admin_remote(c, sub, argc - 1, argv + 1);
         if (r >= 0)
                 return r;

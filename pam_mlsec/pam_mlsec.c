@@ -2,7 +2,9 @@
 /* pam_mlsec: the PAM entry points. A guest in somebody else's process (sshd, sudo, login):
  * no writable globals, options parsed per call, messages through the conversation and
  * pam_syslog only, and every error in the auth path fails closed. The rules live in
- * common/verify.c; this file turns PAM items into a request and verdicts into PAM codes. */
+ * common/verify.c; this file turns PAM items into a request and verdicts into PAM codes.
+ * As root it reads the credential store itself; without root (a screen locker, a user
+ * service) it asks mlsecd, only about the calling user's own account. */
 #define PAM_SM_AUTH
 #define PAM_SM_SESSION
 
@@ -24,8 +26,10 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "conf.h"
 #include "event.h"
+#include "proto.h"
 #include "report.h"
 #include "seal.h"
 #include "session.h"
@@ -34,10 +38,11 @@
 #include "util.h"
 #include "verify.h"
 
-#define PROMPT_CODE     "Verification code: "
-#define PROMPT_COMBINED "Password & verification code: "
-#define PROMPT_PASSWORD "Password: "
-#define BACKUP_LOW      3
+#define PROMPT_CODE       "Verification code: "
+#define PROMPT_COMBINED   "Password & verification code: "
+#define PROMPT_PASSWORD   "Password: "
+#define BACKUP_LOW        3
+#define MLSECD_TIMEOUT_MS 5000 /* one question to mlsecd on the unprivileged path */
 
 struct options {
         const char *conf;  /* NULL: the default path */
@@ -120,9 +125,7 @@ static void ctx_release(struct auth_ctx *ctx)
                 ctx->answer = seal_wipe_free_str(ctx->answer);
 }
 
-/* Load config and store. A missing database means nobody is enrolled yet; anything else
- * that goes wrong is an error and the caller fails closed. */
-static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
+static int load_conf(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
 {
         char err[CONF_ERR_MAX];
         int r;
@@ -136,6 +139,18 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_c
                 pam_syslog(pamh, LOG_ERR, "crypto libraries failed to initialise, refusing");
                 return -EIO;
         }
+        return 0;
+}
+
+/* Load config and store. A missing database means nobody is enrolled yet; anything else
+ * that goes wrong is an error and the caller fails closed. */
+static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
+{
+        int r;
+
+        r = load_conf(pamh, o, ctx);
+        if (r < 0)
+                return r;
         r = store_open(ctx->conf.state_dir, false, &ctx->store);
         if (r == -ENOENT) {
                 ctx->store = NULL;
@@ -347,6 +362,214 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
         }
 }
 
+/* ---- without root: through mlsecd, for the caller's own account only ---- */
+
+static int verdict_from_string(const char *s, enum mlsec_verdict *ret)
+{
+        for (int v = VERDICT_OK; s && v <= VERDICT_UNKNOWN_USER; v++)
+                if (strcmp(s, verify_verdict_to_string((enum mlsec_verdict)v)) == 0) {
+                        *ret = (enum mlsec_verdict)v;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int method_from_string(const char *s, enum verify_method *ret)
+{
+        for (int m = METHOD_NONE; s && m <= METHOD_BACKUP; m++)
+                if (strcmp(s, verify_method_to_string((enum verify_method)m)) == 0) {
+                        *ret = (enum verify_method)m;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* mlsecd's verify reply as the verdict verify_answer would have given here. Anything
+ * missing, out of range or contradictory is -EBADMSG with WHY: the caller fails closed. */
+static int result_from_reply(const struct proto_obj *o, bool combined, size_t answer_len, struct verify_result *ret,
+                             const char **ret_why)
+{
+        struct verify_result res = {.verdict = VERDICT_WRONG, .method = METHOD_NONE};
+        const char *dev;
+        bool ok = false;
+        int64_t v;
+
+        *ret_why = "no result";
+        if (!o)
+                return -EBADMSG;
+        *ret_why = "unknown verdict or method";
+        if (verdict_from_string(proto_obj_get_str(o, "verdict"), &res.verdict) < 0 ||
+            method_from_string(proto_obj_get_str(o, "method"), &res.method) < 0)
+                return -EBADMSG;
+        *ret_why = "\"ok\" missing or not matching the verdict";
+        if (proto_obj_get_bool(o, "ok", &ok) < 0 || ok != (res.verdict == VERDICT_OK))
+                return -EBADMSG;
+        *ret_why = "backup_left, lock_started or lock_remaining missing or out of range";
+        if (proto_obj_get_int(o, "backup_left", &v) < 0 || v < 0 || v > UINT_MAX)
+                return -EBADMSG;
+        res.backup_left = (unsigned)v;
+        if (proto_obj_get_bool(o, "lock_started", &res.lock_started) < 0 ||
+            proto_obj_get_int(o, "lock_remaining", &v) < 0 || v < 0 || v > INT32_MAX)
+                return -EBADMSG;
+        res.lock_remaining = (long)v;
+        if (proto_obj_get_int(o, "drift_seconds", &v) >= 0) {
+                if (v < -86400 || v > 86400)
+                        return -EBADMSG;
+                res.drift_seconds = (long)v;
+        } else if (res.verdict == VERDICT_DRIFT) {
+                *ret_why = "drift without drift_seconds";
+                return -EBADMSG;
+        }
+        (void)proto_obj_get_bool(o, "lock_user_wide", &res.lock_user_wide);
+        dev = proto_obj_get_str(o, "device");
+        if (dev)
+                util_escape(dev, res.device, sizeof(res.device));
+        if (combined) {
+                *ret_why = "password_len missing or out of range";
+                if (proto_obj_get_int(o, "password_len", &v) < 0 || v < 0 || (uint64_t)v > answer_len)
+                        return -EBADMSG;
+                res.password_len = (size_t)v;
+        }
+        *ret = res;
+        return 0;
+}
+
+/* One request to mlsecd. Fails with a syslog line saying why (WHAT: what was asked). */
+static int ask_mlsecd(pam_handle_t *pamh, const struct auth_ctx *ctx, const struct proto_request *req, const char *what,
+                      struct proto_obj **ret)
+{
+        char code[64] = "", msg[256] = "", esc[sizeof(msg) * 4];
+        int r;
+
+        r = client_call(ctx->conf.socket, req, MLSECD_TIMEOUT_MS, ret, code, sizeof(code), msg, sizeof(msg));
+        if (r == -EREMOTEIO)
+                pam_syslog(pamh, LOG_ERR, "user=%s: mlsecd refused %s (%s: %s), refusing", ctx->user_esc, what,
+                           util_escape(code, esc, sizeof(esc) / 2),
+                           util_escape(msg, esc + sizeof(esc) / 2, sizeof(esc) / 2));
+        else if (r < 0)
+                pam_syslog(pamh, LOG_ERR, "user=%s: no answer from mlsecd at %s to %s (%s), refusing", ctx->user_esc,
+                           ctx->conf.socket, what,
+                           r == -ENOENT || r == -ECONNREFUSED ? "mlsecd is not running"
+                           : r == -ETIMEDOUT                  ? "timed out"
+                           : r == -EBADMSG                    ? "malformed reply"
+                                                              : strerror(-r));
+        return r;
+}
+
+/* Does mlsecd know devices of the caller (who must be USER)? */
+static int mlsecd_enrolled(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user, bool *ret)
+{
+        struct proto_request req = {.method = PROTO_MFA_DEVICES};
+        struct proto_obj *res = NULL, *devs = NULL;
+        const char *who;
+        int r;
+
+        r = ask_mlsecd(pamh, ctx, &req, "the list of devices", &res);
+        if (r < 0)
+                return r;
+        who = proto_obj_get_str(res, "user");
+        devs = proto_obj_get(res, "devices");
+        if (!who || strcmp(who, user) != 0 || !devs) {
+                pam_syslog(pamh, LOG_ERR, "user=%s: unexpected answer from mlsecd to the list of devices, refusing",
+                           ctx->user_esc);
+                r = -EBADMSG;
+        } else {
+                *ret = proto_array_len(devs) > 0;
+        }
+        proto_obj_free(devs);
+        proto_obj_free(res);
+        return r;
+}
+
+/* Ask mlsecd to check ANSWER for the caller's own account (it records the attempt). */
+static int mlsecd_verify(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx,
+                         struct verify_result *ret)
+{
+        struct proto_request req = {.method = PROTO_VERIFY, .combined = o->forward_pass};
+        const void *service = NULL, *tty = NULL;
+        struct proto_obj *res = NULL;
+        size_t len = strlen(ctx->answer);
+        const char *why = NULL;
+        int r;
+
+        /* what the wire cannot carry is no code at all, as verify_answer would say */
+        if (len == 0 || len >= sizeof(req.code) || event_set_text(req.code, sizeof(req.code), ctx->answer) < 0) {
+                seal_wipe(&req, sizeof(req));
+                *ret = (struct verify_result){.verdict = VERDICT_MALFORMED, .password_len = len};
+                return 0;
+        }
+        (void)pam_get_item(pamh, PAM_SERVICE, &service);
+        (void)pam_get_item(pamh, PAM_TTY, &tty);
+        if (service)
+                (void)event_set_text(req.service, sizeof(req.service), service);
+        if (tty)
+                (void)event_set_text(req.tty, sizeof(req.tty), tty);
+        r = ask_mlsecd(pamh, ctx, &req, "a code check", &res);
+        seal_wipe(&req, sizeof(req));
+        if (r >= 0) {
+                r = result_from_reply(res, o->forward_pass, len, ret, &why);
+                if (r < 0)
+                        pam_syslog(pamh, LOG_ERR,
+                                   "user=%s: unexpected answer from mlsecd to a code check (%s), refusing",
+                                   ctx->user_esc, why);
+        }
+        proto_obj_free(res);
+        return r;
+}
+
+/* Without the privilege to open the store: only the calling user's own account, through
+ * mlsecd, which applies the same rules and records the attempt. Every doubt fails closed. */
+static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx,
+                                     const char *user)
+{
+        const struct passwd *pw;
+        struct verify_result res;
+        bool enrolled = false;
+        int r;
+
+        if (load_conf(pamh, o, ctx) < 0) {
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                return PAM_AUTH_ERR;
+        }
+        snprintf(ctx->source, sizeof(ctx->source), "mlsecd:uid=%u", (unsigned)getuid());
+        util_escape(ctx->source, ctx->source_esc, sizeof(ctx->source_esc));
+        pw = pam_modutil_getpwuid(pamh, getuid());
+        if (getuid() != geteuid() || !pw || !util_user_valid(user) || strcmp(pw->pw_name, user) != 0) {
+                /* mlsecd checks whoever connects (SO_PEERCRED): only the caller's own account */
+                pam_syslog(pamh, LOG_ERR,
+                           "user=%s is not the calling user (uid %u, euid %u): without root only the caller's own "
+                           "account can be verified, refusing",
+                           ctx->user_esc, (unsigned)getuid(), (unsigned)geteuid());
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                return PAM_AUTH_ERR;
+        }
+        if (mlsecd_enrolled(pamh, ctx, user, &enrolled) < 0) {
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                return PAM_AUTH_ERR;
+        }
+        if (!enrolled && ctx->conf.unenrolled == CONF_UNENROLLED_ALLOW) {
+                if (o->debug)
+                        pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device (mlsecd); unenrolled=allow",
+                                   ctx->user_esc);
+                return step_aside(pamh, o, ctx);
+        }
+        r = ask(pamh, o->forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx->answer);
+        if (r != PAM_SUCCESS) {
+                pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx->user_esc,
+                           ctx->source_esc);
+                return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+        }
+        if (mlsecd_verify(pamh, o, ctx, &res) < 0) {
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                return PAM_AUTH_ERR;
+        }
+        if (o->forward_pass && forward_password(pamh, ctx->answer, res.password_len) != PAM_SUCCESS)
+                return PAM_AUTH_ERR;
+        log_outcome(pamh, ctx, &res);
+        tell_user(pamh, o, ctx, &res);
+        return res.verdict == VERDICT_OK ? PAM_SUCCESS : PAM_AUTH_ERR;
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
         struct auth_ctx ctx = {.store = NULL};
@@ -364,6 +587,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
         }
         util_escape(user, ctx.user_esc, sizeof(ctx.user_esc));
+        if (geteuid() != 0) {
+                ret = authenticate_unprivileged(pamh, &o, &ctx, user);
+                goto out;
+        }
         find_source(pamh, &ctx);
         if (open_state(pamh, &o, &ctx) < 0) {
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
@@ -438,6 +665,44 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
         return PAM_SUCCESS;
 }
 
+/* What an administrator left for USER (e.g. "your MFA was reset"): taken from the store and
+ * shown once, as root only. Under PAM_SILENT or `silent` the notices stay for a session
+ * that can show them. Never fails the session. */
+static void show_notices(pam_handle_t *pamh, const struct options *o, const struct mlsec_conf *conf, const char *user)
+{
+        char(*notes)[STORE_NOTICE_MAX] = NULL;
+        char user_esc[UTIL_USER_MAX * 4 + 4];
+        struct store *s = NULL;
+        size_t n = 0;
+        int r;
+
+        if (o->silent || geteuid() != 0 || !util_user_valid(user))
+                return;
+        util_escape(user, user_esc, sizeof(user_esc));
+        r = store_open(conf->state_dir, false, &s);
+        if (r == -ENOENT)
+                return;
+        if (r >= 0)
+                r = store_take_notices(s, user, &notes, &n);
+        s = store_close(s);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_WARNING, "user=%s: notices could not be read from the credential store: %s",
+                           user_esc, strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                /* written by mlsecd without control characters; a terminal is not trusted to that */
+                for (char *c = notes[i]; *c; c++)
+                        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                                *c = '?';
+                say(pamh, o, PAM_TEXT_INFO, "%s", notes[i]);
+        }
+        if (n)
+                pam_syslog(pamh, LOG_INFO, "user=%s: %zu notice%s from an administrator shown", user_esc, n,
+                           n == 1 ? "" : "s");
+        free(notes);
+}
+
 /* Session open and close are reported with the logind session id: from pam_systemd's
  * XDG_SESSION_ID when it ran before us, else from this process's cgroup. Reporting never
  * fails a session: every error is logged and PAM_SUCCESS returned. */
@@ -463,6 +728,8 @@ static int report_session(pam_handle_t *pamh, int flags, int argc, const char **
         if (kind == EVENT_SESSION_CLOSE)
                 (void)event_set_text(e.reason, sizeof(e.reason), "closed");
         send_event(pamh, &conf, &e);
+        if (kind == EVENT_SESSION_OPEN)
+                show_notices(pamh, &o, &conf, user);
         return PAM_SUCCESS;
 }
 

@@ -89,11 +89,11 @@ static int run_once(struct drive *d)
                 pam_putenv(pamh, d->env[i]);
         r = d->no_auth ? PAM_SUCCESS : pam_authenticate(pamh, d->flags);
         if (r == PAM_SUCCESS && d->open_session) {
-                int s = pam_open_session(pamh, 0);
+                int s = pam_open_session(pamh, d->flags & PAM_SILENT);
                 if (!d->quiet)
                         printf("SESSION: %s\n", s == PAM_SUCCESS ? "opened" : pam_strerror(pamh, s));
                 if (s == PAM_SUCCESS && d->close_session) {
-                        s = pam_close_session(pamh, 0);
+                        s = pam_close_session(pamh, d->flags & PAM_SILENT);
                         if (!d->quiet)
                                 printf("SESSION: %s\n", s == PAM_SUCCESS ? "closed" : pam_strerror(pamh, s));
                 }
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
                         break;
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
-                                        "[--rhost H] [--tty T] [--silent] [--authtok] [--race N]\n");
+                                        "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N]\n");
                         return 3;
                 }
         }

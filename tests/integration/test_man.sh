@@ -103,13 +103,13 @@ help_cmds_in_page() {
 }
 check "every command in 'mlsecctl --help' is in mlsecctl.1" help_cmds_in_page
 # the getopt tables: every long option the code accepts (--help does not show them all)
-SRC_OPTS=$(cat "$TOP/mlsecd/mlsecctl.c" "$TOP/mlsecd/ctl_activity.c" |
+SRC_OPTS=$(cat "$TOP/mlsecd/mlsecctl.c" "$TOP"/mlsecd/ctl_*.c |
         grep -oE '\{"[a-z][a-z-]*", *(no|required)_argument' | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
 # shellcheck disable=SC2086
 check "every long option in mlsecctl's getopt tables is in mlsecctl.1" words_in "$T/ctl.txt" $SRC_OPTS
 PAGE_OPTS=$(grep -oE -- '(^|[^A-Za-z0-9-])--[a-z][a-z-]*' "$T/ctl.txt" | grep -oE -- '--[a-z][a-z-]*' | sort -u)
 check "every long option in mlsecctl.1 exists in mlsecctl" same_set "$PAGE_OPTS" "$SRC_OPTS"
-SUBS=$(sed -nE 's/.*strcmp\(sub, "([a-z-]+)"\).*/\1/p' "$TOP/mlsecd/mlsecctl.c" | sort -u)
+SUBS=$(sed -nE 's/.*strcmp\(sub, "([a-z-]+)"\).*/\1/p' "$TOP/mlsecd/mlsecctl.c" "$TOP/mlsecd/ctl_admin.c" | sort -u)
 subs_in_page() {
         local s
         [ -n "$SUBS" ] || return 1
@@ -266,6 +266,7 @@ all_options_offered() {
                 for c in history sessions audit; do complete_words $c --; done
                 complete_words logout 1 --
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
+                complete_words admin logout 1 --
                 complete_words admin audit --
         } | sort -u)
         [ -n "$SRC_OPTS" ] || return 1

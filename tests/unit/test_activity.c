@@ -855,6 +855,64 @@ static void test_prune(void **state)
         assert_int_equal(activity_prune(NULL, cut, &deleted), -EINVAL);
 }
 
+/* Every user of a login row, sorted, each with its newest successful login; session and
+ * audit rows alone do not make a user; a user without a success has none. */
+static void test_users(void **state)
+{
+        struct fixture *f = *state;
+        struct activity_user *u = NULL;
+        struct mlsec_event e;
+        size_t n = 0;
+
+        assert_int_equal(activity_users(f->a, 10, &u, &n), 0);
+        assert_int_equal(n, 0);
+        free(u);
+        u = NULL;
+
+        e = make_login(f, T0 + 1000, "carol", "ok");
+        strcpy(e.ip, "198.51.100.1");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 3000, "carol", "ok"); /* the newest success */
+        strcpy(e.ip, "198.51.100.3");
+        strcpy(e.service, "login");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 5000, "carol", "fail"); /* newer, but a failure */
+        strcpy(e.ip, "203.0.113.66");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 2000, "alice", "fail");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 2500, "alice", "skipped");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 2600, "", "fail"); /* an invalid name was tried: no user */
+        assert_true(store(f, &e));
+        e = make_session(f, EVENT_SESSION_OPEN, T0 + 4000, "dave", "7", "pts/1");
+        assert_true(store(f, &e));
+        audit_add(f, T0 + 4100, "erin", "mfa-reset", "by root");
+
+        assert_int_equal(activity_users(f->a, 10, &u, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(u[0].user, "alice");
+        assert_int_equal(u[0].last_login_us, 0);
+        assert_string_equal(u[0].ip, "");
+        assert_string_equal(u[0].service, "");
+        assert_string_equal(u[1].user, "carol");
+        assert_int_equal(u[1].last_login_us, T0 + 3000);
+        assert_string_equal(u[1].ip, "198.51.100.3");
+        assert_string_equal(u[1].service, "login");
+        assert_string_equal(u[1].rhost, "client.example.org");
+        assert_string_equal(u[1].tty, "ssh");
+        free(u);
+        u = NULL;
+
+        assert_int_equal(activity_users(f->a, 1, &u, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(u[0].user, "alice");
+        free(u);
+
+        assert_int_equal(activity_users(f->a, 0, &u, &n), -EINVAL);
+        assert_int_equal(activity_users(NULL, 5, &u, &n), -EINVAL);
+}
+
 int main(void)
 {
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -880,6 +938,7 @@ int main(void)
                 TO(test_audit_wrong_type),
                 TO(test_audit_other_key),
                 TO(test_prune),
+                TO(test_users),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
