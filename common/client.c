@@ -3,6 +3,7 @@
  * one monotonic deadline: connect, send and receive each get only what is left of it. Runs
  * inside the PAM module, so it must never block past the deadline, raise SIGPIPE, leak the
  * socket, or log. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -134,6 +135,22 @@ static int do_recv(int fd, char *buf, int64_t deadline, size_t *ret_len)
         }
 }
 
+/* The daemon runs as root. A socket served by anybody else (a stale path taken over, a
+ * test daemon of another user) gets no code: only root or the caller itself. */
+static int check_server(int fd)
+{
+        struct ucred cred;
+        socklen_t clen = sizeof(cred);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+                return -errno;
+        if (clen != sizeof(cred))
+                return -EIO;
+        if (cred.uid != 0 && cred.uid != geteuid())
+                return -EPERM;
+        return 0;
+}
+
 int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
                 char *err_code, size_t codelen, char *err_msg, size_t msglen)
 {
@@ -173,6 +190,9 @@ int client_call(const char *socket_path, const struct proto_request *req, int ti
                 goto out;
         }
         r = do_connect(fd, &sa, deadline);
+        if (r < 0)
+                goto out;
+        r = check_server(fd);
         if (r < 0)
                 goto out;
         r = do_send(fd, buf, len, deadline);

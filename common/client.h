@@ -9,6 +9,8 @@
  * receive). On a reply {"ok":true} returns 0 and, when ret_result is not NULL, the result
  * object (NULL when the reply had none). On {"ok":false} returns -EREMOTEIO and copies the
  * error code and message into err_code/err_msg (either may be NULL). -ECONNREFUSED/-ENOENT
- * when nobody listens, -ETIMEDOUT past the deadline, -EBADMSG for a reply that is not valid. */
+ * when nobody listens, -ETIMEDOUT past the deadline, -EBADMSG for a reply that is not valid,
+ * -EPERM when the process serving the socket is neither root nor the caller (SO_PEERCRED):
+ * nothing is sent to it. */
 int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
                 char *err_code, size_t codelen, char *err_msg, size_t msglen);

@@ -96,6 +96,10 @@ int ctl_call(struct ctl *c, const struct proto_request *req, struct proto_obj **
                 fprintf(stderr, "mlsecctl: mlsecd is not running (no one listens on %s)\n", c->conf.socket);
                 return r;
         }
+        if (r == -EPERM) {
+                fprintf(stderr, "mlsecctl: %s is not served by root; nothing was sent to it\n", c->conf.socket);
+                return r;
+        }
         if (r == -ETIMEDOUT) {
                 fprintf(stderr, "mlsecctl: mlsecd did not answer within %d seconds\n", CALL_TIMEOUT_MS / 1000);
                 return r;

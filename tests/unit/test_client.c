@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -398,6 +400,61 @@ static void test_nobody_listening(void **state)
         (void)close(fd);
 }
 
+/* A socket served by another, unprivileged uid gets nothing: the request may carry a code. */
+static void test_server_of_another_uid_gets_nothing(void **state)
+{
+        struct proto_request req = {.method = PROTO_VERIFY};
+        char dir[] = "/tmp/mlsec-client-uid.XXXXXX", path[64];
+        int pipefd[2], status;
+        ssize_t got = -1;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                skip(); /* needs to become another uid */
+        strcpy(req.code, "123456");
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(chmod(dir, 0777), 0);
+        snprintf(path, sizeof(path), "%s/s.sock", dir);
+        assert_int_equal(pipe(pipefd), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* nobody: listen, report how many bytes arrived within a second */
+                char buf[4096];
+                ssize_t n = 0;
+                int fd, c;
+                struct pollfd p;
+
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(2);
+                fd = listen_at(path, 4);
+                if (fd < 0)
+                        _exit(3);
+                if (write(pipefd[1], "L", 1) != 1)
+                        _exit(4);
+                c = accept(fd, NULL, NULL);
+                if (c >= 0) {
+                        p = (struct pollfd){.fd = c, .events = POLLIN};
+                        if (poll(&p, 1, 1000) > 0)
+                                n = recv(c, buf, sizeof(buf), MSG_DONTWAIT);
+                }
+                if (write(pipefd[1], &n, sizeof(n)) != (ssize_t)sizeof(n))
+                        _exit(5);
+                _exit(0);
+        }
+        char ready;
+        assert_int_equal(read(pipefd[0], &ready, 1), 1);
+        assert_int_equal(client_call(path, &req, 2000, NULL, NULL, 0, NULL, 0), -EPERM);
+        assert_int_equal(read(pipefd[0], &got, sizeof(got)), (ssize_t)sizeof(got));
+        assert_true(got <= 0); /* nothing sent (0: hang-up, -1: nothing to read) */
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        unlink(path);
+        rmdir(dir);
+}
+
 static void test_bad_arguments(void **state)
 {
         struct proto_request req = {.method = PROTO_PING};
@@ -446,6 +503,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_hangup_without_reply, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nobody_listening, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_server_of_another_uid_gets_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_descriptor_leaks, setup, teardown),
         };
 
