@@ -159,8 +159,11 @@ check "no password was ever logged" eval 'nowhere "abc12" && nowhere "Ferno#Tugh
 # --- (b) mlsecctl password as a throwaway user: passwd(1), PAM service passwd ---
 add_user pwbob 'Initial-pw-77'
 open_for_users
-printf '%s\n' "# test stack (private /etc)" "$STACK_CHECK" "$STACK_UNIX" "password requisite pam_deny.so" \
-        "password required pam_permit.so" "password optional $MODULE conf=$CONF record" >/etc/pam.d/passwd
+# the documented stack, conf/pam.d/common-password, as the private /etc's common-password;
+# Debian's /etc/pam.d/passwd includes it
+sed "s|pam_mlsec.so|$MODULE conf=$CONF|" "$TOP/conf/pam.d/common-password" >/etc/pam.d/common-password
+check "the private /etc/pam.d/passwd uses common-password, which is the documented stack" \
+        eval 'grep -qx "@include common-password" /etc/pam.d/passwd && [ "$(grep -c "^password.*$MODULE" /etc/pam.d/common-password)" = 2 ]'
 
 # expect_passwd USER CURRENT ANSWER... : mlsecctl password as USER on a pty; CURRENT "-" when
 # none is asked (root); an empty ANSWER gives up. Transcript in $OUT, mlsecctl's status returned.
