@@ -311,10 +311,12 @@ static void report_changed(pam_handle_t *pamh, const struct pw_ctx *ctx)
         (void)event_set_text(e.action, sizeof(e.action), "password-changed");
         util_escape(service ? service : "?", svc, sizeof(svc));
         if (pw && pw->pw_uid == actor)
-                snprintf(e.detail, sizeof(e.detail), "password changed by the user (service %s)", svc);
+                snprintf(e.detail, sizeof(e.detail), "password changed by the user through service %s", svc);
+        else if (actor == 0)
+                snprintf(e.detail, sizeof(e.detail), "password changed by root through service %s", svc);
         else
-                snprintf(e.detail, sizeof(e.detail), "password changed by uid %u%s (service %s)", (unsigned)actor,
-                         actor == 0 ? " (root)" : "", svc);
+                snprintf(e.detail, sizeof(e.detail), "password changed by uid %u through service %s", (unsigned)actor,
+                         svc);
         if (event_validate(&e, err, sizeof(err)) < 0) {
                 pam_syslog(pamh, LOG_WARNING, "event not reported: %s", err);
                 return;

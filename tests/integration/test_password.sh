@@ -51,6 +51,12 @@ verifies() {
         python3 -W ignore -c 'import crypt,sys; h=sys.argv[2]; sys.exit(0 if crypt.crypt(sys.argv[1], h) == h else 1)' \
                 "$2" "$(shadow_of "$1")"
 }
+# syslog_soon TEXT: the private syslog has TEXT, waiting up to 2 s for the datagram to land
+syslog_soon() {
+        local i
+        for i in $(seq 20); do syslog_has "$1" && return 0; sleep 0.1; done
+        return 1
+}
 db() { sqlite3 "$T/state/credentials.db" "$@"; }
 history_count() { db "SELECT count(*) FROM password_history WHERE user = '$1'"; }
 # the plaintext nowhere in the state directory (database, WAL) nor in the log
@@ -125,8 +131,8 @@ set_conf
 
 # --- audit: the record line reported "password-changed" to the running mlsecd ---
 ctl audit --user pwalice >"$OUT" 2>&1
-check "the change is an audit entry password-changed in mlsecd, by root (uid 0)" \
-        eval 'out_has "password-changed" && out_has "password changed by uid 0 (root) (service mlsec-pw)"'
+check "the change is an audit entry password-changed in mlsecd, by root" \
+        eval 'out_has "password-changed" && out_has "password changed by root through service mlsec-pw"'
 check "no audit entry for the refused attempts (4 changes made, 4 entries)" \
         eval '[ "$(ctl audit --user pwalice --json | grep -o "password-changed" | wc -l)" = 4 ]'
 check "no password in the audit log" \
@@ -138,20 +144,20 @@ before=$(shadow_of pwalice)
 chpw pwalice 'Beacon*Rift58Ho' 'Beacon*Rift58Ho'
 check "an unsafe pwquality.conf refuses the change before any prompt, and says why in the log" \
         eval 'failed && out_has "The password policy cannot be checked. Contact your administrator." &&
-                ! out_has "PROMPT: New password" && syslog_has "password quality settings unusable, refusing" &&
+                ! out_has "PROMPT: New password" && syslog_soon "password quality settings unusable, refusing" &&
                 [ "$(shadow_of pwalice)" = "$before" ]'
 chmod 644 "$PWQ"
 chmod 666 "$T/state/credentials.db"
 chpw pwalice 'Beacon*Rift58Ho' 'Beacon*Rift58Ho'
 check "an unsafe credential store refuses the change" \
-        eval 'failed && syslog_has "cannot open credential store" && [ "$(shadow_of pwalice)" = "$before" ]'
+        eval 'failed && syslog_soon "cannot open credential store" && [ "$(shadow_of pwalice)" = "$before" ]'
 chmod 600 "$T/state/credentials.db"
 write_service mlsec-pw-opt "$STACK_CHECK bogus_option" "$STACK_UNIX" "password requisite pam_deny.so" \
         "password required pam_permit.so"
 chpw_opt() { login pwalice --service mlsec-pw-opt --chauthtok --answer 'abc12'; }
 chpw_opt
 check "an unknown option is logged and ignored" \
-        eval 'syslog_has "unknown or invalid option ignored: bogus_option" && out_has "shorter than 10 characters"'
+        eval 'syslog_soon "unknown or invalid option ignored: bogus_option" && out_has "shorter than 10 characters"'
 login pwalice --service mlsec-pw --chauthtok --silent --answer 'abc12'
 check "PAM_SILENT: refused without a message" eval 'failed && ! out_has "ERROR:"'
 check "no password was ever logged" eval 'nowhere "abc12" && nowhere "Ferno#Tugh84Lw" && nowhere "Mosaic%Lurk39Pe"'
@@ -229,7 +235,7 @@ check "a wrong current password is refused by pam_unix (exit 1)" \
         eval '[ $rc -eq 1 ] && out_has "Password not changed." && verifies pwbob "Ferno#Tugh84Lw"'
 ctl audit --user pwbob >"$OUT" 2>&1
 check "the user's changes are audited as made by the user, through service passwd" \
-        eval 'out_has "password-changed" && out_has "password changed by the user (service passwd)"'
+        eval 'out_has "password-changed" && out_has "password changed by the user through service passwd"'
 as pwbob "$MLSECCTL" --conf "$CONF" password --user pwalice >"$OUT" 2>&1
 rc=$?
 check "a user may not change another user's password (exit 1, clear refusal)" \
@@ -238,6 +244,8 @@ expect_passwd root - 'Lantern^Vow62Qa' 'Lantern^Vow62Qa'
 rc=$?
 check "root: mlsecctl password --user NAME, no current password asked" \
         eval '[ $rc -eq 0 ] && out_has "Password changed." && ! out_has "Current password" && verifies pwbob "Lantern^Vow62Qa"'
+ctl audit --user pwbob >"$OUT" 2>&1
+check "and that change is audited as made by root" out_has "password changed by root through service passwd"
 "$MLSECCTL" --conf "$CONF" password extra >"$OUT" 2>&1
 rc=$?
 check "mlsecctl password with an argument is a usage error (exit 2)" eval '[ $rc -eq 2 ]'
