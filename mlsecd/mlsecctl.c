@@ -54,6 +54,8 @@ static const char usage_text[] =
         "  logout SESSION_ID                                      end a session (logind)\n"
         "  audit [--limit N] [--user NAME | --all]                security-relevant changes\n"
         "\n"
+        "  password [--user NAME]                                 change your password through PAM\n"
+        "\n"
         "  help                                                   this text\n"
         "\n"
         "Options:\n"

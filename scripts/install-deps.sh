@@ -8,7 +8,7 @@ PACKAGES=(
         build-essential pkg-config clang libclang-rt-14-dev
         libpam0g-dev liboath-dev libsystemd-dev libsqlite3-dev libsodium-dev libjson-c-dev
         libqrencode-dev libpwquality-dev libmaxminddb-dev libcmocka-dev
-        libpam-modules libpam-runtime pamtester oathtool expect libpwquality-tools sqlite3 valgrind util-linux passwd openssl python3
+        libpam-modules libpam-runtime pamtester oathtool expect libpwquality-tools cracklib-runtime sqlite3 valgrind util-linux passwd openssl python3
         libpam-google-authenticator libpam-oath libmaxmind-db-writer-perl
         dbus python3-dbusmock systemd
 )

@@ -2,7 +2,8 @@
 /* pamdrive: a PAM application for the integration tests. It runs one real libpam
  * transaction against a private service directory (pam_start_confdir), answers prompts
  * from its arguments, prints every message it is shown and the result, and can race N
- * forked copies of itself released at the same instant. Test code only. */
+ * forked copies of itself released at the same instant. With --chauthtok it runs
+ * pam_chauthtok instead of pam_authenticate. Test code only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_ANSWERS 8
+#define MAX_ANSWERS 16
 
 struct drive {
         const char *confdir, *service, *user, *rhost, *tty;
@@ -26,6 +27,7 @@ struct drive {
         bool no_auth;      /* skip pam_authenticate */
         bool open_session; /* pam_open_session after a successful authentication */
         bool close_session;
+        bool chauthtok; /* pam_chauthtok instead of pam_authenticate */
         const char *env[MAX_ANSWERS];
         int n_env;
 };
@@ -87,7 +89,10 @@ static int run_once(struct drive *d)
                 pam_set_item(pamh, PAM_TTY, d->tty);
         for (int i = 0; i < d->n_env; i++)
                 pam_putenv(pamh, d->env[i]);
-        r = d->no_auth ? PAM_SUCCESS : pam_authenticate(pamh, d->flags);
+        if (d->chauthtok)
+                r = pam_chauthtok(pamh, d->flags);
+        else
+                r = d->no_auth ? PAM_SUCCESS : pam_authenticate(pamh, d->flags);
         if (r == PAM_SUCCESS && d->open_session) {
                 int s = pam_open_session(pamh, d->flags & PAM_SILENT);
                 if (!d->quiet)
@@ -149,14 +154,21 @@ static int race(struct drive *d, int n)
 
 int main(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"confdir", required_argument, NULL, 'c'}, {"service", required_argument, NULL, 's'},
-                {"user", required_argument, NULL, 'u'},    {"answer", required_argument, NULL, 'a'},
-                {"rhost", required_argument, NULL, 'r'},   {"tty", required_argument, NULL, 't'},
-                {"silent", no_argument, NULL, 'S'},        {"authtok", no_argument, NULL, 'T'},
-                {"race", required_argument, NULL, 'R'},    {"no-auth", no_argument, NULL, 'N'},
-                {"open-session", no_argument, NULL, 'O'},  {"close-session", no_argument, NULL, 'C'},
-                {"env", required_argument, NULL, 'E'},     {0}};
+        static const struct option opts[] = {{"confdir", required_argument, NULL, 'c'},
+                                             {"service", required_argument, NULL, 's'},
+                                             {"user", required_argument, NULL, 'u'},
+                                             {"answer", required_argument, NULL, 'a'},
+                                             {"rhost", required_argument, NULL, 'r'},
+                                             {"tty", required_argument, NULL, 't'},
+                                             {"silent", no_argument, NULL, 'S'},
+                                             {"authtok", no_argument, NULL, 'T'},
+                                             {"race", required_argument, NULL, 'R'},
+                                             {"no-auth", no_argument, NULL, 'N'},
+                                             {"open-session", no_argument, NULL, 'O'},
+                                             {"close-session", no_argument, NULL, 'C'},
+                                             {"env", required_argument, NULL, 'E'},
+                                             {"chauthtok", no_argument, NULL, 'P'},
+                                             {0}};
         struct drive d = {.service = "mlsec-test"};
         int o, n_race = 0;
 
@@ -199,6 +211,9 @@ int main(int argc, char **argv)
                                 return 3;
                         d.env[d.n_env++] = optarg;
                         break;
+                case 'P':
+                        d.chauthtok = true;
+                        break;
                 case 'T':
                         d.show_authtok = true;
                         break;
@@ -207,7 +222,7 @@ int main(int argc, char **argv)
                         break;
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
-                                        "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N]\n");
+                                        "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N] [--chauthtok]\n");
                         return 3;
                 }
         }

@@ -13,6 +13,8 @@ MAN=$TOP/man
 PAGES="pam_mlsec.8 mlsecd.8 mlsecctl.1 mlsec.conf.5"
 COMPLETION=$TOP/conf/mlsecctl.bash-completion
 PAM_C=$TOP/pam_mlsec/pam_mlsec.c
+PW_C=$TOP/pam_mlsec/password.c
+PWPOLICY_C=$TOP/common/pwpolicy.c
 CONF_C=$TOP/common/conf.c
 EXAMPLE_CONF=$TOP/conf/mlsec.conf
 
@@ -158,9 +160,9 @@ ranges_in_page() {
 }
 check "mlsec.conf.5 gives every numeric key's range from common/conf.c" ranges_in_page
 
-# --- pam_mlsec.8 against pam_mlsec.c ---
+# --- pam_mlsec.8 against pam_mlsec.c and password.c (each parses its own options) ---
 render pam_mlsec.8 1000 | tr -s ' ' >"$T/pam.txt"
-MOD_OPTS=$(sed -n '/^static void parse_options/,/^}/p' "$PAM_C" | grep -oE 'argv\[i\], "[^"]+"' |
+MOD_OPTS=$(for f in "$PAM_C" "$PW_C"; do sed -n '/^static void parse_options/,/^}/p' "$f"; done | grep -oE 'argv\[i\], "[^"]+"' |
         sed -E 's/.*"([^"]+)"/\1/' | sort -u)
 DOC_OPTS=$(section pam_mlsec.8 OPTIONS | sed -nE 's/^     ([a-z_]+=?).*/\1/p' | sort -u)
 check "every module option parse_options accepts is in pam_mlsec.8, and only those" \
@@ -172,7 +174,7 @@ synopsis_opts() {
 }
 check "the SYNOPSIS of pam_mlsec.8 shows every module option" synopsis_opts
 # every PAM code the module returns (not the ones it only compares with)
-RET_CODES=$(grep -E 'return .*PAM_|ret = .*PAM_' "$PAM_C" | sed -E 's/r == PAM_[A-Z_]+ \?//g' | grep -oE 'PAM_[A-Z_]+' | sort -u)
+RET_CODES=$(grep -hE 'return .*PAM_|ret = .*PAM_' "$PAM_C" "$PW_C" | sed -E 's/r == PAM_[A-Z_]+ \?//g' | grep -oE 'PAM_[A-Z_]+' | sort -u)
 return_codes() {
         local c rv
         rv=$(section pam_mlsec.8 "RETURN VALUES")
@@ -183,17 +185,20 @@ check "pam_mlsec.8 RETURN VALUES names every PAM code the module returns" return
 module_types() {
         local s
         s=$(section pam_mlsec.8 "MODULE TYPES PROVIDED")
-        grep -qE '^     auth ' <<<"$s" && grep -qE '^     session' <<<"$s" &&
+        grep -qE '^     auth ' <<<"$s" && grep -qE '^     session' <<<"$s" && grep -qE '^     password' <<<"$s" &&
                 grep -q '^PAM_EXTERN int pam_sm_authenticate' "$PAM_C" && grep -q '^PAM_EXTERN int pam_sm_open_session' "$PAM_C" &&
-                ! grep -qE '^PAM_EXTERN int pam_sm_(acct_mgmt|chauthtok)' "$PAM_C"
+                grep -q '^PAM_EXTERN int pam_sm_chauthtok' "$PW_C" &&
+                ! grep -qE '^PAM_EXTERN int pam_sm_acct_mgmt' "$PAM_C" "$PW_C"
 }
-check "pam_mlsec.8 names the module types pam_mlsec.c provides (auth, session)" module_types
+check "pam_mlsec.8 names the module types the module provides (auth, session, password)" module_types
 # the prompts and the sentences the user reads, as the code writes them: each piece between
 # format conversions must be quoted in the page
-python3 - "$PAM_C" "$TOP/common/verify.c" >"$T/msgs.txt" <<'PYEOF'
+python3 - "$PAM_C" "$TOP/common/verify.c" "$PW_C" "$PWPOLICY_C" >"$T/msgs.txt" <<'PYEOF'
 import re, sys
-pam, verify = (open(f).read() for f in sys.argv[1:3])
+pam, verify, pw, policy = (open(f).read() for f in sys.argv[1:5])
 texts = re.findall(r'#define PROMPT_\w+\s+"([^"]*)"', pam)
+# the password stack: its prompts and messages, and the sentence of every policy rule
+texts += re.findall(r'#define (?:PROMPT|MSG)_\w+\s+"([^"]*)"', pw)
 def literals(code):
     # adjacent C string literals are one string
     for m in re.finditer(r'"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*', code):
@@ -202,7 +207,8 @@ def body(src, start):
     i = src.index(start)
     return src[i:src.index("\n}\n", i)]
 for code in [body(pam, "static void tell_user"), body(verify, "char *verify_user_message")] + \
-        re.findall(r'say\(pamh, &o, PAM_ERROR_MSG, ("[^"]*")\)', pam):
+        re.findall(r'say\(pamh, &o, PAM_ERROR_MSG, ("[^"]*")\)', pam) + \
+        [body(policy, "static const char *user_name_rule"), body(policy, "int pwpolicy_check")]:
     texts.extend(literals(code))
 for t in texts:
     for piece in re.split(r'%[a-z]+', t):
@@ -256,7 +262,7 @@ check "completion offers every command of mlsecctl.c" offers "" -- $CMDS
 check "completion offers every admin sub-command of mlsecctl.c" offers admin "" -- $SUBS
 check "completion offers user names for --user and for admin USER (compgen -u)" \
         eval 'offers history --user compuser -- compuser1 && offers admin enroll compuser -- compuser1 &&
-                offers admin unlock compuser -- compuser1'
+                offers admin unlock compuser -- compuser1 && offers password --user compuser -- compuser1'
 check "completion offers --algorithm and --digits values" \
         eval 'offers admin enroll compuser1 --algorithm "" -- sha1 sha256 sha512 && offers admin enroll compuser1 --digits "" -- 6 8'
 all_options_offered() {
