@@ -141,14 +141,16 @@ static int read_code(const char *prompt, char *buf, size_t len)
                         return r;
                 }
                 setvbuf(in, NULL, _IONBF, 0); /* no copy of the code in a stdio buffer */
-                fputs(prompt, in);
-                fflush(in);
+                /* echo off before the prompt is shown: nothing typed after it may be echoed
+                 * or discarded */
                 if (tcgetattr(fd, &old) == 0) {
                         quiet = old;
                         quiet.c_lflag &= ~(tcflag_t)ECHO;
                         quiet.c_lflag |= ECHONL;
                         restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
                 }
+                fputs(prompt, in);
+                fflush(in);
         } else {
                 fputs(prompt, stderr);
                 fflush(stderr);
@@ -167,7 +169,7 @@ static int read_code(const char *prompt, char *buf, size_t len)
                         r = -ENODATA;
         }
         if (restore)
-                (void)tcsetattr(fd, TCSAFLUSH, &old);
+                (void)tcsetattr(fd, TCSANOW, &old);
         if (tty)
                 fclose(in);
         if (!tty && r == 0)
