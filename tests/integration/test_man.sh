@@ -103,7 +103,7 @@ help_cmds_in_page() {
 }
 check "every command in 'mlsecctl --help' is in mlsecctl.1" help_cmds_in_page
 # the getopt tables: every long option the code accepts (--help does not show them all)
-SRC_OPTS=$(cat "$TOP/mlsecd/mlsecctl.c" "$TOP/mlsecd/ctl_activity.c" |
+SRC_OPTS=$(cat "$TOP/mlsecd/mlsecctl.c" "$TOP/mlsecd/ctl_activity.c" "$TOP/mlsecd/ctl_mfa.c" |
         grep -oE '\{"[a-z][a-z-]*", *(no|required)_argument' | sed -E 's/\{"([^"]*)".*/--\1/' | sort -u)
 # shellcheck disable=SC2086
 check "every long option in mlsecctl's getopt tables is in mlsecctl.1" words_in "$T/ctl.txt" $SRC_OPTS
@@ -263,7 +263,7 @@ all_options_offered() {
         local c s o got
         got=$({
                 complete_words ""
-                for c in history sessions audit; do complete_words $c --; done
+                for c in history sessions audit status "mfa enable" "mfa devices" backup-codes; do complete_words $c --; done
                 complete_words logout 1 --
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
                 complete_words admin audit --

@@ -31,7 +31,7 @@ drive() {
         local -a answers=()
         while [ "$1" != -- ]; do answers+=("$1"); shift; done
         shift
-        expect -f "$T/drive.exp" "${answers[@]}" -- setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+        expect -f "$T/drive.exp" -- "${answers[@]}" RUN setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
                 "$MLSECCTL" --conf "$CONF" "$@" >"$OUT" 2>&1
 }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$OUT"; }
@@ -54,6 +54,28 @@ check "mlsecctl with no command shows the overview: MFA off and the next step (e
 A status --json >"$OUT" 2>&1
 check "status --json: the documented shape, MFA off, next step enable-mfa, place null" \
         json 'assert d["user"]=="alice" and d["mfa_enabled"] is False and d["devices"]==[] and d["backup_codes_left"]==0 and d["last_login"] is None and d["failed_since_last_login"]==0 and d["active_sessions"]==0 and d["lockouts"]==[] and [w["kind"] for w in d["warnings"]]==["mfa-off"] and d["next_step"]=={"action":"enable-mfa","message":"enable MFA","command":"mlsecctl mfa enable"}, d'
+
+drive alice -- status
+check "on a terminal the overview is in colour (MFA off in red)" grep -q $'\033\\[1;31moff' "$OUT"
+NO_COLOR=1 drive alice -- status
+check "with NO_COLOR it has no colour codes" eval 'out_has "Next step:" && ! grep -q $'"'"'\033'"'"' "$OUT"'
+
+# --- help and usage errors ---
+A mfa --help >"$OUT" 2>&1
+RC=$?
+check "mfa --help lists its commands (exit 0)" \
+        eval 'rc_is 0 && out_has "enable [--device NAME]" && out_has "add-device NAME" && out_has "remove NAME" && out_has "disable"'
+A status --help >"$OUT" 2>&1
+RC=$?
+check "status --help and backup-codes --help (exit 0)" \
+        eval 'rc_is 0 && out_has "Usage: mlsecctl [status]" && A backup-codes --help | grep -q "backup-codes regenerate"'
+for args in "mfa" "mfa frobnicate" "mfa remove" "mfa add-device" "status --frob" "backup-codes frob" \
+        "mfa enable --device a/b" "mfa disable extra"; do
+        # shellcheck disable=SC2086
+        A $args >/dev/null 2>&1
+        RC=$?
+        check "mlsecctl $args: usage error (exit 2)" rc_is 2
+done
 
 # --- enable MFA interactively: a wrong code first, then the right one ---
 fresh_step
