@@ -152,6 +152,9 @@ static int read_code(const char *prompt, char *buf, size_t len)
                 fputs(prompt, in);
                 fflush(in);
         } else {
+                static bool unbuffered;
+                if (!unbuffered) /* as above; before stdin's first read */
+                        unbuffered = setvbuf(stdin, NULL, _IONBF, 0) == 0;
                 fputs(prompt, stderr);
                 fflush(stderr);
         }
