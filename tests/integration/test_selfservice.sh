@@ -258,6 +258,31 @@ TOK=$(raw_as bob '{"v":1,"method":"mfa-begin","params":{"device":"x"}}' | python
 raw_as alice '{"v":1,"method":"mfa-confirm","params":{"token":"'"$TOK"'","code":"123456"}}' >"$OUT"
 check "bob's enrolment token is of no use to alice" grep -Eq '"code": ?"expired"' "$OUT"
 
+# --- the overview's warnings and next step: sessions, low backup codes, a lockout ---
+write_service sess "auth required pam_permit.so" "account required pam_permit.so" \
+        "session required $MODULE conf=$CONF"
+SB=$(enroll bob --no-qr)
+ctl admin backup-codes bob --json | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["backup_codes"]))' >"$T/bcodes"
+for i in 1 2 3 4 5 6 7; do login bob --answer "$(sed -n ${i}p "$T/bcodes")"; done
+login bob --service sess --no-auth --open-session --env XDG_SESSION_ID=s1 --rhost 203.0.113.7
+sleep 0.2
+B status --json >"$OUT"
+check "3 backup codes left: a warning, and the next step is to regenerate them" \
+        json 'assert d["backup_codes_left"]==3 and [w["kind"] for w in d["warnings"]]==["backup-codes-low"] and d["next_step"]["command"]=="mlsecctl backup-codes regenerate", d'
+check "the open session is counted (as recorded: no logind here)" \
+        json 'assert d["active_sessions"]==1 and d["sessions_live"] is False, d'
+B >"$OUT"
+check "the overview says so in text" \
+        eval 'grep -Eq "^Backup codes: +3 left \(low\)$" "$OUT" && out_has "! only 3 backup codes left" && grep -Eq "^Next step: +generate new backup codes: mlsecctl backup-codes regenerate$" "$OUT" && grep -Eq "^Active sessions: +1 " "$OUT"'
+for i in 1 2 3 4 5 6 7 8; do login bob --rhost 198.51.100.4 --answer "$(wrong_code "$SB")"; done
+sleep 0.2
+B status --json >"$OUT"
+check "after repeated failures: the lockout, the failed attempts, and the next step is to review them" \
+        json 'assert [l["source"] for l in d["lockouts"]]==["198.51.100.4"] and d["failed_since_last_login"]==8 and {"lockout","failed-attempts","backup-codes-low"}=={w["kind"] for w in d["warnings"]} and d["next_step"]["action"]=="review-lockouts" and d["next_step"]["command"]=="mlsecctl history --failed", d'
+B >"$OUT"
+check "the overview text names the locked source and the failures" \
+        eval 'out_has "! logins from 198.51.100.4 are locked for" && out_has "! 8 failed login attempts since your last login" && grep -Eq "^Last login: +.* from local, place unknown, via mlsec-test$" "$OUT"'
+
 # --- audit log, and no secret anywhere in the logs ---
 A audit --json >"$OUT"
 check "every change is in alice's audit log, with the user's uid as actor" \
