@@ -557,12 +557,11 @@ static const struct {
 } next_steps[] = {
         [ENROLL_NEXT_NONE] = {"none", "nothing to do: your account is protected", NULL},
         [ENROLL_NEXT_ENABLE_MFA] = {"enable-mfa", "enable MFA", "mlsecctl mfa enable"},
-        [ENROLL_NEXT_REVIEW_LOCKS] = {"review-lockouts",
-                                      "someone failed to log in repeatedly: check the failed attempts",
+        [ENROLL_NEXT_REVIEW_LOCKS] = {"review-lockouts", "review the failed logins behind the lockout",
                                       "mlsecctl history --failed"},
         [ENROLL_NEXT_REGENERATE] = {"regenerate-backup-codes", "generate new backup codes",
                                     "mlsecctl backup-codes regenerate"},
-        [ENROLL_NEXT_REVIEW_FAILS] = {"review-failed-attempts", "check the failed attempts since your last login",
+        [ENROLL_NEXT_REVIEW_FAILS] = {"review-failed-attempts", "review the failed logins since your last login",
                                       "mlsecctl history --failed"},
 };
 

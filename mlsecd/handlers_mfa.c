@@ -400,13 +400,17 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
                         r = proto_array_add(locks, e);
                 else
                         proto_obj_free(e);
-                if (r >= 0)
-                        r = proto_array_add(warns, warning("lockout",
-                                                           "logins from %s are locked for %s after repeated failures",
-                                                           strcmp(l->source, STORE_REMOTE_ALL) == 0
-                                                                   ? "every remote source"
-                                                                   : util_escape(l->source, esc, sizeof(esc)),
-                                                           util_duration((long)(l->until - now), dur, sizeof(dur))));
+                if (r >= 0) {
+                        const char *src = strcmp(l->source, STORE_REMOTE_ALL) == 0 ? "every remote source"
+                                          : strncmp(l->source, "mlsecd:", 7) == 0
+                                                  ? "mlsecctl (codes for settings changes)"
+                                                  : util_escape(l->source, esc, sizeof(esc));
+                        r = proto_array_add(warns,
+                                            warning("lockout",
+                                                    "logins from %s are locked for %s after "
+                                                    "repeated failures",
+                                                    src, util_duration((long)(l->until - now), dur, sizeof(dur))));
+                }
         }
         if (r >= 0 && failed > 0)
                 r = proto_array_add(warns, warning("failed-attempts", "%llu failed login attempt%s since %s",
@@ -560,10 +564,11 @@ static int on_confirm(struct daemon *d, const struct peer *p, const struct proto
         handle_mfa_expire(d, now_us);
         e = enroll_table_find(t, p->uid, req->token, now_us);
         if (!e || strcmp(e->user, p->user) != 0) {
+                char dur[64];
                 snprintf(msg, sizeof(msg),
-                         "No enrolment is waiting for this (it expired after %u minutes, or was cancelled): start "
-                         "again with mlsecctl mfa enable.",
-                         d->conf.enroll_timeout / 60);
+                         "No enrolment is waiting for this (it expired after %s, or was cancelled): start again "
+                         "with mlsecctl mfa enable.",
+                         util_duration((long)d->conf.enroll_timeout, dur, sizeof(dur)));
                 return handle_reply_error(PROTO_E_EXPIRED, msg, out, max, ret_len);
         }
         r = enroll_pending_check(e, req->code, (time_t)(now_us / 1000000), d->conf.window, &step);
