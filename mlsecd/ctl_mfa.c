@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,38 @@ static const char *paint(FILE *f, const char *ansi)
 
 /* ---- reading a code ------------------------------------------------------------------------ */
 
+/* The terminal's settings while echo is off, restored if a signal ends mlsecctl meanwhile
+ * (so Ctrl-C does not leave the terminal silent). mlsecctl is single-threaded. */
+static struct termios saved_tio;
+static volatile sig_atomic_t saved_fd = -1;
+static const int guarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static struct sigaction saved_sa[sizeof(guarded) / sizeof(guarded[0])];
+
+static void restore_and_reraise(int sig)
+{
+        if (saved_fd >= 0)
+                (void)tcsetattr(saved_fd, TCSANOW, &saved_tio);
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void guard_terminal(int fd, const struct termios *tio)
+{
+        struct sigaction sa = {.sa_handler = restore_and_reraise};
+
+        saved_tio = *tio;
+        saved_fd = fd;
+        for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+                (void)sigaction(guarded[i], &sa, &saved_sa[i]);
+}
+
+static void unguard_terminal(void)
+{
+        for (size_t i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+                (void)sigaction(guarded[i], &saved_sa[i], NULL);
+        saved_fd = -1;
+}
+
 /* One code into BUF: from /dev/tty without echo when standard input is a terminal, else one
  * line of standard input. 0, or -ENODATA for nothing typed / end of input. */
 static int read_code(const char *prompt, char *buf, size_t len)
@@ -147,7 +180,10 @@ static int read_code(const char *prompt, char *buf, size_t len)
                         quiet = old;
                         quiet.c_lflag &= ~(tcflag_t)ECHO;
                         quiet.c_lflag |= ECHONL;
+                        guard_terminal(fd, &old);
                         restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+                        if (!restore)
+                                unguard_terminal();
                 }
                 fputs(prompt, in);
                 fflush(in);
@@ -171,8 +207,10 @@ static int read_code(const char *prompt, char *buf, size_t len)
                 if (r == 0 && n == 0)
                         r = -ENODATA;
         }
-        if (restore)
+        if (restore) {
                 (void)tcsetattr(fd, TCSANOW, &old);
+                unguard_terminal();
+        }
         if (tty)
                 fclose(in);
         if (!tty && r == 0)

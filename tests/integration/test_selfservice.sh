@@ -283,6 +283,12 @@ B >"$OUT"
 check "the overview text names the locked source and the failures" \
         eval 'out_has "! logins from 198.51.100.4 are locked for" && out_has "! 8 failed login attempts since your last login" && grep -Eq "^Last login: +.* from local, place unknown, via mlsec-test$" "$OUT"'
 
+# --- Ctrl-C at a code prompt leaves the terminal as it was (echo on) ---
+expect -f "$T/drive.exp" -- CTRLC RUN setpriv --reuid=alice --regid="$(id -g alice)" --init-groups \
+        sh -c "trap '' INT; $MLSECCTL --conf $CONF mfa disable; echo rc=\$?; stty -a" >"$OUT" 2>&1
+check "Ctrl-C at the code prompt ends mlsecctl and restores the terminal's echo" \
+        eval 'out_has "rc=130" && grep -Eq "(^| )echo( |$)" "$OUT" && ! grep -Eq "(^| )-echo( |$)" "$OUT"'
+
 # --- audit log, and no secret anywhere in the logs ---
 A audit --json >"$OUT"
 check "every change is in alice's audit log, with the user's uid as actor" \
