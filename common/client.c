@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "seal.h"
 
 /* A full listen queue makes connect() fail with EAGAIN rather than wait: retry this often. */
 #define CLIENT_CONNECT_RETRY_MS 5
@@ -159,7 +160,7 @@ int client_call(const char *socket_path, const struct proto_request *req, int ti
         char code_buf[64], msg_buf[256];
         int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
         char *buf = NULL;
-        size_t len;
+        size_t len = 0, used = 0;
         int fd = -1, r;
 
         if (!socket_path || !*socket_path || !req || timeout_ms < 0)
@@ -183,6 +184,7 @@ int client_call(const char *socket_path, const struct proto_request *req, int ti
         r = proto_encode_request(req, buf, PROTO_MSG_MAX, &len);
         if (r < 0)
                 goto out;
+        used = len;
 
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
@@ -199,6 +201,7 @@ int client_call(const char *socket_path, const struct proto_request *req, int ti
         if (r < 0)
                 goto out;
         r = do_recv(fd, buf, deadline, &len);
+        used = r < 0 ? PROTO_MSG_MAX + 1 : len > used ? len : used;
         if (r < 0)
                 goto out;
 
@@ -216,7 +219,8 @@ out:
         (void)proto_obj_free(result);
         if (fd >= 0)
                 (void)close(fd);
-        explicit_bzero(buf, PROTO_MSG_MAX + 1); /* the request may have carried a code */
+        /* the request may have carried a code, the reply a new key or backup codes */
+        seal_wipe(buf, used);
         free(buf);
         return r;
 }

@@ -249,6 +249,22 @@ struct proto_obj *proto_array_get(const struct proto_obj *arr, size_t i)
         return view(json_object_array_get_idx(arr->j, i));
 }
 
+const char *proto_array_get_str(const struct proto_obj *arr, size_t i)
+{
+        struct json_object *v;
+        const char *s;
+
+        if (i >= proto_array_len(arr))
+                return NULL;
+        v = json_object_array_get_idx(arr->j, i);
+        if (!v || !json_object_is_type(v, json_type_string))
+                return NULL;
+        s = json_object_get_string(v);
+        if (!s || strlen(s) != (size_t)json_object_get_string_len(v))
+                return NULL;
+        return s;
+}
+
 /* ---- shared by the codecs ---- */
 
 #define REQUEST_DEPTH     8  /* {"params":{"event":{}}} needs 3 */

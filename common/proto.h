@@ -134,6 +134,8 @@ int proto_obj_get_bool(const struct proto_obj *o, const char *key, bool *ret);
 struct proto_obj *proto_obj_get(const struct proto_obj *o, const char *key);
 size_t proto_array_len(const struct proto_obj *arr);
 struct proto_obj *proto_array_get(const struct proto_obj *arr, size_t i);
+/* The string at index I of ARR (a view into it), NULL when it is not a string. */
+const char *proto_array_get_str(const struct proto_obj *arr, size_t i);
 
 struct proto_obj *proto_obj_new(void);
 struct proto_obj *proto_array_new(void);

@@ -137,6 +137,8 @@ enum stmt_id {
         ST_PRUNE_EVENTS,
         ST_PRUNE_SESSIONS,
         ST_USERS,
+        ST_LAST_LOGIN,
+        ST_COUNT_FAILED,
         _ST_MAX,
 };
 
@@ -194,6 +196,10 @@ static const char *const stmt_sql[_ST_MAX] = {
                      " WHERE kind = 'auth' AND user = u.user AND result = 'ok'"
                      " ORDER BY time_us DESC, id DESC LIMIT 1)"
                      " ORDER BY u.user LIMIT ?2",
+        [ST_LAST_LOGIN] = "SELECT " EVENT_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND result = 'ok'"
+                          " AND service != ?2 ORDER BY time_us DESC, id DESC LIMIT 1",
+        [ST_COUNT_FAILED] = "SELECT count(*) FROM events"
+                            " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2",
 };
 
 struct activity {
@@ -1173,5 +1179,62 @@ int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted)
                 return r;
         if (ret_deleted)
                 *ret_deleted = n;
+        return 0;
+}
+
+/* ---- the overview ------------------------------------------------------------------ */
+
+int activity_last_login(struct activity *a, const char *user, const char *exclude_service, struct mlsec_event *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        struct mlsec_event e;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_LAST_LOGIN, &st);
+        if (r < 0)
+                return r;
+        r = bind_text(a, st, 1, user);
+        if (r >= 0)
+                r = bind_text(a, st, 2, exclude_service ? exclude_service : "");
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        r = login_from_row(st, &e);
+        if (r < 0)
+                return r;
+        *ret = e;
+        return 0;
+}
+
+int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t n = 0;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_COUNT_FAILED, &st);
+        if (r < 0)
+                return r;
+        r = bind_text(a, st, 1, user);
+        if (r >= 0)
+                r = bind_int(a, st, 2, since_us);
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                r = copy_int(st, 0, &n);
+        if (r < 0)
+                return r;
+        *ret = n > 0 ? (uint64_t)n : 0;
         return 0;
 }

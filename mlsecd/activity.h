@@ -99,6 +99,12 @@ int activity_audit(struct activity *a, const char *user, unsigned limit, struct 
  * it. A chain cut at its end is not detected by the chain alone. */
 int activity_audit_verify(struct activity *a, uint64_t *ret_checked, int64_t *ret_first_bad);
 
+/* The overview. The newest successful login of USER whose service is not EXCLUDE_SERVICE
+ * (NULL: any; e.g. the code checks of mlsecctl's own changes are no login); -ENOENT if none. */
+int activity_last_login(struct activity *a, const char *user, const char *exclude_service, struct mlsec_event *ret);
+/* Failed login attempts of USER after SINCE_US. */
+int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret);
+
 /* Delete logins and closed sessions older than BEFORE_US in one transaction. The audit
  * chain is never pruned here (its integrity would be lost). *ret_deleted (may be NULL)
  * counts the rows deleted, events and sessions. */

@@ -222,7 +222,8 @@ int main(int argc, char **argv)
                         break;
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
-                                        "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N] [--chauthtok]\n");
+                                        "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N] "
+                                        "[--chauthtok]\n");
                         return 3;
                 }
         }

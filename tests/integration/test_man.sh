@@ -269,7 +269,7 @@ all_options_offered() {
         local c s o got
         got=$({
                 complete_words ""
-                for c in history sessions audit; do complete_words $c --; done
+                for c in history sessions audit status "mfa enable" "mfa devices" backup-codes; do complete_words $c --; done
                 complete_words logout 1 --
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
                 complete_words admin logout 1 --

@@ -96,8 +96,12 @@ echo "bogus line" >>"$CONF"
 ctl admin status bob >"$OUT" 2>&1
 check "a bad configuration line is reported with file and line" eval 'out_has "$CONF:5:"'
 write_conf
-"$MLSECCTL" >/dev/null 2>&1
-check "no command: usage, exit 2" test $? -eq 2
+ctl >"$OUT" 2>&1
+rc=$?
+check "no command: the overview, which asks mlsecd: when it is not running, says so (exit 1)" \
+        eval '[ $rc -eq 1 ] && out_has "mlsecd is not running (no one listens on $T/mlsecd.sock)"'
+ctl frobnicate >/dev/null 2>&1
+check "an unknown command: usage error, exit 2" test $? -eq 2
 "$MLSECCTL" --help >"$OUT"
 check "--help lists the admin commands" eval 'out_has "admin enroll USER" && out_has "admin unlock USER"'
 

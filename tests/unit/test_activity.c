@@ -913,6 +913,56 @@ static void test_users(void **state)
         assert_int_equal(activity_users(NULL, 5, &u, &n), -EINVAL);
 }
 
+/* The overview: the newest successful login (mlsecctl's own code checks aside) and the
+ * failures after it. */
+static void test_last_login_and_failures_since(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e, last;
+        uint64_t n = 99;
+
+        assert_int_equal(activity_last_login(f->a, "alice", "mlsecctl", &last), -ENOENT);
+        assert_int_equal(activity_count_failed(f->a, "alice", 0, &n), 0);
+        assert_int_equal(n, 0);
+
+        e = make_login(f, T0, "alice", "ok");
+        store(f, &e);
+        e = make_login(f, T0 + 10, "alice", "fail");
+        store(f, &e);
+        e = make_login(f, T0 + 20, "alice", "ok");
+        strcpy(e.ip, "203.0.113.9");
+        store(f, &e);
+        e = make_login(f, T0 + 30, "alice", "fail");
+        store(f, &e);
+        e = make_login(f, T0 + 40, "alice", "fail");
+        store(f, &e);
+        e = make_login(f, T0 + 50, "alice", "ok"); /* a settings change's code check */
+        strcpy(e.service, "mlsecctl");
+        store(f, &e);
+        e = make_login(f, T0 + 60, "bob", "ok");
+        store(f, &e);
+        e = make_login(f, T0 + 70, "bob", "fail");
+        store(f, &e);
+
+        memset(&last, 0, sizeof(last));
+        assert_int_equal(activity_last_login(f->a, "alice", "mlsecctl", &last), 0);
+        assert_int_equal(last.time_us, T0 + 20);
+        assert_string_equal(last.ip, "203.0.113.9");
+        assert_string_equal(last.service, "sshd");
+        assert_string_equal(last.result, "ok");
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last), 0);
+        assert_int_equal(last.time_us, T0 + 50);
+        assert_int_equal(activity_count_failed(f->a, "alice", T0 + 20, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(activity_count_failed(f->a, "alice", 0, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(activity_count_failed(f->a, "bob", T0 + 60, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(activity_last_login(f->a, "carol", NULL, &last), -ENOENT);
+        assert_int_equal(activity_last_login(f->a, NULL, NULL, &last), -EINVAL);
+        assert_int_equal(activity_count_failed(NULL, "alice", 0, &n), -EINVAL);
+}
+
 int main(void)
 {
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -939,6 +989,7 @@ int main(void)
                 TO(test_audit_other_key),
                 TO(test_prune),
                 TO(test_users),
+                TO(test_last_login_and_failures_since),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -556,6 +556,301 @@ static void test_status_of_user_without_mfa_is_empty(void **state)
         enroll_status_clear(&st);
 }
 
+/* ---- self-service enrolment ------------------------------------------------------------------ */
+
+static struct enroll_pending pending_for(const char *user, const char *device, bool first)
+{
+        struct enroll_device_req req = req_for(user, device, NULL);
+        struct enroll_device_result shown;
+        struct enroll_pending p;
+        char b32[TOTP_BASE32_MAX];
+
+        memset(&p, 0x5a, sizeof(p));
+        assert_int_equal(enroll_pending_new(&req, &p, &shown), 0);
+        /* what is shown is the pending secret */
+        assert_int_equal(totp_base32_encode(p.secret, p.secret_len, b32, sizeof(b32)), 0);
+        assert_string_equal(shown.secret_b32, b32);
+        assert_non_null(strstr(shown.uri, b32));
+        p.first = first;
+        return p;
+}
+
+static void code_at(const struct enroll_pending *p, time_t t, char code[TOTP_CODE_MAX])
+{
+        assert_int_equal(totp_generate(p->secret, p->secret_len, p->alg, p->digits, totp_step(t), code), 0);
+}
+
+static void test_pending_is_not_stored_until_committed(void **state)
+{
+        struct fixture *f = *state;
+        struct enroll_device_req req = req_for("alice", "phone", SECRET_B32);
+        struct enroll_device_result shown;
+        struct enroll_pending p = pending_for("alice", "phone", true), q;
+
+        assert_string_equal(p.user, "alice");
+        assert_string_equal(p.device, "phone");
+        assert_int_equal(p.secret_len, TOTP_SECRET_DEFAULT);
+        assert_int_equal(p.digits, 6);
+        assert_int_equal(p.tries_left, ENROLL_TRIES);
+        assert_int_equal(n_devices(f, "alice"), 0);
+        /* a given secret, a bad name or bad digits are refused */
+        assert_int_equal(enroll_pending_new(&req, &q, &shown), -EINVAL);
+        req = req_for("alice", "a/b", NULL);
+        assert_int_equal(enroll_pending_new(&req, &q, &shown), -EINVAL);
+        req = req_for("alice", NULL, NULL);
+        req.digits = 7;
+        assert_int_equal(enroll_pending_new(&req, &q, &shown), -EINVAL);
+        /* two enrolments get two secrets */
+        q = pending_for("alice", "phone", true);
+        assert_memory_not_equal(p.secret, q.secret, p.secret_len);
+}
+
+static void test_pending_check_accepts_only_the_window(void **state)
+{
+        struct enroll_pending p = pending_for("alice", "phone", true);
+        char code[TOTP_CODE_MAX], spaced[16];
+        int64_t step = -1;
+
+        code_at(&p, T0, code);
+        assert_int_equal(enroll_pending_check(&p, code, T0, 1, &step), 1);
+        assert_int_equal(step, (int64_t)totp_step(T0));
+        code_at(&p, T0 - 30, code);
+        assert_int_equal(enroll_pending_check(&p, code, T0, 1, &step), 1);
+        assert_int_equal(step, (int64_t)totp_step(T0) - 1);
+        /* two steps away: outside a window of 1, inside one of 2 */
+        code_at(&p, T0 + 60, code);
+        step = -1;
+        assert_int_equal(enroll_pending_check(&p, code, T0, 1, &step), 0);
+        assert_int_equal(step, -1);
+        assert_int_equal(enroll_pending_check(&p, code, T0, 2, &step), 1);
+        /* typed with a space */
+        code_at(&p, T0, code);
+        snprintf(spaced, sizeof(spaced), "%.3s %s", code, code + 3);
+        assert_int_equal(enroll_pending_check(&p, spaced, T0, 1, &step), 1);
+        /* malformed answers are simply wrong */
+        assert_int_equal(enroll_pending_check(&p, "", T0, 1, &step), 0);
+        code[5] = '\0';
+        assert_int_equal(enroll_pending_check(&p, code, T0, 1, &step), 0);
+        code_at(&p, T0, code);
+        snprintf(spaced, sizeof(spaced), "%s1", code);
+        assert_int_equal(enroll_pending_check(&p, spaced, T0, 1, &step), 0);
+        snprintf(spaced, sizeof(spaced), "%.5sx", code);
+        assert_int_equal(enroll_pending_check(&p, spaced, T0, 1, &step), 0);
+        assert_int_equal(enroll_pending_check(&p, code, T0, 11, &step), -EINVAL);
+}
+
+static void test_commit_first_device_records_step_and_gives_codes(void **state)
+{
+        struct fixture *f = *state;
+        struct enroll_pending p = pending_for("alice", "phone", true);
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], code[TOTP_CODE_MAX];
+        struct store_device *d = NULL;
+        char b32[TOTP_BASE32_MAX];
+        struct verify_result v;
+        bool first = false;
+        int64_t step = -1;
+        size_t n = 0;
+
+        code_at(&p, T0, code);
+        assert_int_equal(enroll_pending_check(&p, code, T0, 1, &step), 1);
+        memset(codes, 0, sizeof(codes));
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p, step, T0, &first, codes), 0);
+        assert_true(first);
+        assert_int_equal(store_list_devices(f->s, "alice", &d, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(d[0].name, "phone");
+        assert_int_equal(d[0].last_step, step);
+        assert_int_equal(d[0].created, T0);
+        store_devices_free(d, n);
+        /* the confirming code is a replay at login; the next step's code works */
+        assert_int_equal(totp_base32_encode(p.secret, p.secret_len, b32, sizeof(b32)), 0);
+        v = try_answer(f, "alice", code, T0 + 1);
+        assert_int_equal(v.verdict, VERDICT_REPLAY);
+        v = try_totp(f, "alice", b32, 6, T0 + 30);
+        assert_int_equal(v.verdict, VERDICT_OK);
+        /* the 10 backup codes are distinct and work once */
+        for (size_t i = 0; i < BACKUP_CODE_COUNT; i++) {
+                assert_true(shown_form(codes[i]));
+                for (size_t j = 0; j < i; j++)
+                        assert_string_not_equal(codes[i], codes[j]);
+        }
+        v = try_answer(f, "alice", codes[4], T0 + 31);
+        assert_int_equal(v.verdict, VERDICT_OK);
+        assert_int_equal(v.method, METHOD_BACKUP);
+        assert_int_equal(v.backup_left, 9);
+}
+
+static void test_commit_second_device_keeps_backup_codes(void **state)
+{
+        struct fixture *f = *state;
+        struct enroll_pending p1 = pending_for("alice", "phone", true), p2 = pending_for("alice", "tablet", false);
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], untouched[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
+        struct enroll_status st;
+        bool first = true;
+
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p1, (int64_t)totp_step(T0), T0, &first, codes), 0);
+        memset(codes, 0x5a, sizeof(codes));
+        memcpy(untouched, codes, sizeof(codes));
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p2, (int64_t)totp_step(T0), T0 + 5, &first, codes), 0);
+        assert_false(first);
+        assert_memory_equal(codes, untouched, sizeof(codes));
+        assert_int_equal(enroll_status(f->s, "alice", T0, &st), 0);
+        assert_int_equal(st.n_devices, 2);
+        assert_int_equal(st.backup_left, BACKUP_CODE_COUNT);
+        enroll_status_clear(&st);
+}
+
+static void test_commit_refuses_what_changed_meanwhile(void **state)
+{
+        struct fixture *f = *state;
+        struct enroll_pending p = pending_for("alice", "phone", true);
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
+        bool first = false;
+
+        /* begun with devices, none left (e.g. an administrator's reset): refused */
+        p.first = false;
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p, 1, T0, &first, codes), -ESTALE);
+        assert_int_equal(n_devices(f, "alice"), 0);
+        /* begun without a device, one exists now: refused */
+        p.first = true;
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p, 1, T0, &first, codes), 0);
+        p = pending_for("alice", "tablet", true);
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p, 1, T0, &first, codes), -EALREADY);
+        /* a name that exists: refused */
+        p = pending_for("alice", "phone", false);
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p, 1, T0, &first, codes), -EEXIST);
+        assert_int_equal(n_devices(f, "alice"), 1);
+}
+
+static void test_remove_last_device_turns_mfa_off(void **state)
+{
+        struct fixture *f = *state;
+        struct enroll_pending p1 = pending_for("alice", "phone", true), p2 = pending_for("alice", "tablet", false);
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
+        struct enroll_status st;
+        bool first, off = true;
+
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p1, 1, T0, &first, codes), 0);
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p2, 1, T0, &first, codes), 0);
+        assert_int_equal(enroll_remove_device(f->s, "alice", "nosuch", &off), -ENOENT);
+        assert_int_equal(enroll_remove_device(f->s, "alice", "tablet", &off), 0);
+        assert_false(off);
+        assert_int_equal(enroll_status(f->s, "alice", T0, &st), 0);
+        assert_int_equal(st.n_devices, 1);
+        assert_int_equal(st.backup_left, BACKUP_CODE_COUNT);
+        enroll_status_clear(&st);
+        assert_int_equal(enroll_remove_device(f->s, "alice", "phone", &off), 0);
+        assert_true(off);
+        assert_int_equal(enroll_status(f->s, "alice", T0, &st), 0);
+        assert_int_equal(st.n_devices, 0);
+        assert_int_equal(st.backup_left, 0);
+        enroll_status_clear(&st);
+        assert_int_equal(try_answer(f, "alice", codes[0], T0).verdict, VERDICT_UNENROLLED);
+}
+
+static void test_disable_removes_everything(void **state)
+{
+        struct fixture *f = *state;
+        struct enroll_pending p1 = pending_for("alice", "phone", true), p2 = pending_for("alice", "tablet", false);
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
+        struct enroll_status st;
+        unsigned n = 0;
+        bool first;
+
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p1, 1, T0, &first, codes), 0);
+        assert_int_equal(enroll_pending_commit(f->s, f->k, &p2, 1, T0, &first, codes), 0);
+        assert_int_equal(enroll_disable(f->s, "alice", &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(enroll_status(f->s, "alice", T0, &st), 0);
+        assert_int_equal(st.n_devices, 0);
+        assert_int_equal(st.backup_left, 0);
+        enroll_status_clear(&st);
+        assert_int_equal(enroll_disable(f->s, "alice", &n), 0);
+        assert_int_equal(n, 0);
+}
+
+static void test_table_expires_bounds_and_binds_to_uid(void **state)
+{
+        struct enroll_table *t = NULL;
+        struct enroll_pending p = pending_for("alice", "phone", true), *e;
+        char tok[4][ENROLL_TOKEN_LEN + 1];
+        const int64_t now = (int64_t)T0 * 1000000;
+
+        assert_int_equal(enroll_table_new(0, 1, &t), -EINVAL);
+        assert_int_equal(enroll_table_new(4, 2, &t), 0);
+        assert_int_equal(enroll_table_next_expiry(t), 0);
+        assert_int_equal(enroll_table_add(t, 1000, &p, now + 600000000, tok[0]), 0);
+        assert_int_equal(strlen(tok[0]), ENROLL_TOKEN_LEN);
+        assert_int_equal(strspn(tok[0], "0123456789abcdef"), ENROLL_TOKEN_LEN);
+        e = enroll_table_find(t, 1000, tok[0], now);
+        assert_non_null(e);
+        assert_string_equal(e->device, "phone");
+        assert_memory_equal(e->secret, p.secret, p.secret_len);
+        /* another uid, another token, or past the expiry: nothing */
+        assert_null(enroll_table_find(t, 1001, tok[0], now));
+        assert_null(enroll_table_find(t, 1000, "0123456789abcdef0123456789abcdef", now));
+        assert_null(enroll_table_find(t, 1000, "short", now));
+        assert_null(enroll_table_find(t, 1000, tok[0], now + 600000000));
+        assert_int_equal(enroll_table_next_expiry(t), now + 600000000);
+
+        /* per uid: a third replaces the oldest */
+        assert_int_equal(enroll_table_add(t, 1000, &p, now + 600000001, tok[1]), 0);
+        assert_int_equal(enroll_table_add(t, 1000, &p, now + 600000002, tok[2]), 0);
+        assert_int_equal(enroll_table_count(t, 1000), 2);
+        assert_null(enroll_table_find(t, 1000, tok[0], now));
+        assert_non_null(enroll_table_find(t, 1000, tok[1], now));
+        assert_non_null(enroll_table_find(t, 1000, tok[2], now));
+        /* overall: full is full */
+        assert_int_equal(enroll_table_add(t, 2000, &p, now + 1000, tok[3]), 0);
+        assert_int_equal(enroll_table_add(t, 3000, &p, now + 1000, tok[3]), 0);
+        assert_int_equal(enroll_table_add(t, 4000, &p, now + 1000, tok[3]), -EBUSY);
+        assert_int_equal(enroll_table_next_expiry(t), now + 1000);
+
+        /* expiry drops and wipes exactly the expired ones */
+        assert_int_equal(enroll_table_expire(t, now + 999), 0);
+        assert_int_equal(enroll_table_expire(t, now + 1000), 2);
+        assert_int_equal(enroll_table_count(t, 2000), 0);
+        assert_int_equal(enroll_table_count(t, 1000), 2);
+        e = enroll_table_find(t, 1000, tok[1], now);
+        assert_non_null(e);
+        enroll_table_drop(t, e);
+        assert_false(e->used);
+        for (size_t i = 0; i < sizeof(e->secret); i++)
+                assert_int_equal(e->secret[i], 0);
+        assert_null(enroll_table_find(t, 1000, tok[1], now));
+        assert_int_equal(enroll_table_expire(t, 0), 1);
+        assert_int_equal(enroll_table_next_expiry(t), 0);
+        t = enroll_table_free(t);
+        assert_null(t);
+}
+
+static void test_next_step_is_the_most_urgent(void **state)
+{
+        struct store_lockout lock = {.source = "192.0.2.1"};
+        struct enroll_status st = {0};
+        struct store_device dev = {.name = "phone"};
+
+        assert_int_equal(enroll_next_step(&st, 5), ENROLL_NEXT_ENABLE_MFA);
+        assert_string_equal(enroll_next_command(ENROLL_NEXT_ENABLE_MFA), "mlsecctl mfa enable");
+        assert_string_equal(enroll_next_message(ENROLL_NEXT_ENABLE_MFA), "enable MFA");
+        st.devices = &dev;
+        st.n_devices = 1;
+        st.backup_left = 10;
+        assert_int_equal(enroll_next_step(&st, 0), ENROLL_NEXT_NONE);
+        assert_null(enroll_next_command(ENROLL_NEXT_NONE));
+        assert_int_equal(enroll_next_step(&st, 1), ENROLL_NEXT_REVIEW_FAILS);
+        st.backup_left = 4;
+        assert_int_equal(enroll_next_step(&st, 0), ENROLL_NEXT_NONE);
+        st.backup_left = ENROLL_BACKUP_LOW;
+        assert_int_equal(enroll_next_step(&st, 1), ENROLL_NEXT_REGENERATE);
+        assert_string_equal(enroll_next_command(ENROLL_NEXT_REGENERATE), "mlsecctl backup-codes regenerate");
+        st.lockouts = &lock;
+        st.n_lockouts = 1;
+        assert_int_equal(enroll_next_step(&st, 1), ENROLL_NEXT_REVIEW_LOCKS);
+        assert_string_equal(enroll_next_to_string(ENROLL_NEXT_REVIEW_LOCKS), "review-lockouts");
+        assert_string_equal(enroll_next_to_string((enum enroll_next)99), "none");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -576,6 +871,15 @@ int main(void)
                 T(test_new_backup_codes_invalidate_the_old_ones),
                 T(test_status_lists_devices_codes_and_active_lockouts),
                 T(test_status_of_user_without_mfa_is_empty),
+                T(test_pending_is_not_stored_until_committed),
+                T(test_pending_check_accepts_only_the_window),
+                T(test_commit_first_device_records_step_and_gives_codes),
+                T(test_commit_second_device_keeps_backup_codes),
+                T(test_commit_refuses_what_changed_meanwhile),
+                T(test_remove_last_device_turns_mfa_off),
+                T(test_disable_removes_everything),
+                T(test_table_expires_bounds_and_binds_to_uid),
+                T(test_next_step_is_the_most_urgent),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

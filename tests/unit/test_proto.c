@@ -1309,6 +1309,29 @@ static void test_getters_read_values_and_refuse_wrong_types(void **state)
         proto_obj_free(o);
 }
 
+static void test_array_strings_are_read_by_index(void **state)
+{
+        struct proto_obj *arr = proto_array_new(), *o = proto_obj_new();
+
+        assert_int_equal(proto_array_add_str(arr, "12345-67890"), 0);
+        assert_int_equal(proto_array_add(arr, proto_obj_new()), 0);
+        assert_int_equal(proto_array_add_str(arr, ""), 0);
+        assert_string_equal(proto_array_get_str(arr, 0), "12345-67890");
+        assert_null(proto_array_get_str(arr, 1)); /* an object, not a string */
+        assert_string_equal(proto_array_get_str(arr, 2), "");
+        assert_null(proto_array_get_str(arr, 3));
+        assert_null(proto_array_get_str(NULL, 0));
+        assert_int_equal(proto_obj_set_str(o, "k", "v"), 0);
+        assert_null(proto_array_get_str(o, 0)); /* not an array */
+        proto_obj_wipe(arr);
+        {
+                const char *w = proto_array_get_str(arr, 0); /* the code is gone */
+                assert_true(!w || !*w);
+        }
+        proto_obj_free(arr);
+        proto_obj_free(o);
+}
+
 static void test_integers_beyond_int64_are_out_of_range(void **state)
 {
         const char *text = "{\"v\":1,\"ok\":true,\"result\":{\"big\":9223372036854775808,\"max\":9223372036854775807}}";
@@ -1419,6 +1442,7 @@ int main(void)
                 cmocka_unit_test(test_event_decode_rejects),
                 cmocka_unit_test(test_event_encoders_refuse_invalid_events),
                 cmocka_unit_test(test_getters_read_values_and_refuse_wrong_types),
+                cmocka_unit_test(test_array_strings_are_read_by_index),
                 cmocka_unit_test(test_integers_beyond_int64_are_out_of_range),
                 cmocka_unit_test(test_views_index_and_free_in_any_order),
                 cmocka_unit_test(test_a_view_can_be_attached_elsewhere),
