@@ -24,9 +24,50 @@
 /* Options shared by the read commands. */
 struct read_opts {
         const char *user;
-        bool all, failed, closed, verify;
+        bool all, failed, closed, verify, help;
         unsigned limit;
 };
+
+static const struct {
+        const char *cmd, *text;
+} help_texts[] = {
+        {"history", "Usage: mlsecctl history [--limit N] [--failed] [--user NAME | --all] [--json]\n"
+                    "Login attempts, newest first: time, result, reason, method, service, user, from, tty.\n"
+                    "  --limit N     at most N entries (1..1000, default 50)\n"
+                    "  --failed      only failed attempts\n"
+                    "  --user NAME   another user's (administrators)\n"
+                    "  --all         every user's (administrators)\n"
+                    "  --json        machine-readable output\n"},
+        {"sessions", "Usage: mlsecctl sessions [--closed] [--limit N] [--user NAME | --all] [--json]\n"
+                     "Sessions with their systemd-logind id; live ones are checked with logind.\n"
+                     "  --closed      also sessions that ended, and how\n"
+                     "  --limit N     at most N entries (1..1000, default 50)\n"
+                     "  --user NAME   another user's (administrators)\n"
+                     "  --all         every user's (administrators)\n"
+                     "  --json        machine-readable output\n"},
+        {"logout", "Usage: mlsecctl logout SESSION_ID [--json]\n"
+                   "End a session (yours, or anyone's for administrators) through systemd-logind;\n"
+                   "a session still there 5 seconds later is killed. The ids are in 'mlsecctl sessions'.\n"},
+        {"audit", "Usage: mlsecctl audit [--limit N] [--user NAME | --all] [--json]\n"
+                  "Security-relevant changes, newest first: who did what, when.\n"
+                  "  --limit N     at most N entries (1..1000, default 50)\n"
+                  "  --user NAME   another user's (administrators)\n"
+                  "  --all         every user's (administrators)\n"
+                  "  --json        machine-readable output\n"},
+};
+
+/* --help or -h anywhere among a read command's arguments: its text on stdout. */
+static bool show_help(int argc, char **argv, const char *cmd)
+{
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        for (size_t k = 0; k < sizeof(help_texts) / sizeof(help_texts[0]); k++)
+                                if (strcmp(help_texts[k].cmd, cmd) == 0)
+                                        fputs(help_texts[k].text, stdout);
+                        return true;
+                }
+        return false;
+}
 
 static int parse_read_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *allowed,
                            struct read_opts *o)
@@ -39,6 +80,10 @@ static int parse_read_opts(struct ctl *c, int argc, char **argv, const char *cmd
         int opt;
 
         *o = (struct read_opts){0};
+        if (show_help(argc, argv, cmd)) {
+                o->help = true;
+                return 0;
+        }
         optind = 1;
         while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 char *end;
@@ -194,6 +239,8 @@ int ctl_history(struct ctl *c, int argc, char **argv)
         r = parse_read_opts(c, argc, argv, "history", "uanf", &o);
         if (r)
                 return r;
+        if (o.help)
+                return EXIT_SUCCESS;
         fill_target(&req, &o);
         req.failed_only = o.failed;
         if (ctl_call(c, &req, &res) < 0)
@@ -262,6 +309,8 @@ int ctl_sessions(struct ctl *c, int argc, char **argv)
         r = parse_read_opts(c, argc, argv, "sessions", "uanc", &o);
         if (r)
                 return r;
+        if (o.help)
+                return EXIT_SUCCESS;
         fill_target(&req, &o);
         req.include_closed = o.closed;
         if (ctl_call(c, &req, &res) < 0)
@@ -282,6 +331,8 @@ int ctl_logout(struct ctl *c, int argc, char **argv)
         const char *id;
         int r;
 
+        if (show_help(argc, argv, "logout"))
+                return EXIT_SUCCESS;
         /* the session id is the one positional argument */
         if (argc < 2 || argv[1][0] == '-')
                 return ctl_usage_error("logout needs a SESSION_ID (see 'mlsecctl sessions')");
@@ -346,6 +397,8 @@ int ctl_audit(struct ctl *c, int argc, char **argv, bool admin)
         r = parse_read_opts(c, argc, argv, admin ? "admin audit" : "audit", admin ? "uanv" : "uan", &o);
         if (r)
                 return r;
+        if (o.help)
+                return EXIT_SUCCESS;
         if (!o.verify) {
                 fill_target(&req, &o);
                 if (ctl_call(c, &req, &res) < 0)

@@ -104,5 +104,34 @@ ctl frobnicate >/dev/null 2>&1
 check "an unknown command: usage error, exit 2" test $? -eq 2
 "$MLSECCTL" --help >"$OUT"
 check "--help lists the admin commands" eval 'out_has "admin enroll USER" && out_has "admin unlock USER"'
+# every command has its own --help: exit 0, a usage line naming it, nothing on stderr
+helps_ok() {
+        local cmd
+        while read -r cmd; do
+                # shellcheck disable=SC2086
+                ctl $cmd --help >"$OUT" 2>"$T/err" || { echo "# $cmd --help: exit $?"; return 1; }
+                grep "^Usage: mlsecctl" "$OUT" | grep -qF -- "${cmd#admin }" || { echo "# $cmd --help: no usage line"; cat "$OUT"; return 1; }
+                [ ! -s "$T/err" ] || { echo "# $cmd --help wrote to stderr"; return 1; }
+        done <<'EOH'
+status
+mfa
+backup-codes
+password
+history
+sessions
+logout
+audit
+admin users
+admin reset-mfa
+admin unlock
+admin history
+admin sessions
+admin audit
+admin logout
+admin enroll
+admin status
+EOH
+}
+check "every command's --help shows its usage (exit 0, nothing on stderr)" helps_ok
 
 finish
