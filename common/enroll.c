@@ -418,7 +418,8 @@ int enroll_table_new(size_t max_total, size_t max_per_uid, struct enroll_table *
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
-        t->slots = calloc(max_total, sizeof(*t->slots));
+        /* the keys of enrolments not yet confirmed: locked memory, for minutes at a time */
+        t->slots = seal_secure_alloc(max_total * sizeof(*t->slots));
         if (!t->slots) {
                 free(t);
                 return -ENOMEM;
@@ -433,8 +434,7 @@ struct enroll_table *enroll_table_free(struct enroll_table *t)
 {
         if (!t)
                 return NULL;
-        seal_wipe(t->slots, t->max * sizeof(*t->slots));
-        free(t->slots);
+        seal_secure_free(t->slots);
         free(t);
         return NULL;
 }

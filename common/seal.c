@@ -514,6 +514,23 @@ bool seal_equal(const void *a, const void *b, size_t len)
         return sodium_memcmp(a, b, len) == 0;
 }
 
+void *seal_secure_alloc(size_t len)
+{
+        void *p;
+
+        if (len == 0 || sodium_init() < 0)
+                return NULL;
+        p = sodium_malloc(len);
+        if (p)
+                sodium_memzero(p, len);
+        return p;
+}
+
+void seal_secure_free(void *p)
+{
+        sodium_free(p); /* wipes, and accepts NULL */
+}
+
 void seal_wipe(void *buf, size_t len)
 {
         if (buf && len > 0)

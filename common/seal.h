@@ -51,5 +51,9 @@ uint32_t seal_random_uniform(uint32_t upper_bound);
 /* Constant-time equality of two buffers of the same length. */
 bool seal_equal(const void *a, const void *b, size_t len);
 void seal_wipe(void *buf, size_t len);
+/* Zeroed memory for secrets that live long (a daemon's): locked against swapping and
+ * between guard pages (sodium_malloc). NULL when out of memory. free wipes; NULL is fine. */
+void *seal_secure_alloc(size_t len);
+void seal_secure_free(void *p);
 /* Wipe a NUL-terminated string in place and free it; returns NULL. */
 char *seal_wipe_free_str(char *s);

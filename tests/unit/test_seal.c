@@ -459,6 +459,20 @@ static void test_helpers(void **state)
         assert_null(seal_wipe_free_str(NULL));
 }
 
+/* Long-lived secrets get zeroed, usable memory; freeing NULL is fine. */
+static void test_secure_alloc(void **state)
+{
+        unsigned char *p = seal_secure_alloc(4096);
+
+        assert_non_null(p);
+        for (size_t i = 0; i < 4096; i++)
+                assert_int_equal(p[i], 0);
+        memset(p, 0x41, 4096);
+        seal_secure_free(p);
+        seal_secure_free(NULL);
+        assert_null(seal_secure_alloc(0));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -471,6 +485,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_hash_code, setup, teardown),
                 cmocka_unit_test(test_password),
                 cmocka_unit_test(test_helpers),
+                cmocka_unit_test(test_secure_alloc),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
