@@ -8,6 +8,8 @@
 # pam_mlsec.8 and every one listed there is accepted; the PAM codes, prompts and messages
 # of the module and mlsecd's MESSAGE_IDs and journal fields are in their pages.
 . "$(dirname "$0")/lib.sh"
+# man, groff and bash-completion are not ours: no sanitizer runtime preloaded into them
+unset LD_PRELOAD
 
 MAN=$TOP/man
 PAGES="pam_mlsec.8 mlsecd.8 mlsecctl.1 mlsec.conf.5"

@@ -162,7 +162,22 @@ login pwalice --service mlsec-pw --chauthtok --silent --answer 'abc12'
 check "PAM_SILENT: refused without a message" eval 'failed && ! out_has "ERROR:"'
 check "no password was ever logged" eval 'nowhere "abc12" && nowhere "Ferno#Tugh84Lw" && nowhere "Mosaic%Lurk39Pe"'
 
+host_shadow_unchanged() {
+        [ "$(sha256sum <"$HOST_ETC/shadow")" = "$HOST_SHADOW_SUM" ] && ! grep -q "^pwbob:" "$HOST_ETC/shadow"
+}
+
 # --- (b) mlsecctl password as a throwaway user: passwd(1), PAM service passwd ---
+if [ "${SANITIZE:-}" = 1 ]; then
+        # passwd is setuid: the loader ignores the ASan preload there, and an ASan-built
+        # module cannot run without it. (a) above runs the same module under ASan.
+        N_TEST=$((N_TEST + 1))
+        echo "ok $N_TEST - # SKIP (b) under SANITIZE=1: passwd(1) is setuid and cannot load an ASan-built module"
+        stop_mlsecd
+        umount -l /etc
+        check "the host's /etc/shadow is unchanged (and is not the namespace's)" host_shadow_unchanged
+        finish
+        exit
+fi
 add_user pwbob 'Initial-pw-77'
 open_for_users
 # the documented stack, conf/pam.d/common-password, as the private /etc's common-password;
@@ -254,6 +269,5 @@ check "no password of pwbob's was logged or stored in clear" \
 
 stop_mlsecd
 umount -l /etc
-check "the host's /etc/shadow is unchanged (and is not the namespace's)" \
-        eval '[ "$(sha256sum <"$HOST_ETC/shadow")" = "$HOST_SHADOW_SUM" ] && ! grep -q "^pwbob:" "$HOST_ETC/shadow"'
+check "the host's /etc/shadow is unchanged (and is not the namespace's)" host_shadow_unchanged
 finish
