@@ -28,6 +28,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "module.h"
 #include "event.h"
 #include "proto.h"
 #include "report.h"
@@ -67,33 +68,13 @@ static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **
 {
         *o = (struct options){.silent = (flags & PAM_SILENT) != 0};
         for (int i = 0; i < argc; i++) {
-                if (strncmp(argv[i], "conf=", 5) == 0 && argv[i][5] == '/')
-                        o->conf = argv[i] + 5;
-                else if (strcmp(argv[i], "forward_pass") == 0)
+                if (module_option(argv[i], &o->conf, &o->debug, &o->silent))
+                        continue;
+                if (strcmp(argv[i], "forward_pass") == 0)
                         o->forward_pass = true;
-                else if (strcmp(argv[i], "debug") == 0)
-                        o->debug = true;
-                else if (strcmp(argv[i], "silent") == 0)
-                        o->silent = true;
-                else {
-                        char esc[128];
-                        pam_syslog(pamh, LOG_WARNING, "unknown or invalid option ignored: %s",
-                                   util_escape(argv[i], esc, sizeof(esc)));
-                }
+                else
+                        module_option_unknown(pamh, argv[i]);
         }
-}
-
-static void say(pam_handle_t *pamh, const struct options *o, int style, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void say(pam_handle_t *pamh, const struct options *o, int style, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (o->silent)
-                return;
-        va_start(ap, fmt);
-        (void)pam_vprompt(pamh, style, NULL, fmt, ap);
-        va_end(ap);
 }
 
 /* Failures are counted per source: the remote host, else the terminal. */

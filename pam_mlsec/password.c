@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "module.h"
 #include "event.h"
 #include "pwpolicy.h"
 #include "report.h"
@@ -64,38 +65,18 @@ static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **
                 char *end = NULL;
                 unsigned long n;
 
-                if (strncmp(argv[i], "conf=", 5) == 0 && argv[i][5] == '/')
-                        o->conf = argv[i] + 5;
-                else if (strncmp(argv[i], "retry=", 6) == 0 && argv[i][6] >= '1' && argv[i][6] <= '9' &&
-                         (n = strtoul(argv[i] + 6, &end, 10)) <= RETRY_MAX && *end == '\0')
+                if (module_option(argv[i], &o->conf, &o->debug, &o->silent))
+                        continue;
+                if (strncmp(argv[i], "retry=", 6) == 0 && argv[i][6] >= '1' && argv[i][6] <= '9' &&
+                    (n = strtoul(argv[i] + 6, &end, 10)) <= RETRY_MAX && *end == '\0')
                         o->retry = (unsigned)n;
                 else if (strcmp(argv[i], "record") == 0)
                         o->record = true;
                 else if (strcmp(argv[i], "use_authtok") == 0)
                         o->use_authtok = true;
-                else if (strcmp(argv[i], "debug") == 0)
-                        o->debug = true;
-                else if (strcmp(argv[i], "silent") == 0)
-                        o->silent = true;
-                else {
-                        char esc[128];
-                        pam_syslog(pamh, LOG_WARNING, "unknown or invalid option ignored: %s",
-                                   util_escape(argv[i], esc, sizeof(esc)));
-                }
+                else
+                        module_option_unknown(pamh, argv[i]);
         }
-}
-
-static void say(pam_handle_t *pamh, const struct options *o, int style, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static void say(pam_handle_t *pamh, const struct options *o, int style, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (o->silent)
-                return;
-        va_start(ap, fmt);
-        (void)pam_vprompt(pamh, style, NULL, fmt, ap);
-        va_end(ap);
 }
 
 static void ctx_release(struct pw_ctx *ctx)

@@ -162,9 +162,13 @@ ranges_in_page() {
 }
 check "mlsec.conf.5 gives every numeric key's range from common/conf.c" ranges_in_page
 
-# --- pam_mlsec.8 against pam_mlsec.c and password.c (each parses its own options) ---
+# --- pam_mlsec.8 against pam_mlsec.c and password.c (each parses its own options) and
+# module.c (the options they share) ---
 render pam_mlsec.8 1000 | tr -s ' ' >"$T/pam.txt"
-MOD_OPTS=$(for f in "$PAM_C" "$PW_C"; do sed -n '/^static void parse_options/,/^}/p' "$f"; done | grep -oE 'argv\[i\], "[^"]+"' |
+MOD_OPTS=$({
+        for f in "$PAM_C" "$PW_C"; do sed -n '/^static void parse_options/,/^}/p' "$f"; done
+        sed -n '/^bool module_option(/,/^}/p' "$TOP/pam_mlsec/module.c"
+} | grep -oE '(argv\[i\]|arg), "[^"]+"' |
         sed -E 's/.*"([^"]+)"/\1/' | sort -u)
 DOC_OPTS=$(section pam_mlsec.8 OPTIONS | sed -nE 's/^     ([a-z_]+=?).*/\1/p' | sort -u)
 check "every module option parse_options accepts is in pam_mlsec.8, and only those" \
