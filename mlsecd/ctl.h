@@ -4,6 +4,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -34,6 +36,15 @@ int64_t ctl_get_int(const struct proto_obj *o, const char *key, int64_t def);
 const char *ctl_get_str(const struct proto_obj *o, const char *key);
 /* --json: RES as it came; else TABLE(RES). Frees RES. */
 int ctl_print_or_json(struct ctl *c, struct proto_obj *res, void (*table)(const struct proto_obj *res));
+
+/* ctl_table.c: a table for people, columns as wide as their widest cell. new takes NCOLS
+ * header strings, add NCOLS cell strings (NULL: empty); print ends each row with a newline
+ * and puts INDENT (may be NULL) before it. */
+struct ctl_table;
+struct ctl_table *ctl_table_new(size_t ncols, ...);
+void ctl_table_add(struct ctl_table *t, ...);
+void ctl_table_print(FILE *f, const struct ctl_table *t, const char *indent);
+struct ctl_table *ctl_table_free(struct ctl_table *t);
 
 /* ctl_activity.c: history, sessions, logout, audit (through mlsecd). */
 int ctl_history(struct ctl *c, int argc, char **argv);

@@ -208,24 +208,28 @@ static void history_table(const struct proto_obj *res)
         struct proto_obj *ev = proto_obj_get(res, "events");
         size_t n = proto_array_len(ev);
         int64_t now = time(NULL);
+        struct ctl_table *t;
 
-        if (n == 0)
+        if (n == 0) {
                 printf("No login attempts recorded.\n");
-        else
-                printf("%-23s %-15s %-6s %-13s %-7s %-9s %-10s %-22s %s\n", "TIME", "WHEN", "RESULT", "REASON",
-                       "METHOD", "SERVICE", "USER", "FROM", "TTY");
+                proto_obj_free(ev);
+                return;
+        }
+        t = ctl_table_new(9, "TIME", "WHEN", "RESULT", "REASON", "METHOD", "SERVICE", "USER", "FROM", "TTY");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(ev, i);
-                int64_t t = ctl_get_int(e, "time_us", 0) / 1000000;
+                int64_t tm = ctl_get_int(e, "time_us", 0) / 1000000;
                 char tb[64], ab[64];
                 const char *from = ctl_get_str(e, "ip")[0] ? ctl_get_str(e, "ip") : ctl_get_str(e, "rhost");
 
-                printf("%-23s %-15s %-6s %-13s %-7s %-9s %-10s %-22s %s\n", ctl_fmt_time(t, tb, sizeof(tb)),
-                       ctl_fmt_ago(t, now, ab, sizeof(ab)), ctl_get_str(e, "result"), ctl_get_str(e, "reason"),
-                       ctl_get_str(e, "method"), ctl_get_str(e, "service"), ctl_get_str(e, "user"),
-                       from[0] ? from : "local", ctl_get_str(e, "tty"));
+                ctl_table_add(t, ctl_fmt_time(tm, tb, sizeof(tb)), ctl_fmt_ago(tm, now, ab, sizeof(ab)),
+                              ctl_get_str(e, "result"), ctl_get_str(e, "reason"), ctl_get_str(e, "method"),
+                              ctl_get_str(e, "service"), ctl_get_str(e, "user"), from[0] ? from : "local",
+                              ctl_get_str(e, "tty"));
                 proto_obj_free(e);
         }
+        ctl_table_print(stdout, t, NULL);
+        ctl_table_free(t);
         proto_obj_free(ev);
 }
 
@@ -253,14 +257,14 @@ static void sessions_table(const struct proto_obj *res)
         struct proto_obj *ss = proto_obj_get(res, "sessions");
         size_t n = proto_array_len(ss);
         int64_t now = time(NULL);
+        struct ctl_table *t = NULL;
         bool live = false;
 
         (void)proto_obj_get_bool(res, "live", &live);
         if (n == 0)
                 printf("No sessions.\n");
         else
-                printf("%-8s %-10s %-9s %-22s %-8s %-38s %s\n", "ID", "USER", "SERVICE", "FROM", "TTY", "OPENED",
-                       "STATE");
+                t = ctl_table_new(7, "ID", "USER", "SERVICE", "FROM", "TTY", "OPENED", "STATE");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *s = proto_array_get(ss, i);
                 int64_t opened = ctl_get_int(s, "opened_us", 0) / 1000000,
@@ -288,11 +292,13 @@ static void sessions_table(const struct proto_obj *res)
                                  : live  ? "open (not in logind)"
                                          : "open");
                 }
-                printf("%-8s %-10s %-9s %-22s %-8s %-38s %s\n", ctl_get_str(s, "id")[0] ? ctl_get_str(s, "id") : "-",
-                       ctl_get_str(s, "user"), ctl_get_str(s, "service"), from[0] ? from : "local",
-                       ctl_get_str(s, "tty"), opened_s, state);
+                ctl_table_add(t, ctl_get_str(s, "id")[0] ? ctl_get_str(s, "id") : "-", ctl_get_str(s, "user"),
+                              ctl_get_str(s, "service"), from[0] ? from : "local", ctl_get_str(s, "tty"), opened_s,
+                              state);
                 proto_obj_free(s);
         }
+        ctl_table_print(stdout, t, NULL);
+        ctl_table_free(t);
         proto_obj_free(ss);
         if (!live)
                 printf("\nNote: mlsecd has no connection to systemd-logind: sessions are as recorded, not "
@@ -351,25 +357,29 @@ static void audit_table(const struct proto_obj *res)
 {
         struct proto_obj *es = proto_obj_get(res, "entries");
         size_t n = proto_array_len(es);
+        int64_t now = time(NULL);
+        struct ctl_table *t = NULL;
 
         if (n == 0)
                 printf("No audit entries.\n");
         else
-                printf("%-6s %-23s %-7s %-10s %-24s %s\n", "SEQ", "TIME", "ACTOR", "USER", "ACTION", "DETAIL");
+                t = ctl_table_new(7, "SEQ", "TIME", "WHEN", "ACTOR", "USER", "ACTION", "DETAIL");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(es, i);
-                int64_t actor = ctl_get_int(e, "actor_uid", -1);
-                char tb[64], ab[32];
+                int64_t actor = ctl_get_int(e, "actor_uid", -1), tm = ctl_get_int(e, "time_us", 0) / 1000000;
+                char tb[64], wb[64], ab[32], seq[32];
 
                 if (actor >= 0)
                         snprintf(ab, sizeof(ab), "%lld", (long long)actor);
                 else
                         snprintf(ab, sizeof(ab), "system");
-                printf("%-6lld %-23s %-7s %-10s %-24s %s\n", (long long)ctl_get_int(e, "seq", 0),
-                       ctl_fmt_time(ctl_get_int(e, "time_us", 0) / 1000000, tb, sizeof(tb)), ab, ctl_get_str(e, "user"),
-                       ctl_get_str(e, "action"), ctl_get_str(e, "detail"));
+                snprintf(seq, sizeof(seq), "%lld", (long long)ctl_get_int(e, "seq", 0));
+                ctl_table_add(t, seq, ctl_fmt_time(tm, tb, sizeof(tb)), ctl_fmt_ago(tm, now, wb, sizeof(wb)), ab,
+                              ctl_get_str(e, "user"), ctl_get_str(e, "action"), ctl_get_str(e, "detail"));
                 proto_obj_free(e);
         }
+        ctl_table_print(stdout, t, NULL);
+        ctl_table_free(t);
         proto_obj_free(es);
 }
 

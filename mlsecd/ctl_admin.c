@@ -190,61 +190,44 @@ static void locks_text(const struct proto_obj *u, char *out, size_t len)
         proto_obj_free(ls);
 }
 
-struct user_row {
-        char user[EVENT_USER_MAX], mfa[8], devices[16], backup[16], locked[256], last[128], from[EVENT_HOST_MAX];
-};
-
 static void users_table(const struct proto_obj *res)
 {
         struct proto_obj *us = proto_obj_get(res, "users");
         size_t n = proto_array_len(us);
         int64_t now = time(NULL);
-        struct user_row *rows = n ? calloc(n, sizeof(*rows)) : NULL;
-        int w_user = 4, w_locked = 6, w_last = 10;
+        struct ctl_table *t;
         bool truncated = false;
 
-        if (n == 0 || !rows) {
-                printf(n ? "(out of memory)\n" : "No users enrolled or recorded.\n");
-                free(rows);
+        if (n == 0) {
+                printf("No users enrolled or recorded.\n");
                 proto_obj_free(us);
                 return;
         }
+        t = ctl_table_new(7, "USER", "MFA", "DEVICES", "BACKUP", "LOCKED", "LAST LOGIN", "FROM");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *u = proto_array_get(us, i);
-                struct user_row *r = &rows[i];
                 bool mfa = false;
-                int64_t t = ctl_get_int(u, "last_login_us", 0) / 1000000;
-                char tb[64], ab[64];
+                int64_t tm = ctl_get_int(u, "last_login_us", 0) / 1000000;
+                char tb[64], ab[64], devices[24], backup[24], locked[512], last[160];
 
                 (void)proto_obj_get_bool(u, "mfa_enabled", &mfa);
-                snprintf(r->user, sizeof(r->user), "%s", ctl_get_str(u, "user"));
-                snprintf(r->mfa, sizeof(r->mfa), "%s", mfa ? "on" : "off");
-                snprintf(r->devices, sizeof(r->devices), "%lld", (long long)ctl_get_int(u, "devices", 0));
-                snprintf(r->backup, sizeof(r->backup), "%lld", (long long)ctl_get_int(u, "backup_codes_left", 0));
-                locks_text(u, r->locked, sizeof(r->locked));
-                if (t > 0)
-                        snprintf(r->last, sizeof(r->last), "%s (%s)", ctl_fmt_time(t, tb, sizeof(tb)),
-                                 ctl_fmt_ago(t, now, ab, sizeof(ab)));
+                snprintf(devices, sizeof(devices), "%lld", (long long)ctl_get_int(u, "devices", 0));
+                snprintf(backup, sizeof(backup), "%lld", (long long)ctl_get_int(u, "backup_codes_left", 0));
+                locks_text(u, locked, sizeof(locked));
+                if (tm > 0)
+                        snprintf(last, sizeof(last), "%s (%s)", ctl_fmt_time(tm, tb, sizeof(tb)),
+                                 ctl_fmt_ago(tm, now, ab, sizeof(ab)));
                 else
-                        snprintf(r->last, sizeof(r->last), "never");
-                snprintf(r->from, sizeof(r->from), "%s", t > 0 ? ctl_get_str(u, "last_login_from") : "-");
-                if ((int)strlen(r->user) > w_user)
-                        w_user = (int)strlen(r->user);
-                if ((int)strlen(r->locked) > w_locked)
-                        w_locked = (int)strlen(r->locked);
-                if ((int)strlen(r->last) > w_last)
-                        w_last = (int)strlen(r->last);
+                        snprintf(last, sizeof(last), "never");
+                ctl_table_add(t, ctl_get_str(u, "user"), mfa ? "on" : "off", devices, backup, locked, last,
+                              tm > 0 ? ctl_get_str(u, "last_login_from") : "-");
                 proto_obj_free(u);
         }
-        printf("%-*s %-3s %-7s %-6s %-*s %-*s %s\n", w_user, "USER", "MFA", "DEVICES", "BACKUP", w_locked, "LOCKED",
-               w_last, "LAST LOGIN", "FROM");
-        for (size_t i = 0; i < n; i++)
-                printf("%-*s %-3s %-7s %-6s %-*s %-*s %s\n", w_user, rows[i].user, rows[i].mfa, rows[i].devices,
-                       rows[i].backup, w_locked, rows[i].locked, w_last, rows[i].last, rows[i].from);
+        ctl_table_print(stdout, t, NULL);
+        ctl_table_free(t);
         (void)proto_obj_get_bool(res, "truncated", &truncated);
         if (truncated)
                 printf("\nNote: only the first %zu users fit in one reply.\n", n);
-        free(rows);
         proto_obj_free(us);
 }
 

@@ -286,21 +286,14 @@ static void print_codes(FILE *f, const struct proto_obj *res)
 
 static void devices_table(FILE *f, const struct proto_obj *devs, const char *indent)
 {
-        size_t n = proto_array_len(devs), w = 4;
+        size_t n = proto_array_len(devs);
         int64_t now = time(NULL);
+        struct ctl_table *t = ctl_table_new(5, "NAME", "ALGORITHM", "DIGITS", "ADDED", "LAST USED");
 
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(devs, i);
-                size_t l = strlen(ctl_get_str(e, "name"));
-                w = l > w ? l : w;
-                proto_obj_free(e);
-        }
-        fprintf(f, "%s%-*s  %-9s  %-6s  %-40s  %s\n", indent, (int)w, "NAME", "ALGORITHM", "DIGITS", "ADDED",
-                "LAST USED");
-        for (size_t i = 0; i < n; i++) {
-                struct proto_obj *e = proto_array_get(devs, i);
                 int64_t created = ctl_get_int(e, "created", 0), used = ctl_get_int(e, "last_used", 0);
-                char t1[64], a1[64], added[160], t2[64], a2[64], last[160];
+                char t1[64], a1[64], added[160], t2[64], a2[64], last[160], digits[24];
 
                 snprintf(added, sizeof(added), "%s (%s)", ctl_fmt_time(created, t1, sizeof(t1)),
                          ctl_fmt_ago(created, now, a1, sizeof(a1)));
@@ -309,10 +302,12 @@ static void devices_table(FILE *f, const struct proto_obj *devs, const char *ind
                                  ctl_fmt_ago(used, now, a2, sizeof(a2)));
                 else
                         snprintf(last, sizeof(last), "never");
-                fprintf(f, "%s%-*s  %-9s  %-6lld  %-40s  %s\n", indent, (int)w, ctl_get_str(e, "name"),
-                        ctl_get_str(e, "algorithm"), (long long)ctl_get_int(e, "digits", 0), added, last);
+                snprintf(digits, sizeof(digits), "%lld", (long long)ctl_get_int(e, "digits", 0));
+                ctl_table_add(t, ctl_get_str(e, "name"), ctl_get_str(e, "algorithm"), digits, added, last);
                 proto_obj_free(e);
         }
+        ctl_table_print(f, t, indent);
+        ctl_table_free(t);
 }
 
 static void status_table(const struct proto_obj *res)

@@ -56,7 +56,7 @@ assert [x["user"] for x in d["users"]] == sorted(x["user"] for x in d["users"])
 '
 actl adm1 admin users
 check "as an aligned table with a header, relative times and 'never'" \
-        eval 'head -n1 "$OUT" | grep -Eq "^USER +MFA DEVICES BACKUP LOCKED +LAST LOGIN +FROM$" &&
+        eval 'head -n1 "$OUT" | grep -Eq "^USER +MFA +DEVICES +BACKUP +LOCKED +LAST LOGIN +FROM$" &&
                 grep -Eq "^alice +on +1 +10 +- +[0-9-]+ [0-9:]+ [A-Z]+ \(just now\) +203.0.113.7$" "$OUT" &&
                 grep -Eq "^carol +off +0 +0 +- +never" "$OUT" &&
                 [ "$(awk "NR > 1 {print index(\$0, \"never\") + index(\$0, \"(\")}" "$OUT" | sort -u | wc -l)" -le 2 ]'
