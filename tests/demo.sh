@@ -69,6 +69,10 @@ sleep 0.3
 ctl history --user demo-user
 echo
 ctl audit --user demo-user
+
+say "11. What demo-user sees on their own settings page (mlsecctl, run as demo-user)"
+open_for_users
+as demo-user "$MLSECCTL" --conf "$CONF"
 stop_mlsecd
 echo
 echo "Demo finished; the private state directory and the throwaway user are gone."
