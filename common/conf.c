@@ -62,6 +62,7 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(password_min_length, 0, 256),
         UINT_KEY(password_min_classes, 0, 4),
         PATH_KEY(pwquality_conf),
+        PATH_KEY(geoip_db),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -88,6 +89,7 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->password_min_length = 0; /* pwquality.conf decides */
         ret->password_min_classes = 0;
         (void)snprintf(ret->pwquality_conf, sizeof(ret->pwquality_conf), "%s", "/etc/security/pwquality.conf");
+        (void)snprintf(ret->geoip_db, sizeof(ret->geoip_db), "%s", ""); /* no database */
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
 }
 

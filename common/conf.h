@@ -34,6 +34,7 @@ struct mlsec_conf {
         unsigned password_min_length;  /* 0: pwquality.conf's minlen */
         unsigned password_min_classes; /* 0: pwquality.conf's minclass */
         char pwquality_conf[PATH_MAX]; /* libpwquality settings read first */
+        char geoip_db[PATH_MAX];       /* MaxMind-format database for locations; "": none */
 };
 
 /* Fill *ret with the built-in defaults. */

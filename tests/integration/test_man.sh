@@ -52,13 +52,15 @@ words_in() {
         done
         return $rc
 }
-# lines_in FILE: each line of stdin is a whole line of FILE, indentation aside
+# lines_in FILE: each line of stdin is a whole line of FILE, indentation and trailing
+# blanks aside (groff drops a trailing blank: "key = " is how an empty default renders)
 # (no process substitution here: lib.sh's private /dev has no /dev/fd)
 lines_in() {
         local file=$1 l n=0 rc=0 text
-        text=$(sed -E 's/^ +//' "$file")
+        text=$(sed -E 's/^ +//; s/ +$//' "$file")
         while IFS= read -r l; do
                 n=$((n + 1))
+                l=${l%"${l##*[! ]}"}
                 grep -qxF -- "$l" <<<"$text" || { echo "# missing line: $l"; rc=1; }
         done
         [ $n -gt 0 ] || { echo "# nothing to look for"; return 1; }

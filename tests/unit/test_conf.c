@@ -65,6 +65,7 @@ static void assert_defaults(const struct mlsec_conf *c)
         assert_int_equal(c->history_days, 365);
         assert_int_equal(c->unenrolled, CONF_UNENROLLED_ALLOW);
         assert_string_equal(c->admin_group, "mlsec-admin");
+        assert_string_equal(c->geoip_db, ""); /* no database */
 }
 
 struct tmp {
@@ -154,8 +155,10 @@ static void test_every_key(void **state)
                   "max_user_failures = 100000\n"
                   "unenrolled = deny\n"
                   "admin_group = wheel\n"
-                  "history_days = 30\n",
+                  "history_days = 30\n"
+                  "geoip_db = /usr/share/GeoIP/GeoLite2-City.mmdb\n",
                   &c);
+        assert_string_equal(c.geoip_db, "/usr/share/GeoIP/GeoLite2-City.mmdb");
         assert_string_equal(c.state_dir, "/srv/mlsec");
         assert_string_equal(c.key_file, "/srv/mlsec/key");
         assert_string_equal(c.socket, "/tmp/m.sock");
@@ -225,7 +228,7 @@ static void test_unknown_key(void **state)
 {
         expect_error("# c\n\nwindow = 2\nwindw = 3\n", "t.conf:4: unknown key \"windw\"");
         expect_error("Window = 3\n", "t.conf:1: unknown key \"Window\"");
-        expect_error("geoip_db = /x\n", "t.conf:1: unknown key \"geoip_db\"");
+        expect_error("geoip_database = /x\n", "t.conf:1: unknown key \"geoip_database\"");
         /* Untrusted key text is escaped in the message. */
         expect_error("wi\"n\x1b[2Jdow\\ = 1\n", "t.conf:1: unknown key \"wi\\x22n\\x1b[2Jdow\\x5c\"");
         expect_error("\xc3\xa9 = 1\n", "t.conf:1: unknown key \"\\xc3\\xa9\"");
@@ -284,6 +287,8 @@ static void test_paths(void **state)
         expect_error("state_dir = var/lib/mlsec\n",
                      "t.conf:1: state_dir must be an absolute path, got \"var/lib/mlsec\"");
         expect_error("key_file = ~/key\n", "t.conf:1: key_file must be an absolute path, got \"~/key\"");
+        expect_error("geoip_db = GeoLite2-City.mmdb\n",
+                     "t.conf:1: geoip_db must be an absolute path, got \"GeoLite2-City.mmdb\"");
         expect_error("spool_dir = ./spool\n", "t.conf:1: spool_dir must be an absolute path, got \"./spool\"");
         expect_error("socket = /run/a\x01"
                      "b\n",
