@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,21 @@ int proto_obj_set_int(struct proto_obj *o, const char *key, int64_t val)
 int proto_obj_set_bool(struct proto_obj *o, const char *key, bool val)
 {
         return set(o, key, json_object_new_boolean(val), false);
+}
+
+int proto_obj_set_real(struct proto_obj *o, const char *key, double val)
+{
+        char text[64];
+        size_t n;
+
+        if (!isfinite(val))
+                return -EINVAL;
+        (void)snprintf(text, sizeof(text), "%.6f", val);
+        /* 51.514200 -> 51.5142, 13.000000 -> 13.0: still a JSON number with a fraction */
+        n = strlen(text);
+        while (n > 2 && text[n - 1] == '0' && text[n - 2] != '.')
+                text[--n] = '\0';
+        return set(o, key, json_object_new_double_s(val, text), false);
 }
 
 /* Move CHILD's json out of its wrapper. */

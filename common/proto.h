@@ -145,6 +145,8 @@ struct proto_obj *proto_obj_free(struct proto_obj *o);
 int proto_obj_set_str(struct proto_obj *o, const char *key, const char *val);
 int proto_obj_set_int(struct proto_obj *o, const char *key, int64_t val);
 int proto_obj_set_bool(struct proto_obj *o, const char *key, bool val);
+/* A number written with at most 6 decimals (coordinates: about 0.1 m). */
+int proto_obj_set_real(struct proto_obj *o, const char *key, double val);
 /* Takes ownership of CHILD, also on failure. */
 int proto_obj_set_obj(struct proto_obj *o, const char *key, struct proto_obj *child);
 int proto_array_add(struct proto_obj *arr, struct proto_obj *child);

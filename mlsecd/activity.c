@@ -27,6 +27,12 @@
 /* The spelling of each event kind in the kind column. It is part of the stored schema (the
  * CHECK below and the partial indexes spell it too), so it is written here and not taken
  * from event.c, whose names may change without touching databases in the field. */
+static const char *const place_sql[] = {
+        [GEO_FOUND] = "found",       [GEO_UNKNOWN] = "unknown",          [GEO_PRIVATE] = "private",
+        [GEO_LOOPBACK] = "loopback", [GEO_NOT_AN_IP] = "not-an-address",
+};
+#define N_PLACE_KINDS (sizeof(place_sql) / sizeof(place_sql[0]))
+
 static const char *const kind_sql[_EVENT_KIND_MAX] = {
         [EVENT_AUTH] = "auth",
         [EVENT_SESSION_OPEN] = "session-open",
@@ -94,12 +100,27 @@ static const char *const migrations[] = {
         "  hash BLOB NOT NULL);"
         "CREATE INDEX audit_user ON audit(user, seq);"
         "PRAGMA user_version = 1;",
+        /* 2: where a login came from, as the geo database said when it was stored. NULL
+         * geo_kind: stored before this (or without a lookup); the other columns are then NULL
+         * too. Coordinates are NULL when the database had none. */
+        "ALTER TABLE events ADD COLUMN geo_kind TEXT"
+        "  CHECK(geo_kind IS NULL OR geo_kind IN ('found', 'unknown', 'private', 'loopback', 'not-an-address'));"
+        "ALTER TABLE events ADD COLUMN geo_country TEXT;"
+        "ALTER TABLE events ADD COLUMN geo_country_name TEXT;"
+        "ALTER TABLE events ADD COLUMN geo_city TEXT;"
+        "ALTER TABLE events ADD COLUMN geo_latitude REAL;"
+        "ALTER TABLE events ADD COLUMN geo_longitude REAL;"
+        "PRAGMA user_version = 2;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VERSION,
                "one migration script per schema version");
 
 #define EVENT_COLS "event_id, time_us, user, uid, service, rhost, ip, tty, method, result, reason, session, pid"
+/* after EVENT_COLS in the login lists: columns 13 to 18 */
+#define PLACE_COLS  "geo_kind, geo_country, geo_country_name, geo_city, geo_latitude, geo_longitude"
+#define LOGIN_COLS  EVENT_COLS ", " PLACE_COLS
+#define PLACE_FIRST 13
 #define SESSION_COLS                                                                                                   \
         "id, logind_id, user, uid, service, tty, rhost, ip, pid, opened_us, closed_us, end_reason, ended_by_uid"
 #define AUDIT_COLS   "seq, time_us, actor_uid, user, action, detail, event_id"
@@ -151,15 +172,16 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_ROLLBACK_TO] = "ROLLBACK TO activity_op",
         [ST_SET_WAL] = "PRAGMA journal_mode = WAL",
         [ST_EVENT_ADD] = "INSERT INTO events(event_id, kind, time_us, user, uid, service, rhost, ip, tty, method,"
-                         " result, reason, session, pid)"
-                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                         " result, reason, session, pid, " PLACE_COLS ")"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                         " ?15, ?16, ?17, ?18, ?19, ?20)"
                          " ON CONFLICT(event_id) DO NOTHING",
         /* kind and result are literals, not parameters, so the partial indexes apply */
-        [ST_HISTORY_USER] = "SELECT " EVENT_COLS " FROM events WHERE kind = 'auth' AND user = ?1" NEWEST_LOGIN,
-        [ST_HISTORY_USER_FAILED] = "SELECT " EVENT_COLS " FROM events"
+        [ST_HISTORY_USER] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1" NEWEST_LOGIN,
+        [ST_HISTORY_USER_FAILED] = "SELECT " LOGIN_COLS " FROM events"
                                    " WHERE kind = 'auth' AND result = 'fail' AND user = ?1" NEWEST_LOGIN,
-        [ST_HISTORY_ALL] = "SELECT " EVENT_COLS " FROM events WHERE kind = 'auth'" NEWEST_LOGIN,
-        [ST_HISTORY_ALL_FAILED] = "SELECT " EVENT_COLS " FROM events"
+        [ST_HISTORY_ALL] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth'" NEWEST_LOGIN,
+        [ST_HISTORY_ALL_FAILED] = "SELECT " LOGIN_COLS " FROM events"
                                   " WHERE kind = 'auth' AND result = 'fail'" NEWEST_LOGIN,
         [ST_SESSION_ADD] = "INSERT INTO sessions(logind_id, user, uid, service, tty, rhost, ip, pid, opened_us)"
                            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -196,7 +218,7 @@ static const char *const stmt_sql[_ST_MAX] = {
                      " WHERE kind = 'auth' AND user = u.user AND result = 'ok'"
                      " ORDER BY time_us DESC, id DESC LIMIT 1)"
                      " ORDER BY u.user LIMIT ?2",
-        [ST_LAST_LOGIN] = "SELECT " EVENT_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND result = 'ok'"
+        [ST_LAST_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND result = 'ok'"
                           " AND service != ?2 ORDER BY time_us DESC, id DESC LIMIT 1",
         [ST_COUNT_FAILED] = "SELECT count(*) FROM events"
                             " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2",
@@ -269,6 +291,20 @@ static int bind_text(struct activity *a, sqlite3_stmt *st, int col, const char *
 static int bind_int(struct activity *a, sqlite3_stmt *st, int col, int64_t v)
 {
         return sqlite3_bind_int64(st, col, v) == SQLITE_OK ? 0 : bind_error(a);
+}
+
+/* A REAL, or NULL when !HAVE. */
+static int bind_real(struct activity *a, sqlite3_stmt *st, int col, bool have, double v)
+{
+        int rc = have ? sqlite3_bind_double(st, col, v) : sqlite3_bind_null(st, col);
+
+        return rc == SQLITE_OK ? 0 : bind_error(a);
+}
+
+/* A text column that is NULL when S is NULL. */
+static int bind_text_or_null(struct activity *a, sqlite3_stmt *st, int col, const char *s)
+{
+        return s ? bind_text(a, st, col, s) : (sqlite3_bind_null(st, col) == SQLITE_OK ? 0 : bind_error(a));
 }
 
 /* ?1 is the user (the statements for every user have no ?1), ?2 the limit. */
@@ -617,7 +653,22 @@ int activity_rollback(struct activity *a)
 
 /* ---- events and sessions ---------------------------------------------------------- */
 
-static int event_add(struct activity *a, const struct mlsec_event *e, bool *ret_new)
+/* ?15..?20: the place, all NULL without one. */
+static int bind_place(struct activity *a, sqlite3_stmt *st, const struct geo_place *p)
+{
+        int r;
+
+        if ((r = bind_text_or_null(a, st, 15, p ? place_sql[p->kind] : NULL)) < 0 ||
+            (r = bind_text_or_null(a, st, 16, p ? p->country : NULL)) < 0 ||
+            (r = bind_text_or_null(a, st, 17, p ? p->country_name : NULL)) < 0 ||
+            (r = bind_text_or_null(a, st, 18, p ? p->city : NULL)) < 0 ||
+            (r = bind_real(a, st, 19, p && p->has_location, p ? p->latitude : 0)) < 0 ||
+            (r = bind_real(a, st, 20, p && p->has_location, p ? p->longitude : 0)) < 0)
+                return r;
+        return 0;
+}
+
+static int event_add(struct activity *a, const struct mlsec_event *e, const struct geo_place *place, bool *ret_new)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
@@ -631,7 +682,8 @@ static int event_add(struct activity *a, const struct mlsec_event *e, bool *ret_
             (r = bind_text(a, st, 7, e->rhost)) < 0 || (r = bind_text(a, st, 8, e->ip)) < 0 ||
             (r = bind_text(a, st, 9, e->tty)) < 0 || (r = bind_text(a, st, 10, e->method)) < 0 ||
             (r = bind_text(a, st, 11, e->result)) < 0 || (r = bind_text(a, st, 12, e->reason)) < 0 ||
-            (r = bind_text(a, st, 13, e->session)) < 0 || (r = bind_int(a, st, 14, e->pid)) < 0)
+            (r = bind_text(a, st, 13, e->session)) < 0 || (r = bind_int(a, st, 14, e->pid)) < 0 ||
+            (r = bind_place(a, st, place)) < 0)
                 return r;
         r = step_done(st);
         if (r < 0)
@@ -835,22 +887,40 @@ static int store_locked(struct activity *a, const struct mlsec_event *e, bool *r
 
         if (e->kind == EVENT_AUDIT)
                 return audit_add(a, e, ret_new);
-        r = event_add(a, e, ret_new);
+        r = event_add(a, e, NULL, ret_new);
         if (r < 0 || !*ret_new)
                 return r; /* a known event changes no session twice */
         return e->kind == EVENT_SESSION_OPEN ? session_open(a, e) : session_close(a, e);
 }
 
+/* What this file relies on in a place: a known kind, terminated strings, finite
+ * coordinates on the globe. */
+static bool place_ok(const struct geo_place *p)
+{
+        if ((unsigned)p->kind >= N_PLACE_KINDS || !place_sql[p->kind])
+                return false;
+        if (!FIELD_OK(p, country) || !FIELD_OK(p, country_name) || !FIELD_OK(p, city))
+                return false;
+        return !p->has_location ||
+               (p->latitude >= -90 && p->latitude <= 90 && p->longitude >= -180 && p->longitude <= 180);
+}
+
 int activity_store_event(struct activity *a, const struct mlsec_event *e, bool *ret_new)
+{
+        return activity_store_event_at(a, e, NULL, ret_new);
+}
+
+int activity_store_event_at(struct activity *a, const struct mlsec_event *e, const struct geo_place *place,
+                            bool *ret_new)
 {
         bool added = false, own;
         int r;
 
-        if (!a || !event_ok(e) || !ret_new)
+        if (!a || !event_ok(e) || !ret_new || (place && (e->kind != EVENT_AUTH || !place_ok(place))))
                 return -EINVAL;
         if (e->kind == EVENT_AUTH) {
                 /* one statement: atomic without a transaction of its own */
-                r = event_add(a, e, &added);
+                r = event_add(a, e, place, &added);
         } else {
                 r = op_begin(a, &own);
                 if (r < 0)
@@ -880,6 +950,68 @@ static int login_from_row(sqlite3_stmt *st, void *p)
             (r = copy_int(st, 12, &e->pid)) < 0)
                 return r;
         return 0;
+}
+
+/* An optional REAL column. 1 when present, 0 for NULL. */
+static int copy_real_or_null(sqlite3_stmt *st, int col, double *out)
+{
+        switch (sqlite3_column_type(st, col)) {
+        case SQLITE_NULL:
+                return 0;
+        case SQLITE_FLOAT:
+        case SQLITE_INTEGER:
+                *out = sqlite3_column_double(st, col);
+                return 1;
+        default:
+                return -EBADMSG;
+        }
+}
+
+/* Columns PLACE_FIRST.. of a login row. */
+static int place_from_row(sqlite3_stmt *st, struct activity_place *ret)
+{
+        struct activity_place p = {.stored = false};
+        const unsigned char *kind;
+        double lat = 0, lon = 0;
+        int c = PLACE_FIRST, r, q;
+        size_t i;
+
+        if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+                *ret = p; /* stored before locations were */
+                return 0;
+        }
+        if (sqlite3_column_type(st, c) != SQLITE_TEXT || !(kind = sqlite3_column_text(st, c)))
+                return -EBADMSG;
+        for (i = 0; i < N_PLACE_KINDS; i++)
+                if (place_sql[i] && strcmp((const char *)kind, place_sql[i]) == 0)
+                        break;
+        if (i == N_PLACE_KINDS)
+                return -EBADMSG;
+        p.stored = true;
+        p.geo.kind = (enum geo_kind)i;
+        if ((r = COPY_TEXT(st, c + 1, p.geo.country)) < 0 || (r = COPY_TEXT(st, c + 2, p.geo.country_name)) < 0 ||
+            (r = COPY_TEXT(st, c + 3, p.geo.city)) < 0)
+                return r;
+        r = copy_real_or_null(st, c + 4, &lat);
+        q = copy_real_or_null(st, c + 5, &lon);
+        if (r < 0 || q < 0 || r != q)
+                return -EBADMSG;
+        p.geo.has_location = r > 0;
+        p.geo.latitude = lat;
+        p.geo.longitude = lon;
+        *ret = p;
+        return 0;
+}
+
+static int placed_login_from_row(sqlite3_stmt *st, void *p)
+{
+        struct activity_login *l = p;
+        int r;
+
+        r = login_from_row(st, &l->event);
+        if (r < 0)
+                return r;
+        return place_from_row(st, &l->place);
 }
 
 static int session_from_row(sqlite3_stmt *st, void *p)
@@ -915,21 +1047,40 @@ static int list(struct activity *a, enum stmt_id id, const char *user, unsigned 
         return collect(st, size, from_row, ret, ret_n);
 }
 
+static enum stmt_id history_stmt(const char *user, bool failed_only)
+{
+        if (user)
+                return failed_only ? ST_HISTORY_USER_FAILED : ST_HISTORY_USER;
+        return failed_only ? ST_HISTORY_ALL_FAILED : ST_HISTORY_ALL;
+}
+
 int activity_history(struct activity *a, const char *user, unsigned limit, bool failed_only, struct mlsec_event **ret,
                      size_t *ret_n)
 {
-        enum stmt_id id;
         void *v = NULL;
         size_t n = 0;
         int r;
 
         if (!a || !user_filter_ok(user) || limit == 0 || !ret || !ret_n)
                 return -EINVAL;
-        if (user)
-                id = failed_only ? ST_HISTORY_USER_FAILED : ST_HISTORY_USER;
-        else
-                id = failed_only ? ST_HISTORY_ALL_FAILED : ST_HISTORY_ALL;
-        r = list(a, id, user, limit, sizeof(**ret), login_from_row, &v, &n);
+        r = list(a, history_stmt(user, failed_only), user, limit, sizeof(**ret), login_from_row, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int activity_logins(struct activity *a, const char *user, unsigned limit, bool failed_only, struct activity_login **ret,
+                    size_t *ret_n)
+{
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!a || !user_filter_ok(user) || limit == 0 || !ret || !ret_n)
+                return -EINVAL;
+        r = list(a, history_stmt(user, failed_only), user, limit, sizeof(**ret), placed_login_from_row, &v, &n);
         if (r < 0)
                 return r;
         *ret = v;
@@ -1184,9 +1335,11 @@ int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted)
 
 /* ---- the overview ------------------------------------------------------------------ */
 
-int activity_last_login(struct activity *a, const char *user, const char *exclude_service, struct mlsec_event *ret)
+int activity_last_login(struct activity *a, const char *user, const char *exclude_service, struct mlsec_event *ret,
+                        struct activity_place *ret_place)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
+        struct activity_place place;
         struct mlsec_event e;
         int r;
 
@@ -1206,9 +1359,13 @@ int activity_last_login(struct activity *a, const char *user, const char *exclud
         if (r == 0)
                 return -ENOENT;
         r = login_from_row(st, &e);
+        if (r >= 0)
+                r = place_from_row(st, &place);
         if (r < 0)
                 return r;
         *ret = e;
+        if (ret_place)
+                *ret_place = place;
         return 0;
 }
 

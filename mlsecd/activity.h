@@ -10,12 +10,24 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "geo.h"
 #include "seal.h"
 
 #define ACTIVITY_DB_NAME        "activity.db"
-#define ACTIVITY_SCHEMA_VERSION 1
+#define ACTIVITY_SCHEMA_VERSION 2 /* 2: the place of each login */
 
 struct activity;
+
+/* Where a login came from, as the geo database said when it was stored. */
+struct activity_place {
+        bool stored; /* false: stored before locations were, or without a lookup */
+        struct geo_place geo;
+};
+
+struct activity_login {
+        struct mlsec_event event;
+        struct activity_place place;
+};
 
 struct activity_session {
         int64_t id;                        /* our row id */
@@ -63,11 +75,18 @@ int activity_rollback(struct activity *a);
  * logind id matches no open session falls back to the user/service/tty rule among open
  * sessions that have no logind id. */
 int activity_store_event(struct activity *a, const struct mlsec_event *e, bool *ret_new);
+/* The same, storing PLACE (NULL: none; only for an auth event, -EINVAL otherwise) with
+ * the login. A known event id keeps the place it was first stored with. */
+int activity_store_event_at(struct activity *a, const struct mlsec_event *e, const struct geo_place *place,
+                            bool *ret_new);
 
 /* Newest first, at most LIMIT (> 0) entries. USER NULL: every user. *ret is malloc'd
  * (free(); NULL when *ret_n is 0). History lists auth events only; failed_only: result "fail". */
 int activity_history(struct activity *a, const char *user, unsigned limit, bool failed_only, struct mlsec_event **ret,
                      size_t *ret_n);
+/* activity_history with the place stored with each login. */
+int activity_logins(struct activity *a, const char *user, unsigned limit, bool failed_only, struct activity_login **ret,
+                    size_t *ret_n);
 int activity_sessions(struct activity *a, const char *user, bool include_closed, unsigned limit,
                       struct activity_session **ret, size_t *ret_n);
 /* Every user that has a login row, sorted by name, at most LIMIT (> 0), each with its
@@ -100,8 +119,10 @@ int activity_audit(struct activity *a, const char *user, unsigned limit, struct 
 int activity_audit_verify(struct activity *a, uint64_t *ret_checked, int64_t *ret_first_bad);
 
 /* The overview. The newest successful login of USER whose service is not EXCLUDE_SERVICE
- * (NULL: any; e.g. the code checks of mlsecctl's own changes are no login); -ENOENT if none. */
-int activity_last_login(struct activity *a, const char *user, const char *exclude_service, struct mlsec_event *ret);
+ * (NULL: any; e.g. the code checks of mlsecctl's own changes are no login), and its place in
+ * *ret_place (RET_PLACE may be NULL); -ENOENT if none. */
+int activity_last_login(struct activity *a, const char *user, const char *exclude_service, struct mlsec_event *ret,
+                        struct activity_place *ret_place);
 /* Failed login attempts of USER after SINCE_US. */
 int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret);
 

@@ -215,17 +215,20 @@ static void history_table(const struct proto_obj *res)
                 proto_obj_free(ev);
                 return;
         }
-        t = ctl_table_new(9, "TIME", "WHEN", "RESULT", "REASON", "METHOD", "SERVICE", "USER", "FROM", "TTY");
+        t = ctl_table_new(10, "TIME", "WHEN", "RESULT", "REASON", "METHOD", "SERVICE", "USER", "FROM", "PLACE", "TTY");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(ev, i);
+                struct proto_obj *place = proto_obj_get(e, "place");
                 int64_t tm = ctl_get_int(e, "time_us", 0) / 1000000;
                 char tb[64], ab[64];
                 const char *from = ctl_get_str(e, "ip")[0] ? ctl_get_str(e, "ip") : ctl_get_str(e, "rhost");
+                const char *where = ctl_get_str(place, "description");
 
                 ctl_table_add(t, ctl_fmt_time(tm, tb, sizeof(tb)), ctl_fmt_ago(tm, now, ab, sizeof(ab)),
                               ctl_get_str(e, "result"), ctl_get_str(e, "reason"), ctl_get_str(e, "method"),
                               ctl_get_str(e, "service"), ctl_get_str(e, "user"), from[0] ? from : "local",
-                              ctl_get_str(e, "tty"));
+                              where[0] ? where : "-", ctl_get_str(e, "tty"));
+                proto_obj_free(place);
                 proto_obj_free(e);
         }
         ctl_table_print(stdout, t, NULL);

@@ -340,9 +340,13 @@ static void status_table(const struct proto_obj *res)
                 int64_t t = ctl_get_int(last, "time_us", 0) / 1000000;
                 char tb[64], ab[64];
                 const char *tty = ctl_get_str(last, "tty");
-                printf("Last login:       %s (%s) from %s, place unknown, via %s%s%s\n",
-                       ctl_fmt_time(t, tb, sizeof(tb)), ctl_fmt_ago(t, now, ab, sizeof(ab)), ctl_get_str(last, "from"),
-                       ctl_get_str(last, "service"), tty[0] ? " on " : "", tty);
+                struct proto_obj *place = proto_obj_get(last, "place");
+                const char *where = ctl_get_str(place, "description");
+                printf("Last login:       %s (%s) from %s%s%s%s, via %s%s%s\n", ctl_fmt_time(t, tb, sizeof(tb)),
+                       ctl_fmt_ago(t, now, ab, sizeof(ab)), ctl_get_str(last, "from"), where[0] ? " (" : ", ",
+                       where[0] ? where : "place unknown", where[0] ? ")" : "", ctl_get_str(last, "service"),
+                       tty[0] ? " on " : "", tty);
+                proto_obj_free(place);
         } else {
                 printf("Last login:       none recorded\n");
         }

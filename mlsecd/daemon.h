@@ -45,6 +45,7 @@ struct daemon {
         struct activity *act;
         struct seal_key *key;
         struct logind *logind; /* NULL: no system bus; sessions are not live-checked */
+        struct geo *geo;       /* geoip_db; NULL: none (private/loopback are still told apart) */
         int listen_fd;
         bool socket_bound; /* bound here (not passed by systemd): unlinked at exit */
         struct sd_event_source *listen_src;
@@ -78,6 +79,10 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
                    size_t *ret_len, bool *ret_deferred);
 /* Store one event inside the batch (reports and the spool). */
 int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new);
+/* The "place" of a login for replies: {"kind", "country", "country_name", "city",
+ * "latitude", "longitude" (each as known), "description"}; NULL for a login stored without
+ * one (or on -ENOMEM: the caller's setter then fails). */
+struct proto_obj *handle_place_obj(const struct activity_place *p);
 /* Record a change made by mlsecd itself (e.g. a logout) as an audit entry. */
 void handle_audit(struct daemon *d, int64_t actor_uid, const char *user, const char *action, const char *detail);
 /* handlers_verify.c: check CODE for the caller's own account with the module's rules

@@ -101,8 +101,68 @@ const char *handle_target(const struct peer *p, const struct proto_request *req,
         return p->user;
 }
 
+/* Where an auth event came from: its client address (ip), else rhost when that is one.
+ * False for a login without a remote side (a console): there is no place to store. A
+ * database read error stores "unknown": the login is recorded all the same. */
+static bool login_place(struct daemon *d, const struct mlsec_event *e, struct geo_place *ret)
+{
+        const char *addr = e->ip[0] ? e->ip : e->rhost;
+
+        if (e->kind != EVENT_AUTH || !addr[0])
+                return false;
+        if (geo_lookup(d->geo, addr, ret) < 0)
+                *ret = (struct geo_place){.kind = GEO_UNKNOWN};
+        return true;
+}
+
+/* The spelling of each kind on the wire (mlsecctl.1). */
+static const char *place_kind_name(enum geo_kind k)
+{
+        switch (k) {
+        case GEO_FOUND:
+                return "found";
+        case GEO_PRIVATE:
+                return "private";
+        case GEO_LOOPBACK:
+                return "loopback";
+        case GEO_NOT_AN_IP:
+                return "not-an-address";
+        default:
+                return "unknown";
+        }
+}
+
+struct proto_obj *handle_place_obj(const struct activity_place *p)
+{
+        const struct geo_place *g = &p->geo;
+        struct proto_obj *o;
+        char desc[2 * GEO_NAME_MAX + 4];
+        int r;
+
+        if (!p->stored)
+                return NULL;
+        o = proto_obj_new();
+        if (!o)
+                return NULL;
+        r = proto_obj_set_str(o, "kind", place_kind_name(g->kind));
+        if (r >= 0 && g->country[0])
+                r = proto_obj_set_str(o, "country", g->country);
+        if (r >= 0 && g->country_name[0])
+                r = proto_obj_set_str(o, "country_name", g->country_name);
+        if (r >= 0 && g->city[0])
+                r = proto_obj_set_str(o, "city", g->city);
+        if (r >= 0 && g->has_location)
+                r = proto_obj_set_real(o, "latitude", g->latitude);
+        if (r >= 0 && g->has_location)
+                r = proto_obj_set_real(o, "longitude", g->longitude);
+        if (r >= 0)
+                r = proto_obj_set_str(o, "description", geo_describe(g, desc, sizeof(desc)));
+        return r < 0 ? proto_obj_free(o) : o;
+}
+
 int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new)
 {
+        struct geo_place place;
         bool is_new = false;
         int r;
 
@@ -112,7 +172,7 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_
                         return r;
                 d->in_batch = true;
         }
-        r = activity_store_event(d->act, e, &is_new);
+        r = activity_store_event_at(d->act, e, login_place(d, e, &place) ? &place : NULL, &is_new);
         if (r < 0)
                 return r;
         if (is_new) {
@@ -164,23 +224,35 @@ static int on_report(struct daemon *d, const struct peer *p, const struct proto_
         return reply_obj(o, out, max, ret_len);
 }
 
+/* An event of the history with its "place" (null when stored without one). */
 static struct proto_obj *event_item(const void *items, size_t i, void *ctx)
 {
-        return proto_event_to_obj(&((const struct mlsec_event *)items)[i]);
+        const struct activity_login *l = &((const struct activity_login *)items)[i];
+        struct proto_obj *o = proto_event_to_obj(&l->event), *place;
+        int r;
+
+        if (!o)
+                return NULL;
+        place = handle_place_obj(&l->place);
+        if (place)
+                r = proto_obj_set_obj(o, "place", place);
+        else
+                r = l->place.stored ? -ENOMEM : proto_obj_set_str(o, "place", NULL);
+        return r < 0 ? proto_obj_free(o) : o;
 }
 
 static int on_history(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                       size_t *ret_len)
 {
         const char *denied, *user = handle_target(p, req, &denied);
-        struct mlsec_event *ev = NULL;
+        struct activity_login *ev = NULL;
         size_t n = 0;
         int r;
 
         if (denied)
                 return reply_error(PROTO_E_FORBIDDEN, denied, out, max, ret_len);
         (void)server_flush(d); /* read what was reported so far */
-        r = activity_history(d->act, user, req->limit ? req->limit : PROTO_LIMIT_DEFAULT, req->failed_only, &ev, &n);
+        r = activity_logins(d->act, user, req->limit ? req->limit : PROTO_LIMIT_DEFAULT, req->failed_only, &ev, &n);
         if (r < 0)
                 return reply_error(PROTO_E_INTERNAL, "history could not be read", out, max, ret_len);
         r = reply_list("events", ev, n, event_item, NULL, NULL, false, out, max, ret_len);

@@ -316,16 +316,21 @@ static struct proto_obj *warning(const char *kind, const char *fmt, ...)
         return w;
 }
 
-static struct proto_obj *last_login_obj(const struct mlsec_event *e)
+/* The overview's last login, with its place (null when stored without one). */
+static struct proto_obj *last_login_obj(const struct mlsec_event *e, const struct activity_place *p)
 {
-        struct proto_obj *o = proto_obj_new();
+        struct proto_obj *o = proto_obj_new(), *place;
         const char *from = e->ip[0] ? e->ip : e->rhost[0] ? e->rhost : "local";
 
         if (!o)
                 return NULL;
         if (proto_obj_set_int(o, "time_us", e->time_us) < 0 || proto_obj_set_str(o, "service", e->service) < 0 ||
             proto_obj_set_str(o, "from", from) < 0 || proto_obj_set_str(o, "tty", e->tty) < 0 ||
-            proto_obj_set_str(o, "method", e->method) < 0 || proto_obj_set_str(o, "place", NULL) < 0)
+            proto_obj_set_str(o, "method", e->method) < 0)
+                return proto_obj_free(o);
+        place = handle_place_obj(p);
+        if (place ? proto_obj_set_obj(o, "place", place) < 0
+                  : p->stored || proto_obj_set_str(o, "place", NULL) < 0) /* stored: no memory */
                 return proto_obj_free(o);
         return o;
 }
@@ -334,6 +339,7 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
 {
         struct enroll_status st = {0};
         struct mlsec_event last;
+        struct activity_place last_place;
         struct proto_obj *locks = NULL, *warns = NULL, *next = NULL;
         time_t now = time(NULL);
         uint64_t failed = 0;
@@ -347,7 +353,7 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
         if (r < 0)
                 return r;
         (void)server_flush(d); /* count what was reported so far */
-        r = activity_last_login(d->act, user, CHECK_SERVICE, &last);
+        r = activity_last_login(d->act, user, CHECK_SERVICE, &last, &last_place);
         have_last = r >= 0;
         if (r == -ENOENT)
                 r = 0;
@@ -365,7 +371,7 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
         if (r >= 0)
                 r = proto_obj_set_int(o, "backup_codes_left", st.backup_left);
         if (r >= 0)
-                r = have_last ? proto_obj_set_obj(o, "last_login", last_login_obj(&last))
+                r = have_last ? proto_obj_set_obj(o, "last_login", last_login_obj(&last, &last_place))
                               : proto_obj_set_str(o, "last_login", NULL);
         if (r >= 0)
                 r = proto_obj_set_int(o, "failed_since_last_login", (int64_t)failed);

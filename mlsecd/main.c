@@ -192,6 +192,27 @@ static int init_state(const struct mlsec_conf *c)
         return r;
 }
 
+/* geoip_db is a convenience: a missing, unsafe or invalid database is a warning, and mlsecd
+ * records logins without countries and cities (private and loopback are still told). */
+static void open_geo(struct daemon *d)
+{
+        int r;
+
+        if (!d->conf.geoip_db[0])
+                return;
+        r = geo_open(d->conf.geoip_db, &d->geo);
+        if (r >= 0) {
+                journal_daemon(LOG_INFO, "locations from %s", d->conf.geoip_db);
+                return;
+        }
+        d->geo = NULL;
+        journal_daemon(LOG_WARNING, "geoip_db %s: %s; logins are recorded without locations", d->conf.geoip_db,
+                       r == -EPERM     ? "unsafe owner or mode (must be root's, not writable by group or others)"
+                       : r == -ENOENT  ? "missing"
+                       : r == -EBADMSG ? "not a MaxMind-format database"
+                                       : strerror(-r));
+}
+
 static int setup(struct daemon *d)
 {
         sigset_t ss;
@@ -230,6 +251,7 @@ static int setup(struct daemon *d)
                                         : strerror(-r));
                 return r;
         }
+        open_geo(d);
         r = sd_event_default(&d->loop);
         if (r < 0)
                 return r;
@@ -318,6 +340,7 @@ out:
         handle_mfa_expire(&d, 0);
         d.store = store_close(d.store);
         d.act = activity_close(d.act);
+        d.geo = geo_close(d.geo);
         d.key = seal_key_free(d.key);
         d.loop = sd_event_unref(d.loop);
         if (d.socket_bound) {

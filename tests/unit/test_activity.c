@@ -921,7 +921,7 @@ static void test_last_login_and_failures_since(void **state)
         struct mlsec_event e, last;
         uint64_t n = 99;
 
-        assert_int_equal(activity_last_login(f->a, "alice", "mlsecctl", &last), -ENOENT);
+        assert_int_equal(activity_last_login(f->a, "alice", "mlsecctl", &last, NULL), -ENOENT);
         assert_int_equal(activity_count_failed(f->a, "alice", 0, &n), 0);
         assert_int_equal(n, 0);
 
@@ -945,12 +945,12 @@ static void test_last_login_and_failures_since(void **state)
         store(f, &e);
 
         memset(&last, 0, sizeof(last));
-        assert_int_equal(activity_last_login(f->a, "alice", "mlsecctl", &last), 0);
+        assert_int_equal(activity_last_login(f->a, "alice", "mlsecctl", &last, NULL), 0);
         assert_int_equal(last.time_us, T0 + 20);
         assert_string_equal(last.ip, "203.0.113.9");
         assert_string_equal(last.service, "sshd");
         assert_string_equal(last.result, "ok");
-        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last), 0);
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
         assert_int_equal(last.time_us, T0 + 50);
         assert_int_equal(activity_count_failed(f->a, "alice", T0 + 20, &n), 0);
         assert_int_equal(n, 2);
@@ -958,8 +958,8 @@ static void test_last_login_and_failures_since(void **state)
         assert_int_equal(n, 3);
         assert_int_equal(activity_count_failed(f->a, "bob", T0 + 60, &n), 0);
         assert_int_equal(n, 1);
-        assert_int_equal(activity_last_login(f->a, "carol", NULL, &last), -ENOENT);
-        assert_int_equal(activity_last_login(f->a, NULL, NULL, &last), -EINVAL);
+        assert_int_equal(activity_last_login(f->a, "carol", NULL, &last, NULL), -ENOENT);
+        assert_int_equal(activity_last_login(f->a, NULL, NULL, &last, NULL), -EINVAL);
         assert_int_equal(activity_count_failed(NULL, "alice", 0, &n), -EINVAL);
 }
 
