@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of mlsecd/activity.c against real SQLite files in a private directory under
  * /tmp: file and directory checks, exactly-once storing, login history, sessions, the audit
- * hash chain and pruning. Tampering goes through a second, raw SQLite connection, as an
- * attacker with write access to the file would; it never touches the system state. */
+ * hash chain, pruning, and the place of each login (schema 2) with the migration to it.
+ * Tampering goes through a second, raw SQLite connection, as an attacker with write access
+ * to the file would; it never touches the system state. */
 
 #define _GNU_SOURCE /* nftw */
 
@@ -963,6 +964,182 @@ static void test_last_login_and_failures_since(void **state)
         assert_int_equal(activity_count_failed(NULL, "alice", 0, &n), -EINVAL);
 }
 
+/* ---- places (schema 2) ------------------------------------------------------------ */
+
+static struct geo_place sydney(void)
+{
+        struct geo_place p = {.kind = GEO_FOUND, .has_location = true, .latitude = -33.8688, .longitude = 151.2093};
+
+        strcpy(p.country, "AU");
+        strcpy(p.country_name, "Australia");
+        strcpy(p.city, "Sydney");
+        return p;
+}
+
+static bool store_at(struct fixture *f, const struct mlsec_event *e, const struct geo_place *p)
+{
+        bool added = false;
+
+        assert_int_equal(activity_store_event_at(f->a, e, p, &added), 0);
+        return added;
+}
+
+static void test_place_stored(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event old = make_login(f, T0, "alice", "ok"), syd = make_login(f, T0 + 1, "alice", "fail"),
+                           lan = make_login(f, T0 + 2, "alice", "ok"), last;
+        struct geo_place s = sydney(), priv = {.kind = GEO_PRIVATE}, us = {.kind = GEO_FOUND}, bad;
+        struct activity_place lp;
+        struct activity_login *l = NULL;
+        struct mlsec_event *h = NULL;
+        bool added;
+        size_t n = 0;
+
+        strcpy(us.country, "US");    /* a country without a city or coordinates */
+        assert_true(store(f, &old)); /* no place */
+        assert_true(store_at(f, &syd, &s));
+        assert_true(store_at(f, &lan, &priv));
+        /* a known id keeps the place it was stored with */
+        assert_false(store_at(f, &syd, &priv));
+
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(l[0].event.id, lan.id);
+        assert_true(l[0].place.stored);
+        assert_int_equal(l[0].place.geo.kind, GEO_PRIVATE);
+        assert_string_equal(l[0].place.geo.country, "");
+        assert_false(l[0].place.geo.has_location);
+        assert_string_equal(l[1].event.id, syd.id);
+        assert_true(l[1].place.stored);
+        assert_int_equal(l[1].place.geo.kind, GEO_FOUND);
+        assert_string_equal(l[1].place.geo.country, "AU");
+        assert_string_equal(l[1].place.geo.country_name, "Australia");
+        assert_string_equal(l[1].place.geo.city, "Sydney");
+        assert_true(l[1].place.geo.has_location);
+        assert_true(l[1].place.geo.latitude == -33.8688 && l[1].place.geo.longitude == 151.2093);
+        assert_string_equal(l[1].event.ip, "192.0.2.7"); /* the event itself is unchanged */
+        assert_string_equal(l[2].event.id, old.id);
+        assert_false(l[2].place.stored);
+        free(l);
+
+        assert_int_equal(activity_logins(f->a, NULL, 10, true, &l, &n), 0); /* failures of everyone */
+        assert_int_equal(n, 1);
+        assert_string_equal(l[0].place.geo.city, "Sydney");
+        free(l);
+        /* activity_history reads the same rows without places */
+        assert_int_equal(activity_history(f->a, "alice", 10, false, &h, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(h[1].id, syd.id);
+        free(h);
+
+        /* the overview's last login, with its place */
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, &lp), 0);
+        assert_string_equal(last.id, lan.id);
+        assert_true(lp.stored && lp.geo.kind == GEO_PRIVATE);
+        {
+                struct mlsec_event u = make_login(f, T0 + 3, "bob", "ok");
+                assert_true(store_at(f, &u, &us));
+                assert_int_equal(activity_last_login(f->a, "bob", NULL, &last, &lp), 0);
+                assert_true(lp.stored && lp.geo.kind == GEO_FOUND && !lp.geo.has_location);
+                assert_string_equal(lp.geo.country, "US");
+                assert_string_equal(lp.geo.city, "");
+        }
+
+        /* only a login has a place, and only a well-formed one */
+        {
+                struct mlsec_event o = make_session(f, EVENT_SESSION_OPEN, T0 + 4, "alice", "c1", "pts/1");
+                struct mlsec_event e = make_login(f, T0 + 5, "alice", "ok");
+                assert_int_equal(activity_store_event_at(f->a, &o, &s, &added), -EINVAL);
+                bad = s;
+                bad.kind = (enum geo_kind)99;
+                assert_int_equal(activity_store_event_at(f->a, &e, &bad, &added), -EINVAL);
+                bad = s;
+                bad.latitude = 91;
+                assert_int_equal(activity_store_event_at(f->a, &e, &bad, &added), -EINVAL);
+                bad = s;
+                memset(bad.city, 'x', sizeof(bad.city)); /* not terminated */
+                assert_int_equal(activity_store_event_at(f->a, &e, &bad, &added), -EINVAL);
+                assert_true(store_at(f, &o, NULL)); /* without a place: as before */
+        }
+        assert_int_equal(activity_logins(f->a, "alice", 0, false, &l, &n), -EINVAL);
+        assert_int_equal(activity_logins(NULL, "alice", 5, false, &l, &n), -EINVAL);
+}
+
+/* A database of schema 1 with logins in it: migrated to 2 on open, every row kept, the old
+ * ones without a place, new ones with. Schema 1 is made from a fresh file by taking schema
+ * 2's columns away again (ALTER TABLE DROP COLUMN) and setting user_version back. */
+static void test_migration_keeps_rows(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event a = make_login(f, T0, "alice", "ok"), b = make_login(f, T0 + 1, "alice", "fail");
+        struct mlsec_event c = make_login(f, T0 + 2, "alice", "ok");
+        struct geo_place s = sydney();
+        struct activity_login *l = NULL;
+        size_t n = 0;
+
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_true(store(f, &a));
+        assert_true(store(f, &b));
+        f->a = activity_close(f->a);
+        raw_exec(f, "ALTER TABLE events DROP COLUMN geo_kind; ALTER TABLE events DROP COLUMN geo_country;"
+                    "ALTER TABLE events DROP COLUMN geo_country_name; ALTER TABLE events DROP COLUMN geo_city;"
+                    "ALTER TABLE events DROP COLUMN geo_latitude; ALTER TABLE events DROP COLUMN geo_longitude;"
+                    "PRAGMA user_version = 1;");
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM pragma_table_info('events') WHERE name LIKE 'geo_%'"), 0);
+
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM pragma_table_info('events') WHERE name LIKE 'geo_%'"), 6);
+        assert_true(store_at(f, &c, &s));
+        assert_false(store(f, &a)); /* still exactly once across the migration */
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(l[0].event.id, c.id);
+        assert_true(l[0].place.stored);
+        assert_string_equal(l[0].place.geo.city, "Sydney");
+        assert_string_equal(l[1].event.id, b.id);
+        assert_string_equal(l[1].event.result, "fail");
+        assert_false(l[1].place.stored);
+        assert_string_equal(l[2].event.id, a.id);
+        assert_false(l[2].place.stored);
+        free(l);
+        /* opening again migrates nothing twice */
+        f->a = activity_close(f->a);
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(history_n(f, "alice", 10, false), 3);
+}
+
+/* A place this file could not have written is corruption, not a place. */
+static void test_place_corrupt(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e = make_login(f, T0, "alice", "ok");
+        struct geo_place s = sydney();
+        struct activity_login *l = NULL;
+        size_t n = 0;
+
+        assert_true(store_at(f, &e, &s));
+        /* the CHECK refuses an unknown kind even from another connection */
+        {
+                sqlite3 *db = NULL;
+                assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+                assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET geo_kind = 'mars'", NULL, NULL, NULL),
+                                     SQLITE_OK);
+                assert_int_equal(sqlite3_close(db), SQLITE_OK);
+        }
+        raw_exec(f, "UPDATE events SET geo_longitude = NULL"); /* a latitude alone */
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), -EBADMSG);
+        raw_exec(f, "UPDATE events SET geo_longitude = 'east'");
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), -EBADMSG);
+        raw_exec(f, "UPDATE events SET geo_longitude = 151.2, geo_city = NULL");
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), -EBADMSG);
+        raw_exec(f, "UPDATE events SET geo_city = 'Sydney'");
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), 0);
+        assert_int_equal(n, 1);
+        free(l);
+}
+
 int main(void)
 {
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -990,6 +1167,9 @@ int main(void)
                 TO(test_prune),
                 TO(test_users),
                 TO(test_last_login_and_failures_since),
+                TO(test_place_stored),
+                T(test_migration_keeps_rows),
+                TO(test_place_corrupt),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
