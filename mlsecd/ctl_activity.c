@@ -17,6 +17,7 @@
 #include "event.h"
 #include "proto.h"
 #include "report.h"
+#include "session.h"
 #include "util.h"
 
 #define CALL_TIMEOUT_MS 10000
@@ -24,7 +25,7 @@
 /* Options shared by the read commands. */
 struct read_opts {
         const char *user;
-        bool all, failed, closed, verify, help;
+        bool all, failed, closed, verify, help, others;
         unsigned limit;
 };
 
@@ -46,8 +47,11 @@ static const struct {
                      "  --all         every user's (administrators)\n"
                      "  --json        machine-readable output\n"},
         {"logout", "Usage: mlsecctl logout SESSION_ID [--json]\n"
+                   "       mlsecctl logout --others [--json]\n"
                    "End a session (yours, or anyone's for administrators) through systemd-logind;\n"
-                   "a session still there 5 seconds later is killed. The ids are in 'mlsecctl sessions'.\n"},
+                   "a session still there 5 seconds later is killed. The ids are in 'mlsecctl sessions'.\n"
+                   "  --others      end every live session of yours but the one this runs in: the step\n"
+                   "                to take after suspicious activity\n"},
         {"audit", "Usage: mlsecctl audit [--limit N] [--user NAME | --all] [--json]\n"
                   "Security-relevant changes, newest first: who did what, when.\n"
                   "  --limit N     at most N entries (1..1000, default 50)\n"
@@ -72,11 +76,15 @@ static bool show_help(int argc, char **argv, const char *cmd)
 static int parse_read_opts(struct ctl *c, int argc, char **argv, const char *cmd, const char *allowed,
                            struct read_opts *o)
 {
-        static const struct option opts[] = {
-                {"user", required_argument, NULL, 'u'},  {"all", no_argument, NULL, 'a'},
-                {"limit", required_argument, NULL, 'n'}, {"failed", no_argument, NULL, 'f'},
-                {"closed", no_argument, NULL, 'c'},      {"verify", no_argument, NULL, 'v'},
-                {"json", no_argument, NULL, 'j'},        {0}};
+        static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
+                                             {"all", no_argument, NULL, 'a'},
+                                             {"limit", required_argument, NULL, 'n'},
+                                             {"failed", no_argument, NULL, 'f'},
+                                             {"closed", no_argument, NULL, 'c'},
+                                             {"verify", no_argument, NULL, 'v'},
+                                             {"others", no_argument, NULL, 'o'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {0}};
         int opt;
 
         *o = (struct read_opts){0};
@@ -113,6 +121,9 @@ static int parse_read_opts(struct ctl *c, int argc, char **argv, const char *cmd
                         break;
                 case 'v':
                         o->verify = true;
+                        break;
+                case 'o':
+                        o->others = true;
                         break;
                 case 'j':
                         c->json = true;
@@ -332,6 +343,82 @@ static void logout_text(const struct proto_obj *res)
         printf("Session %s of %s logged out.\n", ctl_get_str(res, "session"), ctl_get_str(res, "user"));
 }
 
+/* The logind session this process runs in: XDG_SESSION_ID (pam_systemd), else its cgroup. */
+static int current_session(char *ret, size_t len)
+{
+        const char *env = getenv("XDG_SESSION_ID");
+
+        if (env && *env && event_set_text(ret, len, env) >= 0)
+                return 0;
+        return session_of_pid(0, ret, len);
+}
+
+/* logout --others: every live session of the caller's but the current one. */
+static int logout_others(struct ctl *c)
+{
+        struct proto_request req = {.method = PROTO_SESSIONS};
+        struct proto_obj *res = NULL, *ss, *done = NULL;
+        char current[EVENT_SESSION_MAX];
+        size_t n, ended = 0, failed = 0;
+        bool live = false;
+
+        if (current_session(current, sizeof(current)) < 0) {
+                fprintf(stderr, "mlsecctl: this is not running in a logind session, so there is no \"current\" one "
+                                "to keep: end sessions by id (mlsecctl sessions, mlsecctl logout ID)\n");
+                return EXIT_FAILURE;
+        }
+        if (ctl_call(c, &req, &res) < 0)
+                return EXIT_FAILURE;
+        (void)proto_obj_get_bool(res, "live", &live);
+        if (!live) {
+                fprintf(stderr, "mlsecctl: mlsecd has no connection to systemd-logind: cannot log sessions out\n");
+                proto_obj_free(res);
+                return EXIT_FAILURE;
+        }
+        ss = proto_obj_get(res, "sessions");
+        n = proto_array_len(ss);
+        done = c->json ? proto_array_new() : NULL;
+        for (size_t i = 0; i < n; i++) {
+                struct proto_obj *s = proto_array_get(ss, i), *lr = NULL;
+                struct proto_request lq = {.method = PROTO_LOGOUT};
+                const char *id = proto_obj_get_str(s, "id");
+                bool is_live = false;
+
+                (void)proto_obj_get_bool(s, "live", &is_live);
+                if (is_live && id && strcmp(id, current) != 0 &&
+                    event_set_text(lq.session, sizeof(lq.session), id) >= 0) {
+                        if (ctl_call(c, &lq, &lr) < 0) {
+                                failed++;
+                        } else {
+                                ended++;
+                                if (done)
+                                        (void)proto_array_add_str(done, id);
+                                else
+                                        printf("Session %s (%s%s%s) logged out.\n", ctl_get_str(s, "id"),
+                                               ctl_get_str(s, "service"), ctl_get_str(s, "ip")[0] ? " from " : "",
+                                               ctl_get_str(s, "ip"));
+                        }
+                        proto_obj_free(lr);
+                }
+                proto_obj_free(s);
+        }
+        proto_obj_free(ss);
+        proto_obj_free(res);
+        if (done) {
+                struct proto_obj *o = proto_obj_new();
+                (void)proto_obj_set_str(o, "kept", current);
+                (void)proto_obj_set_obj(o, "logged_out", done);
+                (void)proto_obj_set_int(o, "failed", (int64_t)failed);
+                (void)proto_obj_print(stdout, o);
+                proto_obj_free(o);
+        } else if (ended == 0 && failed == 0) {
+                printf("No other session of yours is active; this one (%s) stays.\n", current);
+        } else {
+                printf("This session (%s) stays.\n", current);
+        }
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int ctl_logout(struct ctl *c, int argc, char **argv)
 {
         struct proto_request req = {.method = PROTO_LOGOUT};
@@ -342,9 +429,14 @@ int ctl_logout(struct ctl *c, int argc, char **argv)
 
         if (show_help(argc, argv, "logout"))
                 return EXIT_SUCCESS;
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], "--others") == 0) {
+                        r = parse_read_opts(c, argc, argv, "logout", "o", &o);
+                        return r ? r : logout_others(c);
+                }
         /* the session id is the one positional argument */
         if (argc < 2 || argv[1][0] == '-')
-                return ctl_usage_error("logout needs a SESSION_ID (see 'mlsecctl sessions')");
+                return ctl_usage_error("logout needs a SESSION_ID or --others (see 'mlsecctl sessions')");
         id = argv[1];
         r = parse_read_opts(c, argc - 1, argv + 1, "logout", "", &o);
         if (r)

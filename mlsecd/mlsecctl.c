@@ -63,6 +63,7 @@ static const char usage_text[] =
         "  history [--limit N] [--failed] [--user NAME | --all]   login attempts, newest first\n"
         "  sessions [--closed] [--limit N] [--user NAME | --all]  sessions, live ones from logind\n"
         "  logout SESSION_ID                                      end a session (logind)\n"
+        "  logout --others                                        end all your sessions but this one\n"
         "  audit [--limit N] [--user NAME | --all]                security-relevant changes\n"
         "\n"
         "  password [--user NAME]                                 change your password through PAM\n"

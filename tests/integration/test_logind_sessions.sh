@@ -104,6 +104,29 @@ sleep 0.2
 check "a session that opened and ended while mlsecd was down is closed at start (spool + reconcile)" \
         eval '[ "$(session_field c12 end_reason)" = ended ]'
 
+# --- logout --others: every live session of the caller's but the current one ---
+open_session c20 alice
+open_session c21 alice
+open_session c22 alice
+open_session c23 bob
+as alice env XDG_SESSION_ID=c21 "$MLSECCTL" --conf "$CONF" logout --others >"$OUT" 2>&1
+RC=$?
+check "logout --others ends alice's other live sessions and names them, exit 0" \
+        eval '[ $RC -eq 0 ] && out_has "Session c20" && out_has "Session c22" && out_has "This session (c21) stays."'
+check "through logind, and not the current one nor bob's" \
+        eval 'mock calls TerminateSession | grep -q "\"c20\"" && mock calls TerminateSession | grep -q "\"c22\"" &&
+                ! mock calls TerminateSession | grep -q "\"c21\"" && ! mock calls TerminateSession | grep -q "\"c23\""'
+check "the ended ones show as logged out by alice; the current one and bob's stay open" \
+        eval '[ "$(session_field c20 end_reason)" = logout ] && [ "$(session_field c22 end_reason)" = logout ] &&
+                [ -z "$(session_field c21 end_reason)" ] && [ -z "$(session_field c23 end_reason)" ]'
+as alice env XDG_SESSION_ID=c21 "$MLSECCTL" --conf "$CONF" logout --others --json >"$OUT" 2>&1
+check "again: nothing left to end (--json: kept c21, logged_out empty)" \
+        /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"kept":"c21","logged_out":[],"failed":0}, d' "$OUT"
+as alice env -u XDG_SESSION_ID "$MLSECCTL" --conf "$CONF" logout --others >"$OUT" 2>&1
+RC=$?
+check "outside a logind session it refuses (exit 1): no session to keep" \
+        eval '[ $RC -eq 1 ] && out_has "not running in a logind session" && ! mock calls TerminateSession | grep -q "\"c21\""'
+
 # --- without a system bus ---
 stop_mlsecd
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/nonexistent start_mlsecd

@@ -279,6 +279,7 @@ all_options_offered() {
                 complete_words ""
                 for c in history sessions audit status "mfa enable" "mfa devices" backup-codes; do complete_words $c --; done
                 complete_words logout 1 --
+                complete_words logout --
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
                 complete_words admin logout 1 --
                 complete_words admin audit --
