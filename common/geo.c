@@ -167,7 +167,7 @@ const char *geo_kind_to_string(enum geo_kind k)
         case GEO_LOOPBACK:
                 return "loopback";
         case GEO_NOT_AN_IP:
-                return "not an address";
+                return "not-an-address";
         default:
                 return "unknown";
         }

@@ -42,7 +42,7 @@ int geo_lookup(struct geo *g, const char *ip, struct geo_place *ret);
 /* For people: "London, United Kingdom", "Sweden", "private network", "this machine",
  * "unknown". */
 const char *geo_describe(const struct geo_place *p, char *buf, size_t len);
-/* "private", "loopback", "unknown", "found", "not an address" */
+/* "found", "private", "loopback", "unknown", "not-an-address": the wire spelling (mlsecctl.1) */
 const char *geo_kind_to_string(enum geo_kind k);
 
 /* Great-circle distance in kilometres (haversine, mean Earth radius 6371 km). */

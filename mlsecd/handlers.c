@@ -115,23 +115,6 @@ static bool login_place(struct daemon *d, const struct mlsec_event *e, struct ge
         return true;
 }
 
-/* The spelling of each kind on the wire (mlsecctl.1). */
-static const char *place_kind_name(enum geo_kind k)
-{
-        switch (k) {
-        case GEO_FOUND:
-                return "found";
-        case GEO_PRIVATE:
-                return "private";
-        case GEO_LOOPBACK:
-                return "loopback";
-        case GEO_NOT_AN_IP:
-                return "not-an-address";
-        default:
-                return "unknown";
-        }
-}
-
 struct proto_obj *handle_place_obj(const struct activity_place *p)
 {
         const struct geo_place *g = &p->geo;
@@ -144,7 +127,7 @@ struct proto_obj *handle_place_obj(const struct activity_place *p)
         o = proto_obj_new();
         if (!o)
                 return NULL;
-        r = proto_obj_set_str(o, "kind", place_kind_name(g->kind));
+        r = proto_obj_set_str(o, "kind", geo_kind_to_string(g->kind));
         if (r >= 0 && g->country[0])
                 r = proto_obj_set_str(o, "country", g->country);
         if (r >= 0 && g->country_name[0])

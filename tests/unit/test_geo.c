@@ -93,6 +93,12 @@ static void test_classes_without_database(void **state)
         p = look(NULL, "::1");
         assert_string_equal(geo_describe(&p, buf, sizeof(buf)), "this machine");
         assert_int_equal(geo_lookup(NULL, "8.8.8.8", NULL), -EINVAL);
+        /* the kinds as the wire spells them */
+        assert_string_equal(geo_kind_to_string(GEO_FOUND), "found");
+        assert_string_equal(geo_kind_to_string(GEO_PRIVATE), "private");
+        assert_string_equal(geo_kind_to_string(GEO_LOOPBACK), "loopback");
+        assert_string_equal(geo_kind_to_string(GEO_UNKNOWN), "unknown");
+        assert_string_equal(geo_kind_to_string(GEO_NOT_AN_IP), "not-an-address");
 }
 
 static void test_lookups_in_own_database(void **state)
