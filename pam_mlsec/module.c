@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The options and the user messages every pam_mlsec entry point shares (module.h). No
+/* The options, the prompt and the user messages every pam_mlsec entry point shares (module.h). No
  * state: a guest in somebody else's process. */
 #include <stdarg.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include <security/pam_ext.h>
 
 #include "module.h"
+#include "seal.h"
 #include "util.h"
 
 bool module_option(const char *arg, const char **conf, bool *debug, bool *silent)
@@ -28,6 +29,20 @@ void module_option_unknown(pam_handle_t *pamh, const char *arg)
         char esc[128];
 
         pam_syslog(pamh, LOG_WARNING, "unknown or invalid option ignored: %s", util_escape(arg, esc, sizeof(esc)));
+}
+
+int module_ask(pam_handle_t *pamh, const char *prompt, char **ret)
+{
+        char *resp = NULL;
+        int r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
+
+        if (r != PAM_SUCCESS || !resp) {
+                if (resp)
+                        seal_wipe_free_str(resp);
+                return r == PAM_SUCCESS ? PAM_CONV_ERR : r;
+        }
+        *ret = resp;
+        return PAM_SUCCESS;
 }
 
 void module_say(pam_handle_t *pamh, bool silent, int style, const char *fmt, ...)

@@ -12,6 +12,9 @@
 bool module_option(const char *arg, const char **conf, bool *debug, bool *silent);
 /* Log that ARG was not understood (escaped); it is ignored. */
 void module_option_unknown(pam_handle_t *pamh, const char *arg);
+/* Ask PROMPT with echo off. PAM_SUCCESS and *ret (ours: wipe, then free) on an answer;
+ * the conversation's error, or PAM_CONV_ERR when it gave no answer, otherwise. */
+int module_ask(pam_handle_t *pamh, const char *prompt, char **ret);
 /* A PAM_TEXT_INFO or PAM_ERROR_MSG to the user unless SILENT. */
 void module_say(pam_handle_t *pamh, bool silent, int style, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

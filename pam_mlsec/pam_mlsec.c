@@ -163,20 +163,6 @@ static int load_key(pam_handle_t *pamh, struct auth_ctx *ctx)
         return r;
 }
 
-static int ask(pam_handle_t *pamh, const char *prompt, char **ret)
-{
-        char *resp = NULL;
-        int r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
-
-        if (r != PAM_SUCCESS || !resp) {
-                if (resp)
-                        seal_wipe_free_str(resp);
-                return r == PAM_SUCCESS ? PAM_CONV_ERR : r;
-        }
-        *ret = resp;
-        return PAM_SUCCESS;
-}
-
 /* forward_pass: hand the password part of the answer on to the next module. */
 static int forward_password(pam_handle_t *pamh, char *answer, size_t password_len)
 {
@@ -232,7 +218,7 @@ static int step_aside(pam_handle_t *pamh, const struct options *o, struct auth_c
 
         if (!o->forward_pass)
                 return PAM_IGNORE;
-        r = ask(pamh, PROMPT_PASSWORD, &ctx->answer);
+        r = module_ask(pamh, PROMPT_PASSWORD, &ctx->answer);
         if (r != PAM_SUCCESS)
                 return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
         r = pam_set_item(pamh, PAM_AUTHTOK, ctx->answer);
@@ -534,7 +520,7 @@ static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o
                                    ctx->user_esc);
                 return step_aside(pamh, o, ctx);
         }
-        r = ask(pamh, o->forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx->answer);
+        r = module_ask(pamh, o->forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx->answer);
         if (r != PAM_SUCCESS) {
                 pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx->user_esc,
                            ctx->source_esc);
@@ -600,7 +586,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 goto out;
         }
-        r = ask(pamh, o.forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx.answer);
+        r = module_ask(pamh, o.forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx.answer);
         if (r != PAM_SUCCESS) {
                 pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx.user_esc,
                            ctx.source_esc);

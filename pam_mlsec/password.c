@@ -138,20 +138,6 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct pw_ctx
         return 0;
 }
 
-static int ask(pam_handle_t *pamh, const char *prompt, char **ret)
-{
-        char *resp = NULL;
-        int r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
-
-        if (r != PAM_SUCCESS || !resp) {
-                if (resp)
-                        seal_wipe_free_str(resp);
-                return r == PAM_SUCCESS ? PAM_CONV_ERR : r;
-        }
-        *ret = resp;
-        return PAM_SUCCESS;
-}
-
 static bool same_text(const char *a, const char *b)
 {
         size_t la = strlen(a), lb = strlen(b);
@@ -215,7 +201,7 @@ static int check_asked(pam_handle_t *pamh, const struct options *o, struct pw_ct
 
         for (unsigned i = 0; i < o->retry; i++) {
                 pw = again = NULL;
-                r = ask(pamh, PROMPT_NEW, &pw);
+                r = module_ask(pamh, PROMPT_NEW, &pw);
                 if (r != PAM_SUCCESS) {
                         pam_syslog(pamh, LOG_NOTICE, "user=%s: no answer to the new password prompt", ctx->user_esc);
                         ret = PAM_AUTHTOK_ERR;
@@ -233,7 +219,7 @@ static int check_asked(pam_handle_t *pamh, const struct options *o, struct pw_ct
                         goto out;
                 }
                 if (r == PAM_SUCCESS) {
-                        r = ask(pamh, PROMPT_RETYPE, &again);
+                        r = module_ask(pamh, PROMPT_RETYPE, &again);
                         if (r != PAM_SUCCESS) {
                                 ret = PAM_AUTHTOK_ERR;
                                 goto out;
