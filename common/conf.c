@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mlsec.conf: the built-in defaults, the strict parser of `key = value` text and the loader
  * that checks the file's owner, mode and size before trusting it. Every mistake (bad line,
- * unknown or repeated key, value out of range) is an error naming file and line, because a
+ * unknown or repeated key, value out of range, a repeatable key given too often) is an error naming file and line, because a
  * policy typo must never be silently replaced by a default. Never logs, never exits. */
 #define _GNU_SOURCE
 #include "conf.h"
@@ -27,6 +27,8 @@ enum conf_kind {
         KIND_UINT,
         KIND_UNENROLLED,
         KIND_GROUP,
+        KIND_GROUP_LIST, /* repeatable: one group name per line */
+        KIND_TTY_LIST,   /* repeatable: one terminal name per line */
 };
 
 struct conf_key {
@@ -46,6 +48,12 @@ struct conf_key {
 #k, KIND_UINT, offsetof(struct mlsec_conf, k), 0, lo, hi                                               \
         }
 
+/* A key that may be given up to CONF_LIST_MAX times; its default is the empty list. */
+#define LIST_KEY(k, kind)                                                                                              \
+        {                                                                                                              \
+#k, kind, offsetof(struct mlsec_conf, k), 0, 0, 0                                                      \
+        }
+
 static const struct conf_key conf_keys[] = {
         PATH_KEY(state_dir),
         PATH_KEY(key_file),
@@ -61,11 +69,14 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(password_history, 0, 50),
         UINT_KEY(password_min_length, 0, 256),
         UINT_KEY(password_min_classes, 0, 4),
+        UINT_KEY(enroll_grace_days, 0, 3650),
         PATH_KEY(pwquality_conf),
         PATH_KEY(geoip_db),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
+        LIST_KEY(require_mfa_group, KIND_GROUP_LIST),
+        LIST_KEY(exempt_tty, KIND_TTY_LIST),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -91,6 +102,17 @@ void conf_defaults(struct mlsec_conf *ret)
         (void)snprintf(ret->pwquality_conf, sizeof(ret->pwquality_conf), "%s", "/etc/security/pwquality.conf");
         (void)snprintf(ret->geoip_db, sizeof(ret->geoip_db), "%s", ""); /* no database */
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
+        ret->enroll_grace_days = 0; /* no grace: members without MFA are refused */
+        ret->require_mfa_group.n = 0; /* list: empty, no policy */
+        ret->exempt_tty.n = 0;        /* list: empty, no exemption */
+}
+
+bool conf_list_has(const struct conf_list *list, const char *value)
+{
+        for (unsigned i = 0; i < list->n && i < CONF_LIST_MAX; i++)
+                if (strcmp(list->item[i], value) == 0)
+                        return true;
+        return false;
 }
 
 const char *conf_unenrolled_to_string(enum conf_unenrolled u)
@@ -178,6 +200,38 @@ static bool path_ok(const char *s)
         return true;
 }
 
+/* A terminal as PAM_TTY names it: "tty1", "/dev/tty1", "pts/3", ":0". */
+static bool tty_ok(const char *s)
+{
+        if (!*s || *s == '-')
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr("/._:-", *s)))
+                        return false;
+        return true;
+}
+
+/* One more value of a repeatable key: bounded in count and length, each value once. */
+static int list_add(const struct conf_key *k, const char *value, bool valid, struct mlsec_conf *c, const char *name,
+                    unsigned line, char *err, size_t errlen)
+{
+        struct conf_list *list = (struct conf_list *)((char *)c + k->offset);
+        char shown[CONF_TEXT_SHOWN];
+
+        if (!valid || strlen(value) >= CONF_ITEM_MAX)
+                return line_err(err, errlen, name, line, "%s is not a valid %s: \"%s\"", k->name,
+                                k->kind == KIND_GROUP_LIST ? "group name" : "terminal name",
+                                util_escape(value, shown, sizeof(shown)));
+        if (conf_list_has(list, value))
+                return line_err(err, errlen, name, line, "%s \"%s\" is given twice", k->name,
+                                util_escape(value, shown, sizeof(shown)));
+        if (list->n >= CONF_LIST_MAX)
+                return line_err(err, errlen, name, line, "%s may be given at most %d times", k->name, CONF_LIST_MAX);
+        memcpy(list->item[list->n++], value, strlen(value) + 1);
+        return 0;
+}
+
 static int set_value(const struct conf_key *k, const char *value, struct mlsec_conf *c, const char *name, unsigned line,
                      char *err, size_t errlen)
 {
@@ -225,6 +279,12 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
                                         util_escape(value, shown, sizeof(shown)));
                 memcpy(field, value, strlen(value) + 1);
                 return 0;
+
+        case KIND_GROUP_LIST:
+                return list_add(k, value, util_user_valid(value), c, name, line, err, errlen);
+
+        case KIND_TTY_LIST:
+                return list_add(k, value, tty_ok(value), c, name, line, err, errlen);
         }
         return line_err(err, errlen, name, line, "internal error");
 }
@@ -270,7 +330,7 @@ static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const ch
                         break;
         if (i == N_KEYS)
                 return line_err(err, errlen, name, line, "unknown key \"%s\"", util_escape(key, shown, sizeof(shown)));
-        if (seen[i])
+        if (seen[i] && conf_keys[i].kind != KIND_GROUP_LIST && conf_keys[i].kind != KIND_TTY_LIST)
                 return line_err(err, errlen, name, line, "duplicate key \"%s\" (first set on line %u)",
                                 conf_keys[i].name, seen[i]);
         if (*value == '\0')

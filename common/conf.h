@@ -10,10 +10,18 @@
 
 #define CONF_DEFAULT_PATH "/etc/mlsec/mlsec.conf"
 #define CONF_ERR_MAX      512
+#define CONF_LIST_MAX     16 /* values of one repeatable key */
+#define CONF_ITEM_MAX     64 /* bytes of one value of a repeatable key, incl. NUL */
 
 enum conf_unenrolled {
         CONF_UNENROLLED_ALLOW, /* PAM_IGNORE: the rest of the stack decides */
         CONF_UNENROLLED_DENY,
+};
+
+/* The values of a key that may be given on several lines, in file order, each once. */
+struct conf_list {
+        unsigned n;
+        char item[CONF_LIST_MAX][CONF_ITEM_MAX];
 };
 
 struct mlsec_conf {
@@ -35,6 +43,9 @@ struct mlsec_conf {
         unsigned password_min_classes; /* 0: pwquality.conf's minclass */
         char pwquality_conf[PATH_MAX]; /* libpwquality settings read first */
         char geoip_db[PATH_MAX];       /* MaxMind-format database for locations; "": none */
+        struct conf_list require_mfa_group; /* repeatable: members must have MFA (account stack) */
+        unsigned enroll_grace_days;         /* days a member without MFA may still log in; 0: none */
+        struct conf_list exempt_tty;        /* repeatable: root on these PAM_TTYs passes the policy */
 };
 
 /* Fill *ret with the built-in defaults. */
@@ -49,6 +60,9 @@ int conf_load(const char *path, struct mlsec_conf *ret, char *err, size_t errlen
 /* Parse configuration text held in memory; NAME is used in messages. Same rules as
  * conf_load. Exposed for the unit tests and the fuzzer. */
 int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err, size_t errlen);
+
+/* Is VALUE one of LIST's values? */
+bool conf_list_has(const struct conf_list *list, const char *value);
 
 /* "allow" / "deny" */
 const char *conf_unenrolled_to_string(enum conf_unenrolled u);

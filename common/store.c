@@ -82,6 +82,12 @@ static const char *const migrations[] = {
         "  created INTEGER NOT NULL);"
         "CREATE INDEX notices_user ON notices(user, id);"
         "PRAGMA user_version = 2;",
+        /* 3: when the MFA policy's grace period to enrol began, per user (the account stack
+         * records it the first time it lets a member without a device in). */
+        "CREATE TABLE mfa_grace("
+        "  user TEXT NOT NULL PRIMARY KEY,"
+        "  started INTEGER NOT NULL);"
+        "PRAGMA user_version = 3;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -126,6 +132,9 @@ enum stmt_id {
         ST_NOTICE_ADD,
         ST_NOTICE_LIST,
         ST_NOTICE_DELETE,
+        ST_GRACE_ADD,
+        ST_GRACE_GET,
+        ST_GRACE_DELETE,
         _ST_MAX,
 };
 
@@ -185,6 +194,9 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_NOTICE_ADD] = "INSERT INTO notices(user, text, created) VALUES(?1, ?2, ?3)",
         [ST_NOTICE_LIST] = "SELECT text FROM notices WHERE user = ?1 ORDER BY id",
         [ST_NOTICE_DELETE] = "DELETE FROM notices WHERE user = ?1",
+        [ST_GRACE_ADD] = "INSERT OR IGNORE INTO mfa_grace(user, started) VALUES(?1, ?2)",
+        [ST_GRACE_GET] = "SELECT started FROM mfa_grace WHERE user = ?1",
+        [ST_GRACE_DELETE] = "DELETE FROM mfa_grace WHERE user = ?1",
 };
 
 struct store {
@@ -1362,4 +1374,65 @@ int store_take_notices(struct store *s, const char *user, char (**ret)[STORE_NOT
         *ret = (char(*)[STORE_NOTICE_MAX])out;
         *ret_n = n;
         return 0;
+}
+
+/* ---- MFA policy grace periods (schema 3) ---- */
+
+int store_get_grace(struct store *s, const char *user, int64_t *ret_started)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !user_ok(user) || !ret_started)
+                return -EINVAL;
+        r = stmt_get(s, ST_GRACE_GET, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK)
+                return bind_error(s);
+        r = db_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        if (sqlite3_column_type(st, 0) != SQLITE_INTEGER)
+                return -EBADMSG;
+        *ret_started = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+int store_grace_start(struct store *s, const char *user, int64_t now, int64_t *ret_started)
+{
+        int64_t started = 0;
+        bool own;
+        int r;
+
+        if (!s || !user_ok(user) || !ret_started)
+                return -EINVAL;
+        r = op_begin(s, &own);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = NULL;
+                r = stmt_get(s, ST_GRACE_ADD, &st);
+                if (r >= 0 && (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+                               sqlite3_bind_int64(st, 2, now) != SQLITE_OK))
+                        r = bind_error(s);
+                if (r >= 0)
+                        r = db_step_done(st);
+        }
+        if (r >= 0)
+                r = store_get_grace(s, user, &started);
+        r = op_end(s, own, r);
+        if (r < 0)
+                return r;
+        *ret_started = started;
+        return 0;
+}
+
+int store_clear_grace(struct store *s, const char *user)
+{
+        if (!s || !user_ok(user))
+                return -EINVAL;
+        return exec_user(s, ST_GRACE_DELETE, user, NULL);
 }

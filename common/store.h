@@ -13,7 +13,7 @@
 #include "totp.h"
 
 #define STORE_DB_NAME        "credentials.db"
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_NAME_MAX       64         /* device name, bytes incl. NUL */
 #define STORE_SOURCE_MAX     256        /* failure source (remote host or tty), bytes incl. NUL */
 #define STORE_REMOTE_ALL     "*remote*" /* lockout source that covers every remote source */
@@ -120,3 +120,11 @@ int store_list_passwords(struct store *s, const char *user, unsigned max, char (
  * deleted in one transaction) by the module when a session opens. *ret is malloc'd. */
 int store_add_notice(struct store *s, const char *user, const char *text, int64_t now);
 int store_take_notices(struct store *s, const char *user, char (**ret)[STORE_NOTICE_MAX], size_t *ret_n);
+
+/* MFA policy grace periods (schema 3): when the account stack first let USER in without a
+ * device. start: record NOW unless a start is already recorded, and give the recorded one
+ * in *ret_started (atomic: two parallel logins agree on one start). get: -ENOENT when
+ * none. clear: forget it (an administrator's reset-mfa); no row is not an error. */
+int store_grace_start(struct store *s, const char *user, int64_t now, int64_t *ret_started);
+int store_get_grace(struct store *s, const char *user, int64_t *ret_started);
+int store_clear_grace(struct store *s, const char *user);

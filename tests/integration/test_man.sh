@@ -136,7 +136,7 @@ check "mlsecctl.1 gives the exit codes 0, 1, 2 and NO_COLOR, as the code has the
 
 # --- mlsec.conf.5 against common/conf.c and conf/mlsec.conf ---
 render mlsec.conf.5 1000 >"$T/conf.txt"
-CODE_KEYS=$(sed -nE 's/^ *(PATH|UINT)_KEY\(([a-z_]+).*/\2/p; s/^ *\{"([a-z_]+)", KIND_.*/\1/p' "$CONF_C" | sort -u)
+CODE_KEYS=$(sed -nE 's/^ *(PATH|UINT|LIST)_KEY\(([a-z_]+).*/\2/p; s/^ *\{"([a-z_]+)", KIND_.*/\1/p' "$CONF_C" | sort -u)
 EXAMPLE_KEYS=$(sed -nE 's/^#([a-z_]+) = .*/\1/p' "$EXAMPLE_CONF" | sort -u)
 PAGE_KEYS=$(section mlsec.conf.5 KEYS | sed -nE 's/^     ([a-z_]+) = .*/\1/p' | sort -u)
 # shellcheck disable=SC2086
@@ -145,9 +145,11 @@ check "conf/mlsec.conf shows every key of common/conf.c" same_set "$EXAMPLE_KEYS
 check "mlsec.conf.5 describes exactly the keys of common/conf.c" same_set "$PAGE_KEYS" "$CODE_KEYS"
 check "mlsec.conf.5 shows every default of conf/mlsec.conf as 'key = value'" \
         eval 'sed -nE "s/^#([a-z_]+ = .*)/\1/p" "$EXAMPLE_CONF" | lines_in "$T/conf.txt"'
-# the defaults compiled in: ret->key = N; snprintf(ret->key, ..., "%s", "value"); unenrolled
+# the defaults compiled in: ret->key = N; snprintf(ret->key, ..., "%s", "value"); unenrolled;
+# a repeatable key's empty list (ret->key.n = 0) shows as 'key =' like an empty string
 code_defaults() {
         sed -nE 's/.*ret->([a-z_]+) = ([0-9]+);.*/\1 = \2/p
+                s/.*ret->([a-z_]+)\.n = 0;.*/\1 =/p
                 s/.*snprintf\(ret->([a-z_]+), sizeof\(ret->[a-z_]+\), "%s", "([^"]*)"\).*/\1 = \2/p
                 s/.*ret->unenrolled = CONF_UNENROLLED_([A-Z]+);.*/unenrolled = \L\1/p' "$CONF_C"
 }

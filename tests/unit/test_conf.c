@@ -66,6 +66,9 @@ static void assert_defaults(const struct mlsec_conf *c)
         assert_int_equal(c->unenrolled, CONF_UNENROLLED_ALLOW);
         assert_string_equal(c->admin_group, "mlsec-admin");
         assert_string_equal(c->geoip_db, ""); /* no database */
+        assert_int_equal(c->require_mfa_group.n, 0); /* no MFA policy */
+        assert_int_equal(c->enroll_grace_days, 0);
+        assert_int_equal(c->exempt_tty.n, 0);
 }
 
 struct tmp {
@@ -184,6 +187,68 @@ static void test_every_key(void **state)
         assert_string_equal(c.admin_group, "mlsec$");
         /* Keys not set keep their defaults. */
         assert_string_equal(c.state_dir, "/var/lib/mlsec");
+}
+
+/* require_mfa_group and exempt_tty may repeat: every line adds one value, in file order,
+ * up to CONF_LIST_MAX; more, a value given twice or an invalid one is an error. */
+static void test_repeatable_keys(void **state)
+{
+        struct mlsec_conf c;
+        char text[2048], want[CONF_ERR_MAX];
+        size_t len = 0;
+
+        expect_ok("require_mfa_group = wheel\n"
+                  "window = 2\n"
+                  "require_mfa_group = ssh-users  # a comment\n"
+                  "enroll_grace_days = 14\n"
+                  "exempt_tty = tty1\n"
+                  "exempt_tty = /dev/tty2\n"
+                  "exempt_tty = :0\n",
+                  &c);
+        assert_int_equal(c.require_mfa_group.n, 2);
+        assert_string_equal(c.require_mfa_group.item[0], "wheel");
+        assert_string_equal(c.require_mfa_group.item[1], "ssh-users");
+        assert_true(conf_list_has(&c.require_mfa_group, "ssh-users"));
+        assert_false(conf_list_has(&c.require_mfa_group, "ssh"));
+        assert_int_equal(c.enroll_grace_days, 14);
+        assert_int_equal(c.exempt_tty.n, 3);
+        assert_string_equal(c.exempt_tty.item[0], "tty1");
+        assert_string_equal(c.exempt_tty.item[1], "/dev/tty2");
+        assert_string_equal(c.exempt_tty.item[2], ":0");
+        assert_int_equal(c.window, 2);
+
+        /* 16 lines are accepted, the 17th names the bound */
+        for (int i = 0; i < CONF_LIST_MAX; i++)
+                len += (size_t)snprintf(text + len, sizeof(text) - len, "require_mfa_group = g%d\n", i);
+        expect_ok(text, &c);
+        assert_int_equal(c.require_mfa_group.n, CONF_LIST_MAX);
+        assert_string_equal(c.require_mfa_group.item[15], "g15");
+        (void)snprintf(text + len, sizeof(text) - len, "require_mfa_group = g16\n");
+        (void)snprintf(want, sizeof(want), "t.conf:17: require_mfa_group may be given at most %d times", CONF_LIST_MAX);
+        expect_error(text, want);
+        len = 0;
+        for (int i = 0; i <= CONF_LIST_MAX; i++)
+                len += (size_t)snprintf(text + len, sizeof(text) - len, "exempt_tty = tty%d\n", i);
+        (void)snprintf(want, sizeof(want), "t.conf:17: exempt_tty may be given at most %d times", CONF_LIST_MAX);
+        expect_error(text, want);
+
+        expect_error("require_mfa_group = wheel\nrequire_mfa_group = wheel\n",
+                     "t.conf:2: require_mfa_group \"wheel\" is given twice");
+        expect_error("require_mfa_group = -wheel\n", "t.conf:1: require_mfa_group is not a valid group name: \"-wheel\"");
+        expect_error("require_mfa_group = wheel admins\n",
+                     "t.conf:1: require_mfa_group is not a valid group name: \"wheel admins\"");
+        expect_error("require_mfa_group =\n", "t.conf:1: missing value for require_mfa_group");
+        expect_error("exempt_tty = tty 1\n", "t.conf:1: exempt_tty is not a valid terminal name: \"tty 1\"");
+        expect_error("exempt_tty = tty\x1b[2J\n", "t.conf:1: exempt_tty is not a valid terminal name: \"tty\\x1b[2J\"");
+        expect_error("exempt_tty = 0123456789012345678901234567890123456789012345678901234567890123\n",
+                     "t.conf:1: exempt_tty is not a valid terminal name: "
+                     "\"0123456789012345678901234567890123456789012345678901234567890123\"");
+        expect_error("enroll_grace_days = 3651\n", "t.conf:1: enroll_grace_days must be between 0 and 3650, got \"3651\"");
+        /* the grace period is an ordinary key: once only */
+        expect_error("enroll_grace_days = 1\nenroll_grace_days = 2\n",
+                     "t.conf:2: duplicate key \"enroll_grace_days\" (first set on line 1)");
+        expect_ok("enroll_grace_days = 3650\n", &c);
+        assert_int_equal(c.enroll_grace_days, 3650);
 }
 
 static void test_comments_values(void **state)
@@ -507,6 +572,7 @@ int main(void)
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_empty_text_gives_defaults),
                 cmocka_unit_test(test_every_key),
+                cmocka_unit_test(test_repeatable_keys),
                 cmocka_unit_test(test_comments_values),
                 cmocka_unit_test(test_len_bounds_text),
                 cmocka_unit_test(test_unknown_key),

@@ -458,6 +458,149 @@ static void test_migrate_v1_keeps_data(void **state)
         assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
 }
 
+/* A database written by schema 2 (issue #4's mlsec: password history and notices) is
+ * migrated to schema 3 on open, every row of every table kept, and the new grace table
+ * works. */
+static void test_migrate_v2_keeps_every_row(void **state)
+{
+        static const char v2[] =
+                "PRAGMA journal_mode = WAL;"
+                "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
+                "CREATE TABLE devices(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON "
+                "DELETE CASCADE, name TEXT NOT NULL, algorithm TEXT NOT NULL CHECK(algorithm IN ('sha1', "
+                "'sha256', 'sha512')), digits INTEGER NOT NULL CHECK(digits IN (6, 8)), period INTEGER NOT NULL "
+                "DEFAULT 30, secret BLOB NOT NULL, created INTEGER NOT NULL, last_step INTEGER NOT NULL DEFAULT "
+                "-1, last_used INTEGER NOT NULL DEFAULT 0, UNIQUE(user_id, name));"
+                "CREATE TABLE backup_codes(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) "
+                "ON DELETE CASCADE, hash BLOB NOT NULL, created INTEGER NOT NULL, used_at INTEGER);"
+                "CREATE INDEX backup_codes_user ON backup_codes(user_id);"
+                "CREATE TABLE failures(id INTEGER PRIMARY KEY, user TEXT NOT NULL, source TEXT NOT NULL, remote "
+                "INTEGER NOT NULL, at INTEGER NOT NULL);"
+                "CREATE INDEX failures_source ON failures(user, source, at);"
+                "CREATE INDEX failures_remote ON failures(user, remote, at);"
+                "CREATE TABLE lockouts(user TEXT NOT NULL, source TEXT NOT NULL, locked_at INTEGER NOT NULL, "
+                "until INTEGER NOT NULL, PRIMARY KEY(user, source));"
+                "PRAGMA user_version = 1;"
+                "CREATE TABLE password_history(id INTEGER PRIMARY KEY, user TEXT NOT NULL, hash TEXT NOT NULL, "
+                "created INTEGER NOT NULL);"
+                "CREATE INDEX password_history_user ON password_history(user, id);"
+                "CREATE TABLE notices(id INTEGER PRIMARY KEY, user TEXT NOT NULL, text TEXT NOT NULL, created "
+                "INTEGER NOT NULL);"
+                "CREATE INDEX notices_user ON notices(user, id);"
+                "PRAGMA user_version = 2;"
+                "INSERT INTO users(name, created) VALUES('alice', 1);"
+                "INSERT INTO users(name, created) VALUES('bob', 1);"
+                "INSERT INTO devices(user_id, name, algorithm, digits, secret, created, last_step) VALUES(1, "
+                "'phone', 'sha256', 8, x'0102', 1, 77);"
+                "INSERT INTO devices(user_id, name, algorithm, digits, secret, created) VALUES(2, 'key', 'sha1', "
+                "6, x'03', 1);"
+                "INSERT INTO backup_codes(user_id, hash, created) VALUES(1, zeroblob(32), 1);"
+                "INSERT INTO backup_codes(user_id, hash, created, used_at) VALUES(1, zeroblob(32), 1, 5);"
+                "INSERT INTO failures(user, source, remote, at) VALUES('alice', '10.0.0.1', 1, 100);"
+                "INSERT INTO failures(user, source, remote, at) VALUES('bob', 'tty:tty1', 0, 100);"
+                "INSERT INTO lockouts(user, source, locked_at, until) VALUES('alice', '10.0.0.1', 100, "
+                "4000000000);"
+                "INSERT INTO password_history(user, hash, created) VALUES('alice', '$argon2id$old', 1);"
+                "INSERT INTO notices(user, text, created) VALUES('bob', 'your MFA was reset', 1);";
+        struct fixture *f = *state;
+        char cmd[512], (*h)[STORE_PWHASH_MAX] = NULL, (*notes)[STORE_NOTICE_MAX] = NULL;
+        struct store_device *d = NULL;
+        struct store_lockout l;
+        struct store *s;
+        int64_t started = 0;
+        size_t n = 9;
+        FILE *p;
+
+        if (system("command -v sqlite3 >/dev/null") != 0)
+                skip();
+        assert_int_equal(mkdir(f->state, 0700), 0);
+        snprintf(cmd, sizeof(cmd), "umask 077; sqlite3 '%s' >/dev/null", f->db);
+        p = popen(cmd, "w");
+        assert_non_null(p);
+        assert_int_equal(fputs(v2, p) >= 0, 1);
+        assert_int_equal(pclose(p), 0);
+        assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), 2);
+
+        s = open_ok(f->state, false);
+        assert_int_equal(store_list_devices(s, "alice", &d, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(d[0].name, "phone");
+        assert_int_equal(d[0].alg, TOTP_SHA256);
+        assert_int_equal(d[0].digits, 8);
+        assert_int_equal(d[0].last_step, 77);
+        d = store_devices_free(d, n);
+        assert_int_equal(count_devices(s, "bob"), 1);
+        assert_int_equal(count_codes(s, "alice"), 1); /* the unused one */
+        assert_int_equal(count_failures(s, "alice", NULL, 0), 1);
+        assert_int_equal(count_failures(s, "bob", "tty:tty1", 0), 1);
+        assert_int_equal(store_get_lockout(s, "alice", "10.0.0.1", &l), 0);
+        assert_int_equal(l.until, 4000000000);
+        assert_int_equal(store_list_passwords(s, "alice", 5, &h, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(h[0], "$argon2id$old");
+        free(h);
+        assert_int_equal(store_take_notices(s, "bob", &notes, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(notes[0], "your MFA was reset");
+        free(notes);
+        /* the new table exists and starts empty */
+        assert_int_equal(store_get_grace(s, "alice", &started), -ENOENT);
+        assert_int_equal(store_grace_start(s, "alice", 1000, &started), 0);
+        assert_int_equal(started, 1000);
+        assert_int_equal(store_checkpoint(s), 0);
+        s = store_close(s);
+        assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
+        assert_int_equal(STORE_SCHEMA_VERSION, 3);
+}
+
+/* The grace start is recorded once: later starts give back the first; it is per user and
+ * survives a reopen; clearing it lets the next start record a new one. */
+static void test_grace(void **state)
+{
+        struct fixture *f = *state;
+        struct store *s = open_ok(f->state, true);
+        int64_t started = 0;
+        unsigned removed = 0;
+
+        assert_int_equal(store_get_grace(s, "alice", &started), -ENOENT);
+        assert_int_equal(started, 0); /* untouched */
+        assert_int_equal(store_grace_start(s, "alice", 1000, &started), 0);
+        assert_int_equal(started, 1000);
+        assert_int_equal(store_grace_start(s, "alice", 5000, &started), 0);
+        assert_int_equal(started, 1000); /* the first start stays */
+        assert_int_equal(store_grace_start(s, "bob", 2000, &started), 0);
+        assert_int_equal(started, 2000);
+        s = store_close(s);
+
+        s = open_ok(f->state, false);
+        assert_int_equal(store_get_grace(s, "alice", &started), 0);
+        assert_int_equal(started, 1000);
+        /* removing a user's MFA does not touch the grace start (it does not restart) */
+        add_device(s, "alice", "phone", sealed_a, sizeof(sealed_a), 10);
+        assert_int_equal(store_remove_user_mfa(s, "alice", &removed), 0);
+        assert_int_equal(store_get_grace(s, "alice", &started), 0);
+        assert_int_equal(started, 1000);
+        /* inside a caller's transaction, rolled back with it */
+        assert_int_equal(store_begin(s), 0);
+        assert_int_equal(store_clear_grace(s, "alice"), 0);
+        assert_int_equal(store_get_grace(s, "alice", &started), -ENOENT);
+        assert_int_equal(store_rollback(s), 0);
+        assert_int_equal(store_get_grace(s, "alice", &started), 0);
+        assert_int_equal(store_clear_grace(s, "alice"), 0);
+        assert_int_equal(store_clear_grace(s, "alice"), 0); /* nothing left: not an error */
+        assert_int_equal(store_get_grace(s, "alice", &started), -ENOENT);
+        assert_int_equal(store_grace_start(s, "alice", 9000, &started), 0);
+        assert_int_equal(started, 9000);
+        assert_int_equal(store_get_grace(s, "bob", &started), 0);
+        assert_int_equal(started, 2000);
+
+        assert_int_equal(store_grace_start(s, "", 1, &started), -EINVAL);
+        assert_int_equal(store_grace_start(NULL, "alice", 1, &started), -EINVAL);
+        assert_int_equal(store_get_grace(s, NULL, &started), -EINVAL);
+        assert_int_equal(store_clear_grace(s, ""), -EINVAL);
+        s = store_close(s);
+}
+
 /* Several processes create and migrate the same fresh database at once: exactly one
  * migrates, none fails. */
 static void test_concurrent_create(void **state)
@@ -1041,6 +1184,8 @@ int main(void)
                 T(test_migrate_empty_v0),
                 T(test_reopen_keeps_version_and_data),
                 T(test_migrate_v1_keeps_data),
+                T(test_migrate_v2_keeps_every_row),
+                T(test_grace),
                 T(test_concurrent_create),
                 T(test_devices),
                 T(test_remove_user_mfa),
