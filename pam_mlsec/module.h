@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* What every entry point of pam_mlsec shares: the options all of them take (conf=, debug,
- * silent) and the one way to tell the user something (through the conversation, never
- * under PAM_SILENT or silent). Each entry point parses its own options per call. */
+ * silent), the one way to tell the user something (through the conversation, never
+ * under PAM_SILENT or silent) and the questions an unprivileged caller asks mlsecd. Each
+ * entry point parses its own options per call. */
 #pragma once
 
 #include <stdbool.h>
 
 #include <security/pam_modules.h>
+
+#include "conf.h"
+#include "proto.h"
 
 /* ARG is one of the common options: sets *conf / *debug / *silent and returns true. */
 bool module_option(const char *arg, const char **conf, bool *debug, bool *silent);
@@ -17,6 +21,15 @@ void module_option_unknown(pam_handle_t *pamh, const char *arg);
 int module_ask(pam_handle_t *pamh, const char *prompt, char **ret);
 /* A PAM_TEXT_INFO or PAM_ERROR_MSG to the user unless SILENT. */
 void module_say(pam_handle_t *pamh, bool silent, int style, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* One request to mlsecd at CONF's socket. Fails with a syslog line saying why (WHAT: what
+ * was asked, USER_ESC: the escaped user name for the log). *ret: the reply's object. */
+int module_ask_mlsecd(pam_handle_t *pamh, const struct mlsec_conf *conf, const char *user_esc,
+                      const struct proto_request *req, const char *what, struct proto_obj **ret);
+/* Does mlsecd know devices of the caller (who must be USER: mlsecd answers about whoever
+ * connects)? A reply about anybody else is an error. */
+int module_mlsecd_enrolled(pam_handle_t *pamh, const struct mlsec_conf *conf, const char *user_esc, const char *user,
+                           bool *ret);
 
 /* say(pamh, o, style, fmt, ...) with O a module's own options (which have `silent`). */
 #define say(pamh, o, style, ...) module_say((pamh), (o)->silent, (style), __VA_ARGS__)

@@ -43,7 +43,6 @@
 #define PROMPT_COMBINED   "Password & verification code: "
 #define PROMPT_PASSWORD   "Password: "
 #define BACKUP_LOW        3
-#define MLSECD_TIMEOUT_MS 5000 /* one question to mlsecd on the unprivileged path */
 
 struct options {
         const char *conf;  /* NULL: the default path */
@@ -401,53 +400,6 @@ static int result_from_reply(const struct proto_obj *o, bool combined, size_t an
         return 0;
 }
 
-/* One request to mlsecd. Fails with a syslog line saying why (WHAT: what was asked). */
-static int ask_mlsecd(pam_handle_t *pamh, const struct auth_ctx *ctx, const struct proto_request *req, const char *what,
-                      struct proto_obj **ret)
-{
-        char code[64] = "", msg[256] = "", esc[sizeof(msg) * 4];
-        int r;
-
-        r = client_call(ctx->conf.socket, req, MLSECD_TIMEOUT_MS, ret, code, sizeof(code), msg, sizeof(msg));
-        if (r == -EREMOTEIO)
-                pam_syslog(pamh, LOG_ERR, "user=%s: mlsecd refused %s (%s: %s), refusing", ctx->user_esc, what,
-                           util_escape(code, esc, sizeof(esc) / 2),
-                           util_escape(msg, esc + sizeof(esc) / 2, sizeof(esc) / 2));
-        else if (r < 0)
-                pam_syslog(pamh, LOG_ERR, "user=%s: no answer from mlsecd at %s to %s (%s), refusing", ctx->user_esc,
-                           ctx->conf.socket, what,
-                           r == -ENOENT || r == -ECONNREFUSED ? "mlsecd is not running"
-                           : r == -ETIMEDOUT                  ? "timed out"
-                           : r == -EBADMSG                    ? "malformed reply"
-                                                              : strerror(-r));
-        return r;
-}
-
-/* Does mlsecd know devices of the caller (who must be USER)? */
-static int mlsecd_enrolled(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user, bool *ret)
-{
-        struct proto_request req = {.method = PROTO_MFA_DEVICES};
-        struct proto_obj *res = NULL, *devs = NULL;
-        const char *who;
-        int r;
-
-        r = ask_mlsecd(pamh, ctx, &req, "the list of devices", &res);
-        if (r < 0)
-                return r;
-        who = proto_obj_get_str(res, "user");
-        devs = proto_obj_get(res, "devices");
-        if (!who || strcmp(who, user) != 0 || !devs) {
-                pam_syslog(pamh, LOG_ERR, "user=%s: unexpected answer from mlsecd to the list of devices, refusing",
-                           ctx->user_esc);
-                r = -EBADMSG;
-        } else {
-                *ret = proto_array_len(devs) > 0;
-        }
-        proto_obj_free(devs);
-        proto_obj_free(res);
-        return r;
-}
-
 /* Ask mlsecd to check ANSWER for the caller's own account (it records the attempt). */
 static int mlsecd_verify(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx,
                          struct verify_result *ret)
@@ -471,7 +423,7 @@ static int mlsecd_verify(pam_handle_t *pamh, const struct options *o, const stru
                 (void)event_set_text(req.service, sizeof(req.service), service);
         if (tty)
                 (void)event_set_text(req.tty, sizeof(req.tty), tty);
-        r = ask_mlsecd(pamh, ctx, &req, "a code check", &res);
+        r = module_ask_mlsecd(pamh, &ctx->conf, ctx->user_esc, &req, "a code check", &res);
         seal_wipe(&req, sizeof(req));
         if (r >= 0) {
                 r = result_from_reply(res, o->forward_pass, len, ret, &why);
@@ -510,7 +462,7 @@ static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o
                 say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 return PAM_AUTH_ERR;
         }
-        if (mlsecd_enrolled(pamh, ctx, user, &enrolled) < 0) {
+        if (module_mlsecd_enrolled(pamh, &ctx->conf, ctx->user_esc, user, &enrolled) < 0) {
                 say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 return PAM_AUTH_ERR;
         }
