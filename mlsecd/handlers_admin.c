@@ -209,6 +209,10 @@ static int on_reset_mfa(struct daemon *d, const struct peer *p, const struct pro
                 r = store_remove_user_mfa(d->store, req->user, &n);
         if (r >= 0 && n > 0)
                 r = store_add_notice(d->store, req->user, notice, now);
+        /* account recovery: under an MFA policy with enroll_grace_days the user gets a new
+         * grace period from their next login, instead of being refused at once */
+        if (r >= 0 && n > 0)
+                r = store_clear_grace(d->store, req->user);
         if (r >= 0)
                 r = store_commit(d->store);
         else

@@ -3,7 +3,8 @@
  * transaction against a private service directory (pam_start_confdir), answers prompts
  * from its arguments, prints every message it is shown and the result, and can race N
  * forked copies of itself released at the same instant. With --chauthtok it runs
- * pam_chauthtok instead of pam_authenticate. Test code only. */
+ * pam_chauthtok instead of pam_authenticate; with --acct, pam_acct_mgmt after a successful
+ * pam_authenticate (or alone with --no-auth), and RESULT is its result. Test code only. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +29,7 @@ struct drive {
         bool open_session; /* pam_open_session after a successful authentication */
         bool close_session;
         bool chauthtok; /* pam_chauthtok instead of pam_authenticate */
+        bool acct;      /* pam_acct_mgmt after pam_authenticate */
         const char *env[MAX_ANSWERS];
         int n_env;
 };
@@ -93,6 +95,11 @@ static int run_once(struct drive *d)
                 r = pam_chauthtok(pamh, d->flags);
         else
                 r = d->no_auth ? PAM_SUCCESS : pam_authenticate(pamh, d->flags);
+        if (r == PAM_SUCCESS && d->acct) {
+                r = pam_acct_mgmt(pamh, d->flags & PAM_SILENT);
+                if (!d->quiet)
+                        printf("ACCOUNT: %s\n", r == PAM_SUCCESS ? "PAM_SUCCESS" : pam_strerror(pamh, r));
+        }
         if (r == PAM_SUCCESS && d->open_session) {
                 int s = pam_open_session(pamh, d->flags & PAM_SILENT);
                 if (!d->quiet)
@@ -168,6 +175,7 @@ int main(int argc, char **argv)
                                              {"close-session", no_argument, NULL, 'C'},
                                              {"env", required_argument, NULL, 'E'},
                                              {"chauthtok", no_argument, NULL, 'P'},
+                                             {"acct", no_argument, NULL, 'A'},
                                              {0}};
         struct drive d = {.service = "mlsec-test"};
         int o, n_race = 0;
@@ -214,6 +222,9 @@ int main(int argc, char **argv)
                 case 'P':
                         d.chauthtok = true;
                         break;
+                case 'A':
+                        d.acct = true;
+                        break;
                 case 'T':
                         d.show_authtok = true;
                         break;
@@ -223,7 +234,7 @@ int main(int argc, char **argv)
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
                                         "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N] "
-                                        "[--chauthtok]\n");
+                                        "[--chauthtok] [--acct]\n");
                         return 3;
                 }
         }
