@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GR_BUF_START  4096
-#define GR_BUF_MAX    (1024 * 1024) /* a group entry larger than this is an error */
-#define GROUPS_START  64
-#define GROUPS_MAX    65536 /* NGROUPS_MAX on Linux */
+#define GR_BUF_START 4096
+#define GR_BUF_MAX   (1024 * 1024) /* a group entry larger than this is an error */
+#define GROUPS_START 64
+#define GROUPS_MAX   65536 /* NGROUPS_MAX on Linux */
 
 bool policy_active(const struct mlsec_conf *c)
 {

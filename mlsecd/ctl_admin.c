@@ -34,7 +34,8 @@ static const struct {
                   "backup codes left, locked sources and the last successful login (when, from where).\n"},
         {"reset-mfa", "Usage: mlsecctl admin reset-mfa USER --reason TEXT [--json]\n"
                       "Account recovery: remove every device and backup code of USER. The reason is required; it\n"
-                      "goes into the audit log with who did it, and USER is told at the next login.\n"},
+                      "goes into the audit log with who did it, and USER is told at the next login. Under\n"
+                      "the MFA policy's enroll_grace_days, USER gets a new grace period to set MFA up again.\n"},
         {"unlock", "Usage: mlsecctl admin unlock USER [--source SOURCE] [--json]\n"
                    "Lift USER's lockouts (of SOURCE only, with --source) and forget the failures. Through\n"
                    "mlsecd; as root when mlsecd is not running, directly on the credential store.\n"},

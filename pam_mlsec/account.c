@@ -28,19 +28,19 @@
 #include "verify.h"
 
 #define MSG_GRACE                                                                                                      \
-        "Two-factor authentication is required for your account: %u days left to set it up. Run \"mlsecctl mfa "   \
+        "Two-factor authentication is required for your account: %u days left to set it up. Run \"mlsecctl mfa "       \
         "enable\" now."
 #define MSG_GRACE_LAST                                                                                                 \
-        "Two-factor authentication is required for your account: today is the last day to set it up. Run "          \
+        "Two-factor authentication is required for your account: today is the last day to set it up. Run "             \
         "\"mlsecctl mfa enable\" now."
 #define MSG_REFUSED                                                                                                    \
-        "Two-factor authentication is required for your account and it is not set up. Ask an administrator to set " \
+        "Two-factor authentication is required for your account and it is not set up. Ask an administrator to set "    \
         "it up for you."
 #define MSG_EXPIRED                                                                                                    \
-        "Two-factor authentication is required for your account and the time to set it up has run out. Ask an "     \
+        "Two-factor authentication is required for your account and the time to set it up has run out. Ask an "        \
         "administrator to set it up for you."
 #define MSG_UNPRIVILEGED                                                                                               \
-        "Two-factor authentication is required for your account and it is not set up; the time left to set it up "  \
+        "Two-factor authentication is required for your account and it is not set up; the time left to set it up "     \
         "cannot be checked here. Log in on a terminal and run \"mlsecctl mfa enable\"."
 #define MSG_UNAVAILABLE "Your account cannot be checked against the two-factor policy. Contact your administrator."
 
@@ -89,8 +89,8 @@ __attribute__((format(printf, 5, 6))) static int refuse(pam_handle_t *pamh, cons
                            ctx->tty_esc, reason);
                 return PAM_SUCCESS;
         }
-        pam_syslog(pamh, code == PAM_PERM_DENIED ? LOG_NOTICE : LOG_ERR, "user=%s tty=%s: %s, refusing",
-                   ctx->user_esc, ctx->tty_esc, reason);
+        pam_syslog(pamh, code == PAM_PERM_DENIED ? LOG_NOTICE : LOG_ERR, "user=%s tty=%s: %s, refusing", ctx->user_esc,
+                   ctx->tty_esc, reason);
         say(pamh, &ctx->o, PAM_ERROR_MSG, "%s", msg);
         return code;
 }

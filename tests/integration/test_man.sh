@@ -16,6 +16,7 @@ PAGES="pam_mlsec.8 mlsecd.8 mlsecctl.1 mlsec.conf.5"
 COMPLETION=$TOP/conf/mlsecctl.bash-completion
 PAM_C=$TOP/pam_mlsec/pam_mlsec.c
 PW_C=$TOP/pam_mlsec/password.c
+ACCT_C=$TOP/pam_mlsec/account.c
 PWPOLICY_C=$TOP/common/pwpolicy.c
 CONF_C=$TOP/common/conf.c
 EXAMPLE_CONF=$TOP/conf/mlsec.conf
@@ -166,11 +167,11 @@ ranges_in_page() {
 }
 check "mlsec.conf.5 gives every numeric key's range from common/conf.c" ranges_in_page
 
-# --- pam_mlsec.8 against pam_mlsec.c and password.c (each parses its own options) and
+# --- pam_mlsec.8 against pam_mlsec.c, password.c and account.c (each parses its own options) and
 # module.c (the options they share) ---
 render pam_mlsec.8 1000 | tr -s ' ' >"$T/pam.txt"
 MOD_OPTS=$({
-        for f in "$PAM_C" "$PW_C"; do sed -n '/^static void parse_options/,/^}/p' "$f"; done
+        for f in "$PAM_C" "$PW_C" "$ACCT_C"; do sed -n '/^static void parse_options/,/^}/p' "$f"; done
         sed -n '/^bool module_option(/,/^}/p' "$TOP/pam_mlsec/module.c"
 } | grep -oE '(argv\[i\]|arg), "[^"]+"' |
         sed -E 's/.*"([^"]+)"/\1/' | sort -u)
@@ -184,7 +185,7 @@ synopsis_opts() {
 }
 check "the SYNOPSIS of pam_mlsec.8 shows every module option" synopsis_opts
 # every PAM code the module returns (not the ones it only compares with)
-RET_CODES=$(grep -hE 'return .*PAM_|ret = .*PAM_' "$PAM_C" "$PW_C" | sed -E 's/r == PAM_[A-Z_]+ \?//g' | grep -oE 'PAM_[A-Z_]+' | sort -u)
+RET_CODES=$(grep -hE 'return .*PAM_|ret = .*PAM_' "$PAM_C" "$PW_C" "$ACCT_C" | sed -E 's/r == PAM_[A-Z_]+ \?//g' | grep -oE 'PAM_[A-Z_]+' | sort -u)
 return_codes() {
         local c rv
         rv=$(section pam_mlsec.8 "RETURN VALUES")
@@ -196,23 +197,24 @@ module_types() {
         local s
         s=$(section pam_mlsec.8 "MODULE TYPES PROVIDED")
         grep -qE '^     auth ' <<<"$s" && grep -qE '^     session' <<<"$s" && grep -qE '^     password' <<<"$s" &&
+                grep -qE '^     account' <<<"$s" &&
                 grep -q '^PAM_EXTERN int pam_sm_authenticate' "$PAM_C" && grep -q '^PAM_EXTERN int pam_sm_open_session' "$PAM_C" &&
-                grep -q '^PAM_EXTERN int pam_sm_chauthtok' "$PW_C" &&
-                ! grep -qE '^PAM_EXTERN int pam_sm_acct_mgmt' "$PAM_C" "$PW_C"
+                grep -q '^PAM_EXTERN int pam_sm_chauthtok' "$PW_C" && grep -q '^PAM_EXTERN int pam_sm_acct_mgmt' "$ACCT_C" &&
+                nm -D --defined-only "$MODULE" | grep -qw pam_sm_acct_mgmt
 }
-check "pam_mlsec.8 names the module types the module provides (auth, session, password)" module_types
+check "pam_mlsec.8 names the module types the module provides (auth, account, session, password)" module_types
 # the prompts and the sentences the user reads, as the code writes them: each piece between
 # format conversions must be quoted in the page
-python3 - "$PAM_C" "$TOP/common/verify.c" "$PW_C" "$PWPOLICY_C" >"$T/msgs.txt" <<'PYEOF'
+python3 - "$PAM_C" "$TOP/common/verify.c" "$PW_C" "$PWPOLICY_C" "$ACCT_C" >"$T/msgs.txt" <<'PYEOF'
 import re, sys
-pam, verify, pw, policy = (open(f).read() for f in sys.argv[1:5])
+pam, verify, pw, policy, acct = (open(f).read() for f in sys.argv[1:6])
 texts = re.findall(r'#define PROMPT_\w+\s+"([^"]*)"', pam)
 # the password stack: its prompts and messages, and the sentence of every policy rule
 texts += re.findall(r'#define (?:PROMPT|MSG)_\w+\s+"([^"]*)"', pw)
 def literals(code):
     # adjacent C string literals are one string
     for m in re.finditer(r'"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*', code):
-        yield "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(0)))
+        yield "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(0))).replace('\\"', '"')
 def body(src, start):
     i = src.index(start)
     return src[i:src.index("\n}\n", i)]
@@ -220,6 +222,9 @@ for code in [body(pam, "static void tell_user"), body(verify, "char *verify_user
         re.findall(r'say\(pamh, &o, PAM_ERROR_MSG, ("[^"]*")\)', pam) + \
         [body(policy, "static const char *user_name_rule"), body(policy, "int pwpolicy_check")]:
     texts.extend(literals(code))
+# the account stack's messages: #define MSG_* (continued lines) in account.c
+for m in re.finditer(r'#define MSG_\w+((?:[^\n]*\\\n)*[^\n]*)', acct):
+    texts.extend(literals(m.group(1).replace('\\\n', ' ')))
 for t in texts:
     for piece in re.split(r'%[a-z]+', t):
         piece = piece.strip()

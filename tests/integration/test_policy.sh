@@ -139,6 +139,19 @@ check "and pam_mlsec's PAM_SUCCESS is enough as sufficient" succeeded
 acct nosuchuser --no-auth
 check "a user who does not exist is refused (PAM_USER_UNKNOWN)" eval 'failed && out_has "RESULT: User not known"'
 
+# --- the documented stack, conf/pam.d/common-account, with pam_unix ---
+STACK=()
+while IFS= read -r l; do STACK+=("$l"); done <<<"$(grep -v '^#' "$TOP/conf/pam.d/common-account" | sed "s|pam_mlsec.so|$MODULE conf=$CONF|")"
+write_service mlsec-common "auth required pam_permit.so" "${STACK[@]}"
+check "conf/pam.d/common-account has pam_unix then pam_mlsec, required" \
+        eval '[ ${#STACK[@]} = 4 ] && [[ ${STACK[0]} == *pam_unix.so* ]] && [[ ${STACK[3]} == "account   required"*"$MODULE conf=$CONF" ]]'
+acct carol --service mlsec-common --no-auth
+check "in the documented stack a member without a device is refused" eval 'refused && out_has "$MSG_NO"'
+acct bob --service mlsec-common --no-auth
+check "a non-member passes (pam_unix says yes, pam_mlsec ignores him)" succeeded
+acct dave --service mlsec-common --no-auth
+check "a member with a device passes" succeeded
+
 # --- root on an exempt console ---
 write_conf "${POLICY[@]}" exempt_tty=tty1 exempt_tty=ttyS0
 acct root --no-auth --tty tty1
