@@ -221,8 +221,6 @@ ulogin carol
 check "unprivileged: carol without a device is refused even with a grace period (it cannot be checked)" \
         eval 'refused && out_has "the time left to set it up cannot be checked here"'
 check "and nothing was recorded for her" eval '[ -z "$(grace_of carol)" ]'
-ulogin bob
-check "unprivileged: a non-member passes without asking mlsecd" succeeded
 as dave "$PAMDRIVE" --confdir "$PAMDIR" --user carol --no-auth --acct >"$OUT" 2>&1
 check "unprivileged: another user's account is refused" \
         eval 'failed && out_has "$MSG_CANNOT" && syslog_has "only the calling user'"'"'s own account"'
@@ -230,4 +228,25 @@ stop_mlsecd
 ulogin dave
 check "unprivileged with mlsecd down: a member is refused" \
         eval 'failed && out_has "$MSG_CANNOT" && syslog_has "mlsecd is not running"'
+ulogin bob
+check "unprivileged: a non-member passes without asking mlsecd (it is down)" eval 'succeeded && ! out_has ERROR'
+
+# --- the account path is clean under valgrind ---
+if command -v valgrind >/dev/null && [ "${SANITIZE:-}" != 1 ]; then
+        vg() {
+                valgrind -q --error-exitcode=42 --leak-check=full --errors-for-leak-kinds=definite \
+                        "$PAMDRIVE" --confdir "$PAMDIR" --no-auth --acct "$@" >"$OUT" 2>&1
+                [ $? -ne 42 ] && ! grep -q "^==[0-9]*==" "$OUT"
+        }
+        add_user gina
+        echo "mfa-vg:x:45005:gina,root" >>/etc/group
+        write_conf require_mfa_group=mfa-vg enroll_grace_days=3 exempt_tty=tty1
+        check "valgrind: a grace period recorded and counted, no memory errors or leaks" \
+                eval 'vg --user gina && succeeded && out_has "$(msg_left 3)"'
+        set_grace gina $(($(date +%s) - 4 * 86400))
+        check "valgrind: a refusal, no memory errors or leaks" eval 'vg --user gina && refused'
+        write_conf require_mfa_group=mfa-vg exempt_tty=tty1
+        check "valgrind: root let in on an exempt tty, no memory errors or leaks" eval 'vg --user root --tty tty1 && succeeded'
+        check "valgrind: a non-member, no memory errors or leaks" eval 'vg --user bob && succeeded'
+fi
 finish
