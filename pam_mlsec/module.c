@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* The options, the prompt, the user messages and the questions to mlsecd every pam_mlsec
- * entry point shares (module.h). No state: a guest in somebody else's process. */
+/* The options, the prompt, the user messages, the questions to mlsecd and the events
+ * reported to it that every pam_mlsec entry point shares (module.h). No state: a guest in
+ * somebody else's process. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include <security/pam_ext.h>
+#include <security/pam_modutil.h>
 
 #include "client.h"
 #include "module.h"
+#include "report.h"
 #include "seal.h"
 #include "util.h"
 
@@ -104,4 +113,67 @@ int module_mlsecd_enrolled(pam_handle_t *pamh, const struct mlsec_conf *conf, co
         proto_obj_free(devs);
         proto_obj_free(res);
         return r;
+}
+
+/* The client address: the first word of SSH_CONNECTION when sshd gave one, else PAM_RHOST
+ * when it is an address (it may be a host name). */
+static void client_ip(pam_handle_t *pamh, const char *rhost, char *out, size_t outlen)
+{
+        const char *conn = pam_getenv(pamh, "SSH_CONNECTION");
+        unsigned char a[sizeof(struct in6_addr)];
+        char word[EVENT_IP_MAX];
+
+        out[0] = '\0';
+        if (!conn)
+                conn = getenv("SSH_CONNECTION");
+        if (conn && sscanf(conn, "%47s", word) == 1 &&
+            (inet_pton(AF_INET, word, a) == 1 || inet_pton(AF_INET6, word, a) == 1)) {
+                snprintf(out, outlen, "%s", word);
+                return;
+        }
+        if (rhost && (inet_pton(AF_INET, rhost, a) == 1 || inet_pton(AF_INET6, rhost, a) == 1))
+                snprintf(out, outlen, "%s", rhost);
+}
+
+void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char *user, struct mlsec_event *e)
+{
+        const void *service = NULL, *rhost = NULL, *tty = NULL;
+        const struct passwd *pw;
+
+        event_init(e, kind);
+        e->pid = getpid();
+        (void)pam_get_item(pamh, PAM_SERVICE, &service);
+        (void)pam_get_item(pamh, PAM_RHOST, &rhost);
+        (void)pam_get_item(pamh, PAM_TTY, &tty);
+        if (user && util_user_valid(user)) {
+                (void)event_set_text(e->user, sizeof(e->user), user);
+                pw = pam_modutil_getpwnam(pamh, user);
+                if (pw)
+                        e->uid = pw->pw_uid;
+        } else if (user) {
+                char esc[EVENT_DETAIL_MAX - 32];
+                snprintf(e->detail, sizeof(e->detail), "invalid user name: %s", util_escape(user, esc, sizeof(esc)));
+        }
+        if (service)
+                (void)event_set_text(e->service, sizeof(e->service), service);
+        if (rhost)
+                (void)event_set_text(e->rhost, sizeof(e->rhost), rhost);
+        if (tty)
+                (void)event_set_text(e->tty, sizeof(e->tty), tty);
+        client_ip(pamh, rhost, e->ip, sizeof(e->ip));
+}
+
+void module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e)
+{
+        bool spooled = false;
+        char err[256];
+
+        if (geteuid() != 0)
+                return; /* only root may report; an unprivileged caller's events are mlsecd's to record */
+        if (event_validate(e, err, sizeof(err)) < 0) {
+                pam_syslog(pamh, LOG_WARNING, "event not reported: %s", err);
+                return;
+        }
+        if (report_event(c, e, &spooled) < 0)
+                pam_syslog(pamh, LOG_ERR, "event %s could not be reported nor spooled in %s", e->id, c->spool_dir);
 }

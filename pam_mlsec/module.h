@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* What every entry point of pam_mlsec shares: the options all of them take (conf=, debug,
  * silent), the one way to tell the user something (through the conversation, never
- * under PAM_SILENT or silent) and the questions an unprivileged caller asks mlsecd. Each
- * entry point parses its own options per call. */
+ * under PAM_SILENT or silent), the questions an unprivileged caller asks mlsecd and the
+ * events reported to it (mlsecd, else the spool). Each entry point parses its own options
+ * per call. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <security/pam_modules.h>
 
 #include "conf.h"
+#include "event.h"
 #include "proto.h"
 
 /* ARG is one of the common options: sets *conf / *debug / *silent and returns true. */
@@ -30,6 +32,15 @@ int module_ask_mlsecd(pam_handle_t *pamh, const struct mlsec_conf *conf, const c
  * connects)? A reply about anybody else is an error. */
 int module_mlsecd_enrolled(pam_handle_t *pamh, const struct mlsec_conf *conf, const char *user_esc, const char *user,
                            bool *ret);
+
+/* *E: a fresh event of KIND with what PAM knows (service, remote host, client address from
+ * SSH_CONNECTION, terminal, pid) for USER (its uid when it exists; a name that is no valid
+ * user name only escaped in detail). Untrusted items that do not fit are left out. The
+ * caller has run seal_init(). */
+void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char *user, struct mlsec_event *e);
+/* Hand E to mlsecd, else to the spool; a failure of both, or an invalid event, is logged,
+ * never fatal. Only with effective uid 0 (only root may report); otherwise nothing. */
+void module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e);
 
 /* say(pamh, o, style, fmt, ...) with O a module's own options (which have `silent`). */
 #define say(pamh, o, style, ...) module_say((pamh), (o)->silent, (style), __VA_ARGS__)

@@ -23,7 +23,6 @@
 #include <security/pam_modutil.h>
 #include <pwd.h>
 
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -224,82 +223,16 @@ static int step_aside(pam_handle_t *pamh, const struct options *o, struct auth_c
         return r == PAM_SUCCESS ? PAM_IGNORE : PAM_AUTH_ERR;
 }
 
-/* The client address: the first word of SSH_CONNECTION when sshd gave one, else PAM_RHOST
- * when it is an address (it may be a host name). */
-static void client_ip(pam_handle_t *pamh, const char *rhost, char *out, size_t outlen)
-{
-        const char *conn = pam_getenv(pamh, "SSH_CONNECTION");
-        unsigned char a[sizeof(struct in6_addr)];
-        char word[EVENT_IP_MAX];
-
-        out[0] = '\0';
-        if (!conn)
-                conn = getenv("SSH_CONNECTION");
-        if (conn && sscanf(conn, "%47s", word) == 1 &&
-            (inet_pton(AF_INET, word, a) == 1 || inet_pton(AF_INET6, word, a) == 1)) {
-                snprintf(out, outlen, "%s", word);
-                return;
-        }
-        if (rhost && (inet_pton(AF_INET, rhost, a) == 1 || inet_pton(AF_INET6, rhost, a) == 1))
-                snprintf(out, outlen, "%s", rhost);
-}
-
-/* An event with what PAM knows about this login. Untrusted items that do not pass
- * event_set_text are left out rather than failing the report. */
-static void event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char *user, struct mlsec_event *e)
-{
-        const void *service = NULL, *rhost = NULL, *tty = NULL;
-        const struct passwd *pw;
-
-        event_init(e, kind);
-        e->pid = getpid();
-        (void)pam_get_item(pamh, PAM_SERVICE, &service);
-        (void)pam_get_item(pamh, PAM_RHOST, &rhost);
-        (void)pam_get_item(pamh, PAM_TTY, &tty);
-        if (user && util_user_valid(user)) {
-                (void)event_set_text(e->user, sizeof(e->user), user);
-                pw = pam_modutil_getpwnam(pamh, user);
-                if (pw)
-                        e->uid = pw->pw_uid;
-        } else if (user) {
-                char esc[EVENT_DETAIL_MAX - 32];
-                snprintf(e->detail, sizeof(e->detail), "invalid user name: %s", util_escape(user, esc, sizeof(esc)));
-        }
-        if (service)
-                (void)event_set_text(e->service, sizeof(e->service), service);
-        if (rhost)
-                (void)event_set_text(e->rhost, sizeof(e->rhost), rhost);
-        if (tty)
-                (void)event_set_text(e->tty, sizeof(e->tty), tty);
-        client_ip(pamh, rhost, e->ip, sizeof(e->ip));
-}
-
-/* Hand the event to mlsecd or the spool; a failure of both is logged, never fatal. */
-static void send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e)
-{
-        bool spooled = false;
-        char err[256];
-
-        if (geteuid() != 0)
-                return; /* only root may report; an unprivileged caller's events are mlsecd's to record */
-        if (event_validate(e, err, sizeof(err)) < 0) {
-                pam_syslog(pamh, LOG_WARNING, "event not reported: %s", err);
-                return;
-        }
-        if (report_event(c, e, &spooled) < 0)
-                pam_syslog(pamh, LOG_ERR, "event %s could not be reported nor spooled in %s", e->id, c->spool_dir);
-}
-
 static void report_auth(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user, const char *result,
                         const char *reason, enum verify_method method)
 {
         struct mlsec_event e;
 
-        event_from_pam(pamh, EVENT_AUTH, user, &e);
+        module_event_from_pam(pamh, EVENT_AUTH, user, &e);
         (void)event_set_text(e.result, sizeof(e.result), result);
         (void)event_set_text(e.reason, sizeof(e.reason), reason);
         (void)event_set_text(e.method, sizeof(e.method), verify_method_to_string(method));
-        send_event(pamh, &ctx->conf, &e);
+        module_send_event(pamh, &ctx->conf, &e);
 }
 
 /* The outcomes that are security-relevant changes, not just attempts: a backup code spent,
@@ -311,20 +244,20 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
         char d[64];
 
         if (res->verdict == VERDICT_OK && res->method == METHOD_BACKUP) {
-                event_from_pam(pamh, EVENT_AUDIT, user, &e);
+                module_event_from_pam(pamh, EVENT_AUDIT, user, &e);
                 (void)event_set_text(e.action, sizeof(e.action), "backup-code-used");
                 snprintf(e.detail, sizeof(e.detail), "a backup code was used to log in; %u left", res->backup_left);
-                send_event(pamh, &ctx->conf, &e);
+                module_send_event(pamh, &ctx->conf, &e);
         }
         if (res->lock_started) {
-                event_from_pam(pamh, EVENT_AUDIT, user, &e);
+                module_event_from_pam(pamh, EVENT_AUDIT, user, &e);
                 (void)event_set_text(e.action, sizeof(e.action), "lockout");
                 snprintf(e.detail, sizeof(e.detail),
                          "%s locked for %s after repeated failures (ends by itself then, or "
                          "with mlsecctl admin unlock)",
                          res->lock_user_wide ? "every remote source" : ctx->source_esc,
                          util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
-                send_event(pamh, &ctx->conf, &e);
+                module_send_event(pamh, &ctx->conf, &e);
         }
 }
 
@@ -640,13 +573,13 @@ static int report_session(pam_handle_t *pamh, int flags, int argc, const char **
         }
         if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || seal_init() < 0)
                 return PAM_SUCCESS;
-        event_from_pam(pamh, kind, user, &e);
+        module_event_from_pam(pamh, kind, user, &e);
         sid = pam_getenv(pamh, "XDG_SESSION_ID");
         if (!sid || event_set_text(e.session, sizeof(e.session), sid) < 0)
                 (void)session_of_pid(0, e.session, sizeof(e.session));
         if (kind == EVENT_SESSION_CLOSE)
                 (void)event_set_text(e.reason, sizeof(e.reason), "closed");
-        send_event(pamh, &conf, &e);
+        module_send_event(pamh, &conf, &e);
         if (kind == EVENT_SESSION_OPEN)
                 show_notices(pamh, &o, &conf, user);
         return PAM_SUCCESS;
