@@ -231,6 +231,92 @@ check "unprivileged with mlsecd down: a member is refused" \
 ulogin bob
 check "unprivileged: a non-member passes without asking mlsecd (it is down)" eval 'succeeded && ! out_has ERROR'
 
+# --- what mlsecd records: a refusal is a failed login, an admission without a device an audit entry ---
+add_user hank
+add_user ivy
+echo "mfa-hist:x:45006:hank,ivy,root" >>/etc/group
+H=$T/h.json
+hist() { ctl history --user "$1" --json >"$H" "${@:2}"; }
+audit_of() { ctl audit --user "$1" --json >"$H"; }
+# js PYTHON: PYTHON over the reply in $H as d (ev: its events, au: its audit entries)
+js() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); ev=d.get("events"); au=d.get("entries"); exec(sys.argv[2])' "$H" "$1"; }
+write_conf require_mfa_group=mfa-hist max_failures=2
+check "mlsecd starts" start_mlsecd
+login hank --acct --rhost 198.51.100.31
+check "hank (a member, no device) through auth and account: auth steps aside, account refuses" \
+        eval 'refused && out_has "ACCOUNT: Permission denied" && out_has "$MSG_NO"'
+hist hank
+check "history: the refusal is hank's newest login, failed, reason mfa-required, method none, from his address" \
+        js 'e=ev[0]; assert (e["result"],e["reason"],e["method"],e["service"],e.get("ip"),e["user"])==("fail","mfa-required","none","mlsec-test","198.51.100.31","hank"), ev'
+check "right after the auth stack's own attempt (skipped, unenrolled): two rows, the refusal newest" \
+        js 'assert [(e["result"],e["reason"]) for e in ev]==[("fail","mfa-required"),("skipped","unenrolled")], ev'
+ctl history --user hank >"$OUT"
+check "mlsecctl history shows the refusal with its reason" \
+        grep -Eq ' fail +mfa-required +none +mlsec-test +hank +198\.51\.100\.31 ' "$OUT"
+hist hank --failed
+check "and history --failed lists it" js 'assert [e["reason"] for e in ev]==["mfa-required"], ev'
+check "mlsecd's journal line says the login failed and why" grep -qF "hank: login failed (mfa-required)" "$T/mlsecd.log"
+login hank --acct --rhost 198.51.100.31
+login hank --acct --rhost 198.51.100.31 --silent
+ctl status --user hank --json >"$H"
+check "three refusals count as failed attempts since the last login, but start no lockout (max_failures = 2)" \
+        js 'assert d["failed_since_last_login"]==3 and d["lockouts"]==[], d'
+SH=$(enroll hank --no-qr)
+fresh_step
+login hank --acct --rhost 198.51.100.31 --answer "$(code "$SH")"
+check "so with a device hank logs in from that address at once: refusals are no wrong codes" \
+        eval 'succeeded && ! syslog_has "user=hank source=198.51.100.31 result=locked"'
+hist hank
+check "and the history shows the successful login after the three refusals" \
+        js 'assert [(e["result"],e["reason"]) for e in ev]==[("ok","ok")]+[("fail","mfa-required"),("skipped","unenrolled")]*3, ev'
+chmod 644 "$DB"
+acct hank --no-auth --rhost 198.51.100.32
+chmod 600 "$DB"
+hist hank
+check "a policy that cannot be decided (a store readable by others): failed login, reason policy-error" \
+        eval 'failed && out_has "$MSG_CANNOT" && js '"'"'assert (ev[0]["result"],ev[0]["reason"],ev[0].get("ip"))==("fail","policy-error","198.51.100.32"), ev'"'"
+
+write_conf require_mfa_group=mfa-hist enroll_grace_days=3 exempt_tty=tty1
+login ivy --acct
+audit_of ivy
+check "a grace admission: ivy let in, and an audit entry by the system says why and how long is left" \
+        eval 'succeeded && out_has "$(msg_left 3)" && js '"'"'a=au[0]; assert a["action"]=="mfa-grace" and "actor_uid" not in a and a["detail"].startswith("no MFA device, let in during the grace period of group mfa-hist: 3 days left, until ") and a["detail"].endswith(" UTC (started now)"), au'"'"
+sleep 1
+login ivy --acct
+audit_of ivy
+check "each login in the grace period is one entry; the next without 'started now'" \
+        js 'assert [a["action"] for a in au]==["mfa-grace"]*2 and au[0]["detail"].endswith(" UTC") and au[0]["seq"]>au[1]["seq"], au'
+hist ivy
+check "an admission is no failed login: ivy's history has only the auth stack's skipped attempts" \
+        js 'assert [e["result"] for e in ev]==["skipped"]*2, ev'
+ctl audit --user ivy >"$OUT"
+check "mlsecctl audit shows the admission" eval 'out_has "mfa-grace" && out_has "3 days left"'
+set_grace ivy $(($(date +%s) - 4 * 86400))
+login ivy --acct
+hist ivy
+check "once the grace period is over: a failed login, reason grace-expired" \
+        eval 'refused && out_has "$MSG_OVER" && js '"'"'assert (ev[0]["result"],ev[0]["reason"])==("fail","grace-expired"), ev'"'"
+write_conf require_mfa_group=mfa-hist exempt_tty=tty1
+acct root --no-auth --tty tty1
+audit_of root
+check "root let in on an exempt tty: an audit entry mfa-exempt with the policy it passed" \
+        eval 'succeeded && js '"'"'assert au[0]["action"]=="mfa-exempt" and au[0]["detail"]=="let in on exempt_tty tty1 although group=mfa-hist requires MFA and the user has no device (no grace period)", au'"'"
+hist root
+check "and no failed login for root on tty1" js 'assert not [e for e in ev if e.get("tty")=="tty1" and e["result"]=="fail"], ev'
+
+stop_mlsecd
+write_conf require_mfa_group=mfa-hist enroll_grace_days=3
+login ivy --acct --rhost 198.51.100.33
+check "with mlsecd down ivy is still refused" eval 'refused && out_has "$MSG_OVER"'
+check "and her refusal waits in the spool" \
+        eval 'grep -l "198.51.100.33" "$T"/spool/*.event | xargs -r grep -l grace-expired | grep -q .'
+check "mlsecd starts again" start_mlsecd
+for _ in $(seq 50); do grep -lq "198.51.100.33" "$T"/spool/*.event 2>/dev/null || break; sleep 0.1; done
+hist ivy
+check "after mlsecd starts, the spooled refusal is in ivy's history once, with its reason" \
+        js 'm=[e for e in ev if e.get("ip")=="198.51.100.33" and e["result"]=="fail"]; assert [e["reason"] for e in m]==["grace-expired"] and ev[0] is m[0], ev'
+stop_mlsecd
+
 # --- the account path is clean under valgrind ---
 if command -v valgrind >/dev/null && [ "${SANITIZE:-}" != 1 ]; then
         vg() {
