@@ -8,7 +8,10 @@
 # own store); enrolling during grace; reset-mfa giving a new grace period through the real
 # mlsecd, admin disable not; root on an exempt tty let in with a warning, also over a broken
 # store, but not on another tty, nor anybody else there; a corrupt or unsafe store, a bad
-# configuration refuse; the unprivileged path asks mlsecd.
+# configuration refuse; the unprivileged path asks mlsecd. What the real mlsecd records: each
+# refusal a failed login with its reason (mfa-required, grace-expired, policy-error) in the
+# history, counted since the last login but starting no lockout; grace and exempt admissions
+# audit entries; a refusal spooled while mlsecd is down, in the history once it is back.
 . "$(dirname "$0")/lib.sh"
 
 DB=$T/state/credentials.db
