@@ -16,7 +16,8 @@ command -v google-authenticator >/dev/null || {
 }
 
 write_conf max_failures=20 window=1
-default_service
+write_service mlsec-test "auth required pam_permit.so" "auth required $MODULE conf=$CONF" \
+        "account required pam_permit.so" "session required $MODULE conf=$CONF"
 open_for_users
 ERR=$T/err
 HOMES=$T/home
@@ -53,7 +54,9 @@ code60() { oathtool --totp -s 60s -b -N "@$(($(date +%s) + ${2:-0}))" "$1"; }
 fresh_step60() { while [ $(($(date +%s) % 60)) -gt 52 ]; do sleep 1; done; }
 devices_of() { ctl admin status "$1" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["devices"]))'; }
 
-for u in gal gstep ghotp gowner glink gww gdev eve; do home_user $u; done
+for u in gal gstep ghotp gowner glink gww gdev eve gnos; do home_user $u; done
+add_user adm1
+echo "mlsec-admin:x:45000:adm1" >>/etc/group
 check "mlsecd starts" start_mlsecd
 
 # --- a time-based file with the usual options: imported, then used through PAM ---
@@ -97,6 +100,10 @@ d = e[0]["detail"]
 assert "google-authenticator" in d and "5 scratch code(s)" in d and sys.argv[2] in d and "uid 0" in d, d
 ' "$OUT" "$GAL"
 
+login gal --no-auth --open-session
+check "gal is told at the next session that the setup was moved" \
+        eval 'out_has "moved your google-authenticator setup to mlsec" && out_has "SESSION: opened"'
+
 # --- a 60 s step and a wide window ---
 gafile gstep -t -d -u -S 60 -w 17 -e 3
 GST=$HOMES/gstep/.google_authenticator
@@ -133,6 +140,8 @@ mv "$T/root-owned" "$HOMES/gowner/.google_authenticator"
 import gowner
 check "a file in the home owned by someone else (root) is refused" \
         eval '[ $RC = 1 ] && err_has "refused: it is not owned by the user"'
+import gowner --file "$HOMES/gowner/.google_authenticator"
+check "with --file, a root-owned file is accepted" eval '[ $RC = 0 ] && grep -qF "Imported google-authenticator for gowner" "$OUT"'
 cp -p "$GST" "$T/gstep-copy"
 import gowner --file "$T/gstep-copy"
 check "--file owned by a third user is refused" eval '[ $RC = 1 ] && err_has "owned by neither the user nor root"'
@@ -148,13 +157,22 @@ chmod 666 "$HOMES/gww/.google_authenticator"
 import gww
 check "a world-writable file is refused" eval '[ $RC = 1 ] && err_has "refused: it is writable by group or others"'
 check "none of the refused users got a device" \
-        eval '[ "$(devices_of gowner)" = 0 ] && [ "$(devices_of glink)" = 0 ] && [ "$(devices_of gww)" = 0 ]'
+        eval '[ "$(devices_of glink)" = 0 ] && [ "$(devices_of gww)" = 0 ]'
 
 gafile eve -t -d -u -w 3 -e 2
 as eve "$MLSECCTL" --conf "$CONF" admin import-google-authenticator eve >"$OUT" 2>"$ERR"
 RC=$?
 check "a non-admin is refused by mlsecd (exit 1), even for their own file" \
         eval '[ $RC = 1 ] && err_has "only administrators may import" && [ ! -s "$OUT" ] && [ "$(devices_of eve)" = 0 ]'
+
+gafile gnos -t -d -u -w 3 -e 0
+as adm1 "$MLSECCTL" --conf "$CONF" admin import-google-authenticator gnos >"$OUT" 2>"$ERR"
+RC=$?
+check "an admin-group member who cannot read the file is told to run it as root" \
+        eval '[ $RC = 1 ] && err_has "permission denied (run as root)" && [ "$(devices_of gnos)" = 0 ]'
+import gnos
+check "a file without scratch codes: imported, with a warning that there are no backup codes" \
+        eval '[ $RC = 0 ] && err_has "no scratch codes" && grep -qF "and 0 scratch codes as backup codes" "$OUT"'
 
 S_OLD=$(enroll gdev --no-qr)
 gafile gdev -t -d -u -w 3 -e 4
