@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -167,6 +168,9 @@ int ctl_import_gauth(struct ctl *c, int argc, char **argv)
                 snprintf(path, sizeof(path), "%s", o.file);
         util_escape(path, shown, sizeof(shown));
 
+        /* no core dump and no ptrace by the caller's other processes while the secret is in
+         * memory (an admin_group member runs this under their own uid) */
+        (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         /* locked, guarded memory: the file is the secret in plain text */
         buf = seal_secure_alloc(GAUTH_FILE_MAX + 1);
         if (!buf)
