@@ -346,6 +346,7 @@ static struct proto_obj *status_json(const char *user, const struct enroll_statu
                 proto_obj_set_str(d, "name", st->devices[i].name);
                 proto_obj_set_str(d, "algorithm", totp_alg_to_string(st->devices[i].alg));
                 proto_obj_set_int(d, "digits", st->devices[i].digits);
+                proto_obj_set_int(d, "period", st->devices[i].period);
                 proto_obj_set_int(d, "created", st->devices[i].created);
                 proto_obj_set_int(d, "last_used", st->devices[i].last_used);
                 proto_array_add(devs, d);

@@ -190,6 +190,9 @@ check "--replace imports over it, --remove-file deletes the file" \
                 grep -qF "Removed $GDEV." "$OUT" && [ ! -e "$GDEV" ]'
 check "the device has the name --device gave" \
         eval 'ctl admin status gdev --json | grep -qF "\"old phone app\""'
+ctl admin status gstep --json >"$OUT"
+check "admin status shows the imported device's 60 s period" \
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"]; assert [x["period"] for x in d] == [60], d' "$OUT"
 login gdev --answer "$(code "$S_OLD" 30)"
 check "the replaced device's codes no longer work" failed
 login gdev --answer "$(code "$S_GDEV")"
