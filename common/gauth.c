@@ -196,10 +196,10 @@ enum opt_id {
 };
 
 static const char *const opt_names[] = {
-        [OPT_RATE_LIMIT] = "RATE_LIMIT",       [OPT_WINDOW_SIZE] = "WINDOW_SIZE",
+        [OPT_RATE_LIMIT] = "RATE_LIMIT",         [OPT_WINDOW_SIZE] = "WINDOW_SIZE",
         [OPT_DISALLOW_REUSE] = "DISALLOW_REUSE", [OPT_TOTP_AUTH] = "TOTP_AUTH",
-        [OPT_HOTP_COUNTER] = "HOTP_COUNTER",   [OPT_STEP_SIZE] = "STEP_SIZE",
-        [OPT_TIME_SKEW] = "TIME_SKEW",         [OPT_RESETTING_TIME_SKEW] = "RESETTING_TIME_SKEW",
+        [OPT_HOTP_COUNTER] = "HOTP_COUNTER",     [OPT_STEP_SIZE] = "STEP_SIZE",
+        [OPT_TIME_SKEW] = "TIME_SKEW",           [OPT_RESETTING_TIME_SKEW] = "RESETTING_TIME_SKEW",
 };
 
 #define DISALLOW_MAX 128 /* steps listed in DISALLOW_REUSE */
@@ -274,14 +274,17 @@ static int parse_option(const char *line, size_t n, size_t lineno, struct gauth_
         case OPT_RATE_LIMIT:
                 /* n m, then the times of recent attempts */
                 if (nw < 2 || more || parse_num(val + off[0], len[0], &x) < 0 || x < 1 || x > 100)
-                        return perr(-EINVAL, err, errlen, lineno, "RATE_LIMIT must be 'attempts seconds' (1-100, 1-3600)");
+                        return perr(-EINVAL, err, errlen, lineno,
+                                    "RATE_LIMIT must be 'attempts seconds' (1-100, 1-3600)");
                 f->rate_attempts = (unsigned)x;
                 if (parse_num(val + off[1], len[1], &x) < 0 || x < 1 || x > 3600)
-                        return perr(-EINVAL, err, errlen, lineno, "RATE_LIMIT must be 'attempts seconds' (1-100, 1-3600)");
+                        return perr(-EINVAL, err, errlen, lineno,
+                                    "RATE_LIMIT must be 'attempts seconds' (1-100, 1-3600)");
                 f->rate_seconds = (unsigned)x;
                 for (size_t w = 2; w < nw; w++)
                         if (parse_num(val + off[w], len[w], &x) < 0)
-                                return perr(-EINVAL, err, errlen, lineno, "RATE_LIMIT lists a time that is not a number");
+                                return perr(-EINVAL, err, errlen, lineno,
+                                            "RATE_LIMIT lists a time that is not a number");
                 f->rate_limit = true;
                 return 0;
         case OPT_DISALLOW_REUSE:
@@ -289,7 +292,8 @@ static int parse_option(const char *line, size_t n, size_t lineno, struct gauth_
                         return perr(-EINVAL, err, errlen, lineno, "DISALLOW_REUSE lists too many steps");
                 for (size_t w = 0; w < nw; w++) {
                         if (parse_num(val + off[w], len[w], &x) < 0 || x > INT32_MAX)
-                                return perr(-EINVAL, err, errlen, lineno, "DISALLOW_REUSE lists a step that is not a number");
+                                return perr(-EINVAL, err, errlen, lineno,
+                                            "DISALLOW_REUSE lists a step that is not a number");
                         if (x > f->last_step)
                                 f->last_step = x;
                 }
@@ -466,7 +470,8 @@ size_t gauth_notes(const struct gauth_file *f, const struct mlsec_conf *c, char 
                      "a drifting code and tells the user to fix the authenticator's clock",
                      f->time_skew_steps);
         if (f->state_ignored)
-                note(ret, max, &n, "RESETTING_TIME_SKEW and LAST0..LAST9 are google-authenticator's own state: ignored");
+                note(ret, max, &n,
+                     "RESETTING_TIME_SKEW and LAST0..LAST9 are google-authenticator's own state: ignored");
         if (!f->totp_auth)
                 note(ret, max, &n, "no TOTP_AUTH line: read as time-based, as pam_google_authenticator does");
         for (size_t i = 0; i < f->n_unknown; i++)
@@ -526,8 +531,8 @@ int gauth_import(struct store *s, const struct seal_key *k, const struct gauth_i
                 r = store_add_device_period(s, req->user, name, TOTP_SHA1, req->digits, req->period, req->last_step,
                                             sealed, sealed_len, req->now);
         if (r >= 0)
-                r = store_replace_backup_codes(s, req->user, (const uint8_t(*)[SEAL_HASH_BYTES])hashes,
-                                               req->n_scratch, req->now);
+                r = store_replace_backup_codes(s, req->user, (const uint8_t(*)[SEAL_HASH_BYTES])hashes, req->n_scratch,
+                                               req->now);
         if (r >= 0)
                 r = store_commit(s);
         else

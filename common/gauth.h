@@ -18,19 +18,19 @@
 #include "store.h"
 #include "totp.h"
 
-#define GAUTH_FILE_NAME       ".google_authenticator"
-#define GAUTH_FILE_MAX        4096 /* bytes: the tool writes about 200 */
-#define GAUTH_LINE_MAX        512  /* bytes of one line, without its newline */
-#define GAUTH_SECRET_MIN      16   /* base32 characters: 80 bits, the oldest files */
-#define GAUTH_SECRET_MAX      (TOTP_BASE32_MAX - 1)
-#define GAUTH_SCRATCH_MAX     10 /* the tool makes at most 10 */
-#define GAUTH_SCRATCH_DIGITS  8
-#define GAUTH_STEP_DEFAULT    30
-#define GAUTH_WINDOW_DEFAULT  3 /* google-authenticator's WINDOW_SIZE: codes, not steps each side */
-#define GAUTH_DEVICE_DEFAULT  "google-authenticator"
-#define GAUTH_NOTE_MAX        320
-#define GAUTH_NOTES_MAX       16
-#define GAUTH_ERR_MAX         160
+#define GAUTH_FILE_NAME      ".google_authenticator"
+#define GAUTH_FILE_MAX       4096 /* bytes: the tool writes about 200 */
+#define GAUTH_LINE_MAX       512  /* bytes of one line, without its newline */
+#define GAUTH_SECRET_MIN     16   /* base32 characters: 80 bits, the oldest files */
+#define GAUTH_SECRET_MAX     (TOTP_BASE32_MAX - 1)
+#define GAUTH_SCRATCH_MAX    10 /* the tool makes at most 10 */
+#define GAUTH_SCRATCH_DIGITS 8
+#define GAUTH_STEP_DEFAULT   30
+#define GAUTH_WINDOW_DEFAULT 3 /* google-authenticator's WINDOW_SIZE: codes, not steps each side */
+#define GAUTH_DEVICE_DEFAULT "google-authenticator"
+#define GAUTH_NOTE_MAX       320
+#define GAUTH_NOTES_MAX      16
+#define GAUTH_ERR_MAX        160
 
 struct gauth_file {
         char secret_b32[TOTP_BASE32_MAX]; /* upper case, no blanks: a secret */
@@ -46,7 +46,7 @@ struct gauth_file {
         unsigned rate_attempts, rate_seconds;
         bool time_skew; /* TIME_SKEW n: a learnt clock offset */
         long time_skew_steps;
-        bool state_ignored; /* RESETTING_TIME_SKEW, LAST0..LAST9: the module's own state */
+        bool state_ignored;  /* RESETTING_TIME_SKEW, LAST0..LAST9: the module's own state */
         char unknown[4][40]; /* options this parser does not know (names only) */
         size_t n_unknown;
         char scratch[GAUTH_SCRATCH_MAX][GAUTH_SCRATCH_DIGITS + 1]; /* secrets */

@@ -755,11 +755,26 @@ static const struct {
         const char *name;
         unsigned bit;
 } param_names[] = {
-        {"user", P_USER},         {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
-        {"closed", P_CLOSED},     {"session", P_SESSION}, {"event", P_EVENT}, {"code", P_CODE},
-        {"combined", P_COMBINED}, {"device", P_DEVICE},   {"token", P_TOKEN}, {"reason", P_REASON},
-        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},   {"secret", P_SECRET},
-        {"scratch_codes", P_SCRATCH}, {"digits", P_DIGITS}, {"period", P_PERIOD}, {"last_step", P_LAST_STEP},
+        {"user", P_USER},
+        {"all", P_ALL},
+        {"limit", P_LIMIT},
+        {"failed", P_FAILED},
+        {"closed", P_CLOSED},
+        {"session", P_SESSION},
+        {"event", P_EVENT},
+        {"code", P_CODE},
+        {"combined", P_COMBINED},
+        {"device", P_DEVICE},
+        {"token", P_TOKEN},
+        {"reason", P_REASON},
+        {"source", P_SOURCE},
+        {"service", P_SERVICE},
+        {"tty", P_TTY},
+        {"secret", P_SECRET},
+        {"scratch_codes", P_SCRATCH},
+        {"digits", P_DIGITS},
+        {"period", P_PERIOD},
+        {"last_step", P_LAST_STEP},
         {"replace", P_REPLACE},
 };
 
@@ -783,8 +798,8 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = 0,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
-        [PROTO_ADMIN_IMPORT] = P_USER | P_SECRET | P_DIGITS | P_PERIOD | P_DEVICE | P_LAST_STEP | P_SCRATCH | P_REPLACE |
-                               P_SOURCE,
+        [PROTO_ADMIN_IMPORT] =
+                P_USER | P_SECRET | P_DIGITS | P_PERIOD | P_DEVICE | P_LAST_STEP | P_SCRATCH | P_REPLACE | P_SOURCE,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -1211,7 +1226,8 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                 struct json_object *a = json_object_new_array();
 
                 for (size_t i = 0; a && i < req->n_scratch; i++)
-                        if (json_object_array_add(a, json_object_new_string_len(req->scratch[i], PROTO_SCRATCH_LEN)) < 0) {
+                        if (json_object_array_add(a, json_object_new_string_len(req->scratch[i], PROTO_SCRATCH_LEN)) <
+                            0) {
                                 json_object_put(a);
                                 a = NULL;
                         }

@@ -82,9 +82,11 @@ enum proto_method {
 #define PROTO_TOKEN_LEN  32  /* "token": hex of 16 random bytes */
 #define PROTO_REASON_MAX 256 /* "reason" */
 #define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
-#define PROTO_SECRET_MAX 128 /* "secret": base32 (A-Z, 2-7), bytes incl. NUL; as TOTP_BASE32_MAX */
-#define PROTO_SCRATCH_MAX 10 /* "scratch_codes": at most this many */
-#define PROTO_SCRATCH_LEN 8  /* each exactly eight digits */
+
+/* admin-import */
+#define PROTO_SECRET_MAX  128 /* "secret": base32 (A-Z, 2-7), bytes incl. NUL; as TOTP_BASE32_MAX */
+#define PROTO_SCRATCH_MAX 10  /* "scratch_codes": at most this many */
+#define PROTO_SCRATCH_LEN 8   /* each exactly eight digits */
 
 /* A decoded request. Absent parameters are zero/empty. */
 struct proto_request {
@@ -105,8 +107,8 @@ struct proto_request {
         char service[EVENT_SERVICE_MAX]; /* "service": text, informational */
         char tty[EVENT_TTY_MAX];         /* "tty": text, informational */
         /* admin-import */
-        char secret[PROTO_SECRET_MAX];                               /* "secret": a secret */
-        char scratch[PROTO_SCRATCH_MAX][PROTO_SCRATCH_LEN + 1];      /* "scratch_codes": secrets */
+        char secret[PROTO_SECRET_MAX];                          /* "secret": a secret */
+        char scratch[PROTO_SCRATCH_MAX][PROTO_SCRATCH_LEN + 1]; /* "scratch_codes": secrets */
         size_t n_scratch;
         unsigned digits;   /* "digits": 6 or 8 */
         unsigned period;   /* "period": 1..60 seconds */

@@ -136,8 +136,8 @@ int totp_generate_period(const uint8_t *secret, size_t len, enum totp_alg alg, u
                 return -EINVAL;
 
         memset(code, 0, sizeof(code));
-        r = oath_to_errno(oath_totp_generate2((const char *)secret, len, (time_t)(step * period), period, 0,
-                                              digits, flags, code));
+        r = oath_to_errno(oath_totp_generate2((const char *)secret, len, (time_t)(step * period), period, 0, digits,
+                                              flags, code));
         if (r < 0)
                 goto out;
         if (strnlen(code, sizeof(code)) != digits) {

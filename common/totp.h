@@ -8,7 +8,7 @@
 #include <time.h>
 
 #define TOTP_PERIOD         30
-#define TOTP_PERIOD_MIN     1  /* seconds per step a device may have (google-authenticator's range) */
+#define TOTP_PERIOD_MIN     1 /* seconds per step a device may have (google-authenticator's range) */
 #define TOTP_PERIOD_MAX     60
 #define TOTP_SECRET_DEFAULT 20 /* 160 bits */
 #define TOTP_SECRET_MAX     64

@@ -40,12 +40,10 @@ struct import_opts {
 
 static int parse_opts(struct ctl *c, int argc, char **argv, struct import_opts *o)
 {
-        static const struct option opts[] = {{"file", required_argument, NULL, 'f'},
-                                             {"device", required_argument, NULL, 'd'},
-                                             {"replace", no_argument, NULL, 'r'},
-                                             {"remove-file", no_argument, NULL, 'x'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {0}};
+        static const struct option opts[] = {
+                {"file", required_argument, NULL, 'f'}, {"device", required_argument, NULL, 'd'},
+                {"replace", no_argument, NULL, 'r'},    {"remove-file", no_argument, NULL, 'x'},
+                {"json", no_argument, NULL, 'j'},       {0}};
         int opt;
 
         *o = (struct import_opts){0};
@@ -102,8 +100,8 @@ static void import_text(const struct proto_obj *res)
 {
         int64_t codes = ctl_get_int(res, "backup_codes", 0), replaced = ctl_get_int(res, "devices_replaced", 0);
 
-        printf("Imported google-authenticator for %s: device '%s' (TOTP, SHA-1, %lld digits, %lld s steps)", ctl_get_str(res, "user"),
-               ctl_get_str(res, "device"), (long long)ctl_get_int(res, "digits", 6),
+        printf("Imported google-authenticator for %s: device '%s' (TOTP, SHA-1, %lld digits, %lld s steps)",
+               ctl_get_str(res, "user"), ctl_get_str(res, "device"), (long long)ctl_get_int(res, "digits", 6),
                (long long)ctl_get_int(res, "period", 30));
         printf(" and %lld scratch code%s as backup codes.\n", (long long)codes, codes == 1 ? "" : "s");
         if (replaced)
@@ -112,11 +110,14 @@ static void import_text(const struct proto_obj *res)
 }
 
 /* The parsed file as an admin-import request (every secret in it is the caller's to wipe). */
-static void fill_request(const struct gauth_file *f, const char *user, const struct import_opts *o,
-                         const char *path, struct proto_request *req)
+static void fill_request(const struct gauth_file *f, const char *user, const struct import_opts *o, const char *path,
+                         struct proto_request *req)
 {
-        *req = (struct proto_request){.method = PROTO_ADMIN_IMPORT, .digits = 6, .period = f->step,
-                                      .last_step = f->last_step > 0 ? f->last_step : 0, .replace = o->replace};
+        *req = (struct proto_request){.method = PROTO_ADMIN_IMPORT,
+                                      .digits = 6,
+                                      .period = f->step,
+                                      .last_step = f->last_step > 0 ? f->last_step : 0,
+                                      .replace = o->replace};
         snprintf(req->user, sizeof(req->user), "%s", user);
         if (o->device)
                 snprintf(req->device, sizeof(req->device), "%s", o->device);
@@ -193,7 +194,8 @@ int ctl_import_gauth(struct ctl *c, int argc, char **argv)
                 goto out;
         }
         if (r < 0) {
-                fprintf(stderr, "mlsecctl: %s is not a google-authenticator file mlsec can import: %s; nothing imported\n",
+                fprintf(stderr,
+                        "mlsecctl: %s is not a google-authenticator file mlsec can import: %s; nothing imported\n",
                         shown, err);
                 goto out;
         }

@@ -43,7 +43,7 @@ int handle_import(struct daemon *d, const struct peer *p, const struct proto_req
                 .digits = req->digits,
                 .period = req->period,
                 .last_step = req->last_step > 0 ? req->last_step : -1,
-                .scratch = (const char(*)[GAUTH_SCRATCH_DIGITS + 1])req->scratch,
+                .scratch = (const char(*)[GAUTH_SCRATCH_DIGITS + 1]) req->scratch,
                 .n_scratch = req->n_scratch,
                 .replace = req->replace,
                 .now = time(NULL),

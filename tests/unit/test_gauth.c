@@ -120,12 +120,13 @@ static void test_parse_refuses_malformed(void **state)
         refused("\n\" TOTP_AUTH\n12345678\n", 22, -EINVAL, "no secret");
         refused("\" TOTP_AUTH\n", 12, -EINVAL, "line 1");
         refused("7JTF23IADGYYYQPQVMZ5O2ZC2!\n", 27, -EINVAL, "not a base32 secret");
-        refused("7JTF23IADGYYYQPQVMZ5O2ZC24==\n", 29, -EINVAL, "base32");           /* padding */
-        refused("7JTF23IADGYYYQPQVMZ5O2ZC1\n", 26, -EINVAL, "base32");              /* 1 is not base32 */
-        refused("7JTF23IADGYYYQP\n", 16, -EINVAL, "16 to 127");                     /* too short */
-        refused("7JTF23IADGYYYQPQV\n", 18, -EINVAL, "base32");                      /* 17: not whole bytes */
+        refused("7JTF23IADGYYYQPQVMZ5O2ZC24==\n", 29, -EINVAL, "base32"); /* padding */
+        refused("7JTF23IADGYYYQPQVMZ5O2ZC1\n", 26, -EINVAL, "base32");    /* 1 is not base32 */
+        refused("7JTF23IADGYYYQP\n", 16, -EINVAL, "16 to 127");           /* too short */
+        refused("7JTF23IADGYYYQPQV\n", 18, -EINVAL, "base32");            /* 17: not whole bytes */
         refused(SECRET "\n\" TOTP_AUTH\n\" TOTP_AUTH\n", 50, -EINVAL, "TOTP_AUTH appears twice");
-        refused(SECRET "\n\" WINDOW_SIZE 3\n\" WINDOW_SIZE 17\n", 59, -EINVAL, "line 3: option WINDOW_SIZE appears twice");
+        refused(SECRET "\n\" WINDOW_SIZE 3\n\" WINDOW_SIZE 17\n", 59, -EINVAL,
+                "line 3: option WINDOW_SIZE appears twice");
         refused(SECRET "\n\" STEP_SIZE 0\n", 41, -EINVAL, "STEP_SIZE must be 1 to 60");
         refused(SECRET "\n\" STEP_SIZE 61\n", 42, -EINVAL, "STEP_SIZE");
         refused(SECRET "\n\" STEP_SIZE 30 30\n", 45, -EINVAL, "STEP_SIZE");
@@ -220,7 +221,8 @@ static void test_notes(void **state)
 
         assert_int_equal(parse(SECRET "\n\" WINDOW_SIZE 17\n\" TOTP_AUTH\n\" TIME_SKEW 3\n", &f, NULL, 0), 0);
         n = gauth_notes(&f, &c, notes, GAUTH_NOTES_MAX);
-        assert_true(has_note(notes, n, "WINDOW_SIZE 17 (codes from 8 steps before to 8 after now) is not carried over"));
+        assert_true(
+                has_note(notes, n, "WINDOW_SIZE 17 (codes from 8 steps before to 8 after now) is not carried over"));
         assert_true(has_note(notes, n, "window = 1 step either side"));
         assert_true(has_note(notes, n, "no DISALLOW_REUSE"));
         assert_true(has_note(notes, n, "TIME_SKEW 3"));
@@ -423,8 +425,12 @@ static void test_import_then_verify(void **state)
         assert_int_equal(res.backup_left, 1);
         assert_int_equal(answer(f, "gina", "62285737", T0 + 51, NULL), VERDICT_WRONG);
         {
-                struct verify_request req = {.user = "gina", .known_user = true, .answer = "pw1291397033",
-                                             .combined = true, .source = "tty1", .now = T0 + 52};
+                struct verify_request req = {.user = "gina",
+                                             .known_user = true,
+                                             .answer = "pw1291397033",
+                                             .combined = true,
+                                             .source = "tty1",
+                                             .now = T0 + 52};
 
                 assert_int_equal(verify_answer(f->s, f->k, &f->c, &req, &res), 0);
                 assert_int_equal(res.verdict, VERDICT_OK);

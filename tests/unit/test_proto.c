@@ -486,7 +486,7 @@ static void test_method_names(void **state)
                                       "logout",      "audit",           "audit-verify",      "status",
                                       "mfa-begin",   "mfa-confirm",     "mfa-devices",       "mfa-remove",
                                       "mfa-disable", "backup-codes",    "backup-regenerate", "verify",
-                                      "admin-users", "admin-reset-mfa", "admin-unlock", "admin-import"};
+                                      "admin-users", "admin-reset-mfa", "admin-unlock",      "admin-import"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
@@ -540,7 +540,7 @@ static void test_request_round_trip_every_method_every_param(void **state)
 
 /* The parameters of the settings-page methods: required ones, and each one's rule. */
 /* admin-import: its required keys, each value's rule, and the wipe of its secrets. */
-#define IMPORT_OK "\"user\":\"gina\",\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":6,\"period\":30"
+#define IMPORT_OK     "\"user\":\"gina\",\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":6,\"period\":30"
 #define IMPORT(extra) "{\"v\":1,\"method\":\"admin-import\",\"params\":{" IMPORT_OK extra "}}"
 static void test_request_import_params(void **state)
 {
