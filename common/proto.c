@@ -309,6 +309,7 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = "admin-users",
         [PROTO_ADMIN_RESET_MFA] = "admin-reset-mfa",
         [PROTO_ADMIN_UNLOCK] = "admin-unlock",
+        [PROTO_ADMIN_IMPORT] = "admin-import",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -742,16 +743,39 @@ enum {
         P_SOURCE = 1u << 12,
         P_SERVICE = 1u << 13,
         P_TTY = 1u << 14,
+        P_SECRET = 1u << 15,
+        P_SCRATCH = 1u << 16,
+        P_DIGITS = 1u << 17,
+        P_PERIOD = 1u << 18,
+        P_LAST_STEP = 1u << 19,
+        P_REPLACE = 1u << 20,
 };
 
 static const struct {
         const char *name;
         unsigned bit;
 } param_names[] = {
-        {"user", P_USER},         {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
-        {"closed", P_CLOSED},     {"session", P_SESSION}, {"event", P_EVENT}, {"code", P_CODE},
-        {"combined", P_COMBINED}, {"device", P_DEVICE},   {"token", P_TOKEN}, {"reason", P_REASON},
-        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},
+        {"user", P_USER},
+        {"all", P_ALL},
+        {"limit", P_LIMIT},
+        {"failed", P_FAILED},
+        {"closed", P_CLOSED},
+        {"session", P_SESSION},
+        {"event", P_EVENT},
+        {"code", P_CODE},
+        {"combined", P_COMBINED},
+        {"device", P_DEVICE},
+        {"token", P_TOKEN},
+        {"reason", P_REASON},
+        {"source", P_SOURCE},
+        {"service", P_SERVICE},
+        {"tty", P_TTY},
+        {"secret", P_SECRET},
+        {"scratch_codes", P_SCRATCH},
+        {"digits", P_DIGITS},
+        {"period", P_PERIOD},
+        {"last_step", P_LAST_STEP},
+        {"replace", P_REPLACE},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -774,6 +798,8 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = 0,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
+        [PROTO_ADMIN_IMPORT] =
+                P_USER | P_SECRET | P_DIGITS | P_PERIOD | P_DEVICE | P_LAST_STEP | P_SCRATCH | P_REPLACE | P_SOURCE,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -786,6 +812,7 @@ static const unsigned method_required[_PROTO_METHOD_MAX] = {
         [PROTO_VERIFY] = P_CODE,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER,
+        [PROTO_ADMIN_IMPORT] = P_USER | P_SECRET | P_DIGITS | P_PERIOD,
 };
 
 /* A logind session id: 1..63 of [A-Za-z0-9_.-], terminated inside its buffer. */
@@ -818,6 +845,39 @@ static bool token_valid(const char *s, size_t n)
         return true;
 }
 
+/* A base32 secret: 16..PROTO_SECRET_MAX-1 of A-Z and 2-7. */
+static bool secret_valid(const char *s, size_t n)
+{
+        size_t i, len = strnlen(s, n);
+
+        if (len < 16 || len >= n)
+                return false;
+        for (i = 0; i < len; i++)
+                if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '2' && s[i] <= '7')))
+                        return false;
+        return true;
+}
+
+/* A scratch code: exactly PROTO_SCRATCH_LEN digits, the first not 0. */
+static bool scratch_valid(const char *s, size_t n)
+{
+        if (strnlen(s, n) != PROTO_SCRATCH_LEN || s[0] < '1' || s[0] > '9')
+                return false;
+        for (size_t i = 1; i < PROTO_SCRATCH_LEN; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
+void proto_request_wipe(struct proto_request *req)
+{
+        if (!req)
+                return;
+        explicit_bzero(req->code, sizeof(req->code));
+        explicit_bzero(req->secret, sizeof(req->secret));
+        explicit_bzero(req->scratch, sizeof(req->scratch));
+}
+
 /* A text parameter: where it goes and its extra rule. */
 static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
 {
@@ -843,6 +903,9 @@ static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
         case P_TTY:
                 *ret_n = sizeof(req->tty);
                 return req->tty;
+        case P_SECRET:
+                *ret_n = sizeof(req->secret);
+                return req->secret;
         default:
                 return NULL;
         }
@@ -855,6 +918,8 @@ static bool text_param_valid(unsigned bit, const char *s, size_t n)
                 return enroll_device_name_valid(s);
         case P_TOKEN:
                 return token_valid(s, n);
+        case P_SECRET:
+                return secret_valid(s, n);
         default: /* code, reason, source, service, tty: not empty */
                 return s[0] != '\0';
         }
@@ -895,13 +960,48 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                 return 0;
         case P_EVENT:
                 return event_from_json(v, &req->event, err, errlen);
+        case P_DIGITS:
+        case P_PERIOD:
+        case P_LAST_STEP:
+                if (!json_object_is_type(v, json_type_int))
+                        return fail(-EINVAL, err, errlen, "wrong type", key);
+                if (!json_int64(v, &x) || (bit == P_DIGITS && x != 6 && x != 8) ||
+                    (bit == P_PERIOD && (x < 1 || x > 60)) || (bit == P_LAST_STEP && (x < 1 || x > INT32_MAX)))
+                        return fail(-EINVAL, err, errlen, "number out of range", key);
+                if (bit == P_DIGITS)
+                        req->digits = (unsigned)x;
+                else if (bit == P_PERIOD)
+                        req->period = (unsigned)x;
+                else
+                        req->last_step = x;
+                return 0;
+        case P_SCRATCH: {
+                size_t n;
+
+                if (!json_object_is_type(v, json_type_array))
+                        return fail(-EINVAL, err, errlen, "wrong type", key);
+                n = json_object_array_length(v);
+                if (n > PROTO_SCRATCH_MAX)
+                        return fail(-EINVAL, err, errlen, "too many scratch codes", NULL);
+                for (size_t i = 0; i < n; i++) {
+                        r = get_text(json_object_array_get_idx(v, i), req->scratch[i], sizeof(req->scratch[i]), key,
+                                     err, errlen);
+                        if (r < 0)
+                                return r;
+                        if (!scratch_valid(req->scratch[i], sizeof(req->scratch[i])))
+                                return fail(-EINVAL, err, errlen, "invalid value", key);
+                }
+                req->n_scratch = n;
+                return 0;
+        }
         case P_CODE:
         case P_DEVICE:
         case P_TOKEN:
         case P_REASON:
         case P_SOURCE:
         case P_SERVICE:
-        case P_TTY: {
+        case P_TTY:
+        case P_SECRET: {
                 size_t n = 0;
                 char *dst = text_param(req, bit, &n);
 
@@ -921,6 +1021,8 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         req->failed_only = json_object_get_boolean(v);
                 else if (bit == P_COMBINED)
                         req->combined = json_object_get_boolean(v);
+                else if (bit == P_REPLACE)
+                        req->replace = json_object_get_boolean(v);
                 else
                         req->include_closed = json_object_get_boolean(v);
                 return 0;
@@ -1034,9 +1136,9 @@ int proto_decode_request(const void *buf, size_t len, struct proto_request *ret,
         memcpy(ret, &req, sizeof(req));
         r = 0;
 out:
-        wipe_json(root); /* "code" may be a secret */
+        wipe_json(root); /* "code", "secret", "scratch_codes" may be secrets */
         json_object_put(root);
-        memset(&req, 0, sizeof(req));
+        explicit_bzero(&req, sizeof(req));
         return r;
 }
 
@@ -1077,6 +1179,17 @@ static int request_check(const struct proto_request *req)
         }
         if ((method_required[req->method] & P_USER) && !req->user[0])
                 return -EINVAL;
+        if ((allowed & P_DIGITS) && req->digits != 6 && req->digits != 8)
+                return -EINVAL;
+        if ((allowed & P_PERIOD) && (req->period < 1 || req->period > 60))
+                return -EINVAL;
+        if ((allowed & P_LAST_STEP) && (req->last_step < 0 || req->last_step > INT32_MAX))
+                return -EINVAL;
+        if ((allowed & P_SCRATCH) && req->n_scratch > PROTO_SCRATCH_MAX)
+                return -EINVAL;
+        for (size_t i = 0; (allowed & P_SCRATCH) && i < req->n_scratch; i++)
+                if (!scratch_valid(req->scratch[i], sizeof(req->scratch[i])))
+                        return -EINVAL;
         return 0;
 }
 
@@ -1101,6 +1214,25 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                 r = add(p, "event", event_to_json(&req->event));
         if (r >= 0 && (allowed & P_COMBINED) && req->combined)
                 r = add(p, "combined", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_DIGITS))
+                r = add(p, "digits", json_object_new_int64(req->digits));
+        if (r >= 0 && (allowed & P_PERIOD))
+                r = add(p, "period", json_object_new_int64(req->period));
+        if (r >= 0 && (allowed & P_LAST_STEP) && req->last_step > 0)
+                r = add(p, "last_step", json_object_new_int64(req->last_step));
+        if (r >= 0 && (allowed & P_REPLACE) && req->replace)
+                r = add(p, "replace", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_SCRATCH) && req->n_scratch > 0) {
+                struct json_object *a = json_object_new_array();
+
+                for (size_t i = 0; a && i < req->n_scratch; i++)
+                        if (json_object_array_add(a, json_object_new_string_len(req->scratch[i], PROTO_SCRATCH_LEN)) <
+                            0) {
+                                json_object_put(a);
+                                a = NULL;
+                        }
+                r = add(p, "scratch_codes", a);
+        }
         for (size_t i = 0; r >= 0 && i < sizeof(param_names) / sizeof(param_names[0]); i++) {
                 unsigned bit = param_names[i].bit;
                 size_t n = 0;

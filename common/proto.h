@@ -57,6 +57,10 @@ enum proto_method {
                                   *  "lockouts":[..],"last_login_us"?,"last_login_from"?}]}; admins */
         PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */
         PROTO_ADMIN_UNLOCK,      /* {"user","source"?} -> {"user","lockouts_removed"}; admins */
+        PROTO_ADMIN_IMPORT,      /* {"user","secret","digits","period","device"?,"last_step"?,"scratch_codes"?,
+                                  *  "replace"?,"source"?} -> {"user","device","period","digits",
+                                  *  "backup_codes","devices_replaced"}; admins. A google-authenticator
+                                  *  file read by mlsecctl ("source": its path, for the audit log) */
         _PROTO_METHOD_MAX,
 };
 
@@ -79,6 +83,11 @@ enum proto_method {
 #define PROTO_REASON_MAX 256 /* "reason" */
 #define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
 
+/* admin-import */
+#define PROTO_SECRET_MAX  128 /* "secret": base32 (A-Z, 2-7), bytes incl. NUL; as TOTP_BASE32_MAX */
+#define PROTO_SCRATCH_MAX 10  /* "scratch_codes": at most this many */
+#define PROTO_SCRATCH_LEN 8   /* each exactly eight digits */
+
 /* A decoded request. Absent parameters are zero/empty. */
 struct proto_request {
         enum proto_method method;
@@ -97,7 +106,18 @@ struct proto_request {
         char source[PROTO_SOURCE_MAX];   /* "source": text */
         char service[EVENT_SERVICE_MAX]; /* "service": text, informational */
         char tty[EVENT_TTY_MAX];         /* "tty": text, informational */
+        /* admin-import */
+        char secret[PROTO_SECRET_MAX];                          /* "secret": a secret */
+        char scratch[PROTO_SCRATCH_MAX][PROTO_SCRATCH_LEN + 1]; /* "scratch_codes": secrets */
+        size_t n_scratch;
+        unsigned digits;   /* "digits": 6 or 8 */
+        unsigned period;   /* "period": 1..60 seconds */
+        int64_t last_step; /* "last_step": 1..2^31-1, the newest step already used; 0 when absent */
+        bool replace;      /* "replace" */
 };
+
+/* Overwrite the secrets a request may carry (code, secret, scratch codes). */
+void proto_request_wipe(struct proto_request *req);
 
 const char *proto_method_to_string(enum proto_method m);
 int proto_method_from_string(const char *s, enum proto_method *ret);

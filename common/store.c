@@ -149,11 +149,11 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_SET_WAL] = "PRAGMA journal_mode = WAL",
         [ST_USER_ADD] = "INSERT OR IGNORE INTO users(name, created) VALUES(?1, ?2)",
         [ST_DEVICE_LIST] = "SELECT d.id, d.name, d.algorithm, d.digits, d.secret, d.last_step,"
-                           " d.created, d.last_used"
+                           " d.created, d.last_used, d.period"
                            " FROM devices AS d JOIN users AS u ON u.id = d.user_id"
                            " WHERE u.name = ?1 ORDER BY d.id",
-        [ST_DEVICE_ADD] = "INSERT INTO devices(user_id, name, algorithm, digits, period, secret, created)"
-                          " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7 FROM users WHERE name = ?1",
+        [ST_DEVICE_ADD] = "INSERT INTO devices(user_id, name, algorithm, digits, period, secret, created, last_step)"
+                          " SELECT id, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM users WHERE name = ?1",
         [ST_DEVICE_ACCEPTED] = "UPDATE devices SET last_step = MAX(last_step, ?1), last_used = ?2"
                                " WHERE id = ?3",
         [ST_DEVICE_DELETE_USER] = "DELETE FROM devices"
@@ -711,6 +711,9 @@ static int device_from_row(sqlite3_stmt *st, struct store_device *d)
         d->last_step = sqlite3_column_int64(st, 5);
         d->created = sqlite3_column_int64(st, 6);
         d->last_used = sqlite3_column_int64(st, 7);
+        d->period = (unsigned)sqlite3_column_int(st, 8);
+        if (d->period < TOTP_PERIOD_MIN || d->period > TOTP_PERIOD_MAX)
+                return -EBADMSG;
         return 0;
 }
 
@@ -777,7 +780,7 @@ static int user_add(struct store *s, const char *user, int64_t now)
 }
 
 static int device_insert(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
-                         const uint8_t *sealed, size_t sealed_len, int64_t now)
+                         unsigned period, int64_t last_step, const uint8_t *sealed, size_t sealed_len, int64_t now)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r, rc;
@@ -788,9 +791,9 @@ static int device_insert(struct store *s, const char *user, const char *name, en
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_text(st, 3, totp_alg_to_string(alg), -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_int(st, 4, (int)digits) != SQLITE_OK || sqlite3_bind_int(st, 5, TOTP_PERIOD) != SQLITE_OK ||
+            sqlite3_bind_int(st, 4, (int)digits) != SQLITE_OK || sqlite3_bind_int(st, 5, (int)period) != SQLITE_OK ||
             sqlite3_bind_blob(st, 6, sealed, (int)sealed_len, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 7, now) != SQLITE_OK)
+            sqlite3_bind_int64(st, 7, now) != SQLITE_OK || sqlite3_bind_int64(st, 8, last_step) != SQLITE_OK)
                 return bind_error(s);
         rc = sqlite3_step(st);
         if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -803,18 +806,25 @@ static int device_insert(struct store *s, const char *user, const char *name, en
 int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
                      const uint8_t *sealed, size_t sealed_len, int64_t now)
 {
+        return store_add_device_period(s, user, name, alg, digits, TOTP_PERIOD, -1, sealed, sealed_len, now);
+}
+
+int store_add_device_period(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
+                            unsigned period, int64_t last_step, const uint8_t *sealed, size_t sealed_len, int64_t now)
+{
         bool own;
         int r;
 
         if (!s || !user_ok(user) || !string_ok(name, STORE_NAME_MAX) || !totp_alg_to_string(alg) ||
-            (digits != 6 && digits != 8) || !sealed || sealed_len == 0 || sealed_len > INT_MAX)
+            (digits != 6 && digits != 8) || period < TOTP_PERIOD_MIN || period > TOTP_PERIOD_MAX || last_step < -1 ||
+            !sealed || sealed_len == 0 || sealed_len > INT_MAX)
                 return -EINVAL;
         r = op_begin(s, &own);
         if (r < 0)
                 return r;
         r = user_add(s, user, now);
         if (r >= 0)
-                r = device_insert(s, user, name, alg, digits, sealed, sealed_len, now);
+                r = device_insert(s, user, name, alg, digits, period, last_step, sealed, sealed_len, now);
         return op_end(s, own, r);
 }
 

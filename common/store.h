@@ -28,6 +28,7 @@ struct store_device {
         char name[STORE_NAME_MAX];
         enum totp_alg alg;
         unsigned digits;
+        unsigned period; /* seconds per step (TOTP_PERIOD unless imported with another) */
         uint8_t *sealed; /* malloc'd sealed secret */
         size_t sealed_len;
         int64_t last_step; /* -1 when never used */
@@ -72,6 +73,10 @@ struct store_device *store_devices_free(struct store_device *d, size_t n);
 /* -EEXIST when USER already has a device called NAME. */
 int store_add_device(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
                      const uint8_t *sealed, size_t sealed_len, int64_t now);
+/* The same with a step of PERIOD seconds (TOTP_PERIOD_MIN..MAX) and LAST_STEP (>= -1, in
+ * steps of PERIOD) already used: an imported device keeps the codes it already spent. */
+int store_add_device_period(struct store *s, const char *user, const char *name, enum totp_alg alg, unsigned digits,
+                            unsigned period, int64_t last_step, const uint8_t *sealed, size_t sealed_len, int64_t now);
 /* Record that DEVICE_ID accepted STEP at NOW (step only ever moves forward). */
 int store_device_accepted(struct store *s, int64_t device_id, int64_t step, int64_t now);
 /* Remove USER's device called NAME; -ENOENT when there is none. Backup codes stay: the

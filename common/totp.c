@@ -85,7 +85,14 @@ int totp_alg_from_string(const char *s, enum totp_alg *ret)
 
 uint64_t totp_step(time_t t)
 {
-        return t < 0 ? 0 : (uint64_t)t / TOTP_PERIOD;
+        return totp_step_period(t, TOTP_PERIOD);
+}
+
+uint64_t totp_step_period(time_t t, unsigned period)
+{
+        if (period < TOTP_PERIOD_MIN || period > TOTP_PERIOD_MAX)
+                period = TOTP_PERIOD;
+        return t < 0 ? 0 : (uint64_t)t / period;
 }
 
 static int alg_to_flags(enum totp_alg alg, int *ret)
@@ -107,6 +114,12 @@ static int alg_to_flags(enum totp_alg alg, int *ret)
 int totp_generate(const uint8_t *secret, size_t len, enum totp_alg alg, unsigned digits, uint64_t step,
                   char ret[TOTP_CODE_MAX])
 {
+        return totp_generate_period(secret, len, alg, digits, TOTP_PERIOD, step, ret);
+}
+
+int totp_generate_period(const uint8_t *secret, size_t len, enum totp_alg alg, unsigned digits, unsigned period,
+                         uint64_t step, char ret[TOTP_CODE_MAX])
+{
         char code[TOTP_CODE_MAX + 1];
         int flags, r;
 
@@ -116,13 +129,15 @@ int totp_generate(const uint8_t *secret, size_t len, enum totp_alg alg, unsigned
                 return -EINVAL;
         if (alg_to_flags(alg, &flags) < 0)
                 return -EINVAL;
+        if (period < TOTP_PERIOD_MIN || period > TOTP_PERIOD_MAX)
+                return -EINVAL;
         /* liboath takes a time, not a step: hand it the first second of STEP. */
-        if (step > (uint64_t)INT64_MAX / TOTP_PERIOD)
+        if (step > (uint64_t)INT64_MAX / period)
                 return -EINVAL;
 
         memset(code, 0, sizeof(code));
-        r = oath_to_errno(oath_totp_generate2((const char *)secret, len, (time_t)(step * TOTP_PERIOD), TOTP_PERIOD, 0,
-                                              digits, flags, code));
+        r = oath_to_errno(oath_totp_generate2((const char *)secret, len, (time_t)(step * period), period, 0, digits,
+                                              flags, code));
         if (r < 0)
                 goto out;
         if (strnlen(code, sizeof(code)) != digits) {

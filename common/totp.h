@@ -8,6 +8,8 @@
 #include <time.h>
 
 #define TOTP_PERIOD         30
+#define TOTP_PERIOD_MIN     1 /* seconds per step a device may have (google-authenticator's range) */
+#define TOTP_PERIOD_MAX     60
 #define TOTP_SECRET_DEFAULT 20 /* 160 bits */
 #define TOTP_SECRET_MAX     64
 #define TOTP_CODE_MAX       9 /* 8 digits + NUL */
@@ -24,10 +26,15 @@ const char *totp_alg_to_uri(enum totp_alg a);
 
 /* The time step that contains T. */
 uint64_t totp_step(time_t t);
+/* The same for steps of PERIOD seconds (TOTP_PERIOD_MIN..MAX; anything else: TOTP_PERIOD). */
+uint64_t totp_step_period(time_t t, unsigned period);
 
 /* The code for STEP, as a NUL-terminated string of DIGITS (6 or 8) characters. */
 int totp_generate(const uint8_t *secret, size_t len, enum totp_alg alg, unsigned digits, uint64_t step,
                   char ret[TOTP_CODE_MAX]);
+/* The same for steps of PERIOD seconds; -EINVAL for a period out of range. */
+int totp_generate_period(const uint8_t *secret, size_t len, enum totp_alg alg, unsigned digits, unsigned period,
+                         uint64_t step, char ret[TOTP_CODE_MAX]);
 
 /* Base32 (RFC 4648, no padding in output; spaces, dashes, lowercase and padding accepted in input). */
 int totp_base32_encode(const uint8_t *in, size_t len, char *ret, size_t retmax);

@@ -131,6 +131,12 @@ static int parse_candidates(const struct verify_request *req, struct candidates 
         return 0;
 }
 
+/* A device's step length: its own, TOTP_PERIOD for one stored before periods were read. */
+static unsigned device_period(const struct store_device *d)
+{
+        return d->period >= TOTP_PERIOD_MIN && d->period <= TOTP_PERIOD_MAX ? d->period : TOTP_PERIOD;
+}
+
 /* Compare CODE with the device's codes for every step in now +- VERIFY_DRIFT_MAX. All
  * steps are computed whatever matches, so the time taken does not depend on the answer. */
 static int match_device(const uint8_t *secret, size_t slen, const struct store_device *d, const char *code,
@@ -146,7 +152,7 @@ static int match_device(const uint8_t *secret, size_t slen, const struct store_d
 
                 if (step < 0)
                         continue;
-                r = totp_generate(secret, slen, d->alg, d->digits, (uint64_t)step, want);
+                r = totp_generate_period(secret, slen, d->alg, d->digits, device_period(d), (uint64_t)step, want);
                 if (r < 0)
                         return r;
                 eq = seal_equal(want, code, d->digits);
@@ -262,7 +268,7 @@ static int record_failure(struct store *s, const struct mlsec_conf *c, const str
 /* Try every device. On a match within the window, ret_dev and ret_step name the device and
  * step to consume; otherwise res says replay, drift or nothing. */
 static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, const struct verify_request *req,
-                         const struct store_device *devs, size_t n, const struct candidates *cand, uint64_t now_step,
+                         const struct store_device *devs, size_t n, const struct candidates *cand,
                          struct verify_result *res, size_t *ret_dev, int64_t *ret_step)
 {
         static const char none[TOTP_CODE_MAX] = {0}; /* equals no code */
@@ -271,6 +277,7 @@ static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, c
 
         for (size_t i = 0; i < n; i++) {
                 const struct store_device *d = &devs[i];
+                uint64_t now_step = totp_step_period(req->now, device_period(d)); /* steps of this device */
                 bool has = d->digits == 8 ? cand->has8 : cand->has6;
                 uint8_t secret[SEAL_SECRET_MAX];
                 struct device_match m;
@@ -305,7 +312,7 @@ static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, c
                 }
                 if (!found && !replay && m.drift && !drift) {
                         drift = true;
-                        res->drift_seconds = (long)m.drift_delta * TOTP_PERIOD;
+                        res->drift_seconds = (long)m.drift_delta * (long)device_period(d);
                         snprintf(res->device, sizeof(res->device), "%s", d->name);
                         res->password_len = d->digits == 8 ? cand->pass8 : cand->pass6;
                 }
@@ -326,29 +333,39 @@ static int check_devices(const struct seal_key *k, const struct mlsec_conf *c, c
         return 0;
 }
 
-/* An unused backup code equal to the candidate: consume it. */
+/* An unused backup code equal to the candidate: consume it. Eight digits are also tried as
+ * a backup code: scratch codes imported from google-authenticator are stored hashed as
+ * they were (gauth.c), and no code mlsec makes has eight digits. */
 static int check_backup(struct store *s, const struct seal_key *k, const struct verify_request *req,
                         const struct candidates *cand, struct verify_result *res)
 {
         struct store_backup *codes = NULL;
-        uint8_t h[SEAL_HASH_BYTES];
+        uint8_t h[SEAL_HASH_BYTES], h8[SEAL_HASH_BYTES];
         int64_t hit = -1;
-        size_t n = 0;
+        size_t n = 0, pass = cand->pass_backup;
         int r;
 
         r = store_list_backup_codes(s, req->user, &codes, &n);
         if (r < 0)
                 return r;
-        if (!cand->has_backup) {
+        if (!cand->has_backup && !cand->has8) {
                 res->backup_left = (unsigned)n;
                 goto out;
         }
-        r = seal_hash_code(k, req->user, cand->backup, h);
+        r = seal_hash_code(k, req->user, cand->has_backup ? cand->backup : "", h);
+        if (r >= 0)
+                r = seal_hash_code(k, req->user, cand->has8 ? cand->totp8 : "", h8);
         if (r < 0)
                 goto out;
-        for (size_t i = 0; i < n; i++)
-                if (seal_equal(h, codes[i].hash, sizeof(h)) && hit < 0)
+        for (size_t i = 0; i < n; i++) {
+                bool b10 = cand->has_backup && seal_equal(h, codes[i].hash, sizeof(h));
+                bool b8 = cand->has8 && seal_equal(h8, codes[i].hash, sizeof(h8));
+
+                if ((b10 || b8) && hit < 0) {
                         hit = codes[i].id;
+                        pass = b10 ? cand->pass_backup : cand->pass8;
+                }
+        }
         res->backup_left = (unsigned)n;
         if (hit >= 0) {
                 r = store_use_backup_code(s, hit, req->now);
@@ -357,12 +374,13 @@ static int check_backup(struct store *s, const struct seal_key *k, const struct 
                 res->verdict = VERDICT_OK;
                 res->method = METHOD_BACKUP;
                 res->backup_left = (unsigned)n - 1;
-                res->password_len = cand->pass_backup;
+                res->password_len = pass;
                 res->device[0] = '\0';
         }
         r = 0;
 out:
         seal_wipe(h, sizeof(h));
+        seal_wipe(h8, sizeof(h8));
         free(codes);
         return r;
 }
@@ -430,7 +448,7 @@ static int decide(struct store *s, const struct seal_key *k, const struct mlsec_
                 r = 0;
                 goto out;
         }
-        r = check_devices(k, c, req, devs, n, cand, now_step, res, &dev, &step);
+        r = check_devices(k, c, req, devs, n, cand, res, &dev, &step);
         if (r < 0)
                 goto out;
         if (res->verdict == VERDICT_OK) {

@@ -64,5 +64,8 @@ int ctl_backup_codes(struct ctl *c, int argc, char **argv);
  * (root and admin_group). Returns -1 when SUB is not one of its commands. */
 int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv);
 
+/* ctl_import.c: admin import-google-authenticator USER (through mlsecd). */
+int ctl_import_gauth(struct ctl *c, int argc, char **argv);
+
 /* ctl_password.c: password (through PAM, service passwd). */
 int ctl_password(struct ctl *c, int argc, char **argv);

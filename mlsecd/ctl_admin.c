@@ -67,6 +67,7 @@ static const char admin_help[] =
         "  unlock USER [--source SOURCE]           lift lockouts and forget failures\n"
         "  history|sessions|audit [--user NAME]    every user's activity (or NAME's)\n"
         "  logout SESSION_ID                       end any user's session\n"
+        "  import-google-authenticator USER        move USER's ~/.google_authenticator to mlsec\n"
         "Directly on the credential store (root only; the recovery path when mlsecd is down):\n"
         "  enroll, backup-codes, status, disable USER\n"
         "\n"
@@ -388,6 +389,8 @@ int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv)
                                 fputs(helps[i].help, stdout);
                                 return EXIT_SUCCESS;
                         }
+        if (strcmp(sub, "import-google-authenticator") == 0)
+                return ctl_import_gauth(c, argc, argv);
         if (strcmp(sub, "users") == 0)
                 return cmd_users(c, argc, argv);
         if (strcmp(sub, "reset-mfa") == 0)

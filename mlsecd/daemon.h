@@ -108,6 +108,11 @@ void handle_mfa_expire(struct daemon *d, int64_t now_us);
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len);
 
+/* handlers_import.c: admin-import (admins only), a google-authenticator file's device and
+ * scratch codes. */
+int handle_import(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
+
 /* handlers.c: the reply helpers every handler file uses. */
 int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len);
 /* Encodes O (may be NULL: -ENOMEM), frees it; with wipe, O's strings are zeroed first. */

@@ -192,6 +192,8 @@ static int add_devices(struct proto_obj *o, const struct store_device *dev, size
                 if (r >= 0)
                         r = proto_obj_set_int(e, "digits", dev[i].digits);
                 if (r >= 0)
+                        r = proto_obj_set_int(e, "period", dev[i].period);
+                if (r >= 0)
                         r = proto_obj_set_int(e, "created", dev[i].created);
                 if (r >= 0)
                         r = proto_obj_set_int(e, "last_used", dev[i].last_used);

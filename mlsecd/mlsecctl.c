@@ -39,6 +39,8 @@ static const char usage_text[] =
         "  admin sessions [--closed] [--limit N] [--user NAME]  every user's sessions\n"
         "  admin audit [--verify] [--limit N] [--user NAME]     the audit log; --verify checks its hash chain\n"
         "  admin logout SESSION_ID                     end any user's session\n"
+        "  admin import-google-authenticator USER [--file PATH] [--device NAME] [--replace] [--remove-file]\n"
+        "                                              move USER's google-authenticator secret and scratch codes\n"
         "  admin COMMAND --help                        one admin command in detail\n"
         "\n"
         "Administration on the credential store (root only; the recovery path when mlsecd is down):\n"
@@ -344,6 +346,7 @@ static struct proto_obj *status_json(const char *user, const struct enroll_statu
                 proto_obj_set_str(d, "name", st->devices[i].name);
                 proto_obj_set_str(d, "algorithm", totp_alg_to_string(st->devices[i].alg));
                 proto_obj_set_int(d, "digits", st->devices[i].digits);
+                proto_obj_set_int(d, "period", st->devices[i].period);
                 proto_obj_set_int(d, "created", st->devices[i].created);
                 proto_obj_set_int(d, "last_used", st->devices[i].last_used);
                 proto_array_add(devs, d);
@@ -555,7 +558,7 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
 
         if (argc < 2)
                 return ctl_usage_error("admin needs a command: users, reset-mfa, unlock, history, sessions, audit, "
-                                       "logout, enroll, backup-codes, status, disable");
+                                       "logout, import-google-authenticator, enroll, backup-codes, status, disable");
         sub = argv[1];
         /* users, reset-mfa, unlock, history, sessions, audit, logout (ctl_admin.c); unlock
          * comes back here (-1) when mlsecd is down and the caller is root */

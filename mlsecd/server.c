@@ -238,7 +238,7 @@ static void handle_datagram(struct conn *c, const char *buf, size_t len)
                 return;
         }
         r = handle_request(d, &c->peer, &req, c->reply, sizeof(c->reply), &c->reply_len, &deferred);
-        seal_wipe(req.code, sizeof(req.code)); /* the only secret a request carries */
+        proto_request_wipe(&req); /* a code, an imported secret and scratch codes */
         if (r < 0) {
                 send_error(c, PROTO_E_INTERNAL, "the request could not be handled");
                 return;

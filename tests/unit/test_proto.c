@@ -443,6 +443,19 @@ static void full_request(struct proto_request *req, enum proto_method m)
                 strcpy(req->user, "frank");
                 strcpy(req->source, "tty:pts/3");
                 break;
+        case PROTO_ADMIN_IMPORT:
+                strcpy(req->user, "gina");
+                strcpy(req->secret, "7JTF23IADGYYYQPQVMZ5O2ZC24");
+                req->digits = 6;
+                req->period = 60;
+                req->last_step = 29654321;
+                strcpy(req->device, "google-authenticator");
+                for (int i = 0; i < PROTO_SCRATCH_MAX; i++)
+                        snprintf(req->scratch[i], sizeof(req->scratch[i]), "%08d", 10000000 + 1111111 * i);
+                req->n_scratch = PROTO_SCRATCH_MAX;
+                req->replace = true;
+                strcpy(req->source, "/home/gina/.google_authenticator");
+                break;
         default:
                 break;
         }
@@ -460,6 +473,7 @@ static bool has_required(enum proto_method m)
         case PROTO_VERIFY:
         case PROTO_ADMIN_RESET_MFA:
         case PROTO_ADMIN_UNLOCK:
+        case PROTO_ADMIN_IMPORT:
                 return true;
         default:
                 return false;
@@ -472,7 +486,7 @@ static void test_method_names(void **state)
                                       "logout",      "audit",           "audit-verify",      "status",
                                       "mfa-begin",   "mfa-confirm",     "mfa-devices",       "mfa-remove",
                                       "mfa-disable", "backup-codes",    "backup-regenerate", "verify",
-                                      "admin-users", "admin-reset-mfa", "admin-unlock"};
+                                      "admin-users", "admin-reset-mfa", "admin-unlock",      "admin-import"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
@@ -525,6 +539,96 @@ static void test_request_round_trip_every_method_every_param(void **state)
 }
 
 /* The parameters of the settings-page methods: required ones, and each one's rule. */
+/* admin-import: its required keys, each value's rule, and the wipe of its secrets. */
+#define IMPORT_OK     "\"user\":\"gina\",\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":6,\"period\":30"
+#define IMPORT(extra) "{\"v\":1,\"method\":\"admin-import\",\"params\":{" IMPORT_OK extra "}}"
+static void test_request_import_params(void **state)
+{
+        struct proto_request req;
+        const char *good = IMPORT(",\"scratch_codes\":[\"12345678\",\"99999999\"],\"last_step\":59,\"replace\":true");
+
+        assert_int_equal(decode_req_len(good, strlen(good), &req), 0);
+        assert_string_equal(req.secret, "7JTF23IADGYYYQPQVMZ5O2ZC24");
+        assert_int_equal(req.n_scratch, 2);
+        assert_string_equal(req.scratch[1], "99999999");
+        assert_int_equal(req.last_step, 59);
+        assert_true(req.replace);
+        assert_int_equal(req.period, 30);
+        proto_request_wipe(&req);
+        assert_int_equal(req.secret[0] + req.scratch[0][0] + req.scratch[1][7], 0);
+        assert_string_equal(req.user, "gina"); /* only the secrets go */
+
+        assert_int_equal(decode_req(IMPORT("")), 0);
+        /* required: user, secret, digits, period */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"digits\":6,\"period\":30}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":6}}"),
+                         -EINVAL);
+        /* the secret: upper-case base32, 16 characters at least */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"7jtf23iadgyyyqpqvmz5o2zc24\",\"digits\":6,\"period\":30}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"ABCDEFGHIJKLMNO\",\"digits\":6,\"period\":30}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"ABCDEFGHIJKLMNO1\",\"digits\":6,\"period\":30}}"),
+                         -EINVAL);
+        /* numbers in range */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":7,\"period\":30}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":6,\"period\":61}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-import\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\",\"digits\":6,\"period\":0}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"last_step\":0")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"last_step\":2147483648")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"period\":\"30\"")), -EINVAL); /* twice, and a string */
+        /* scratch codes: eight digits, not starting with 0, at most ten, an array of strings */
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[\"1234567\"]")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[\"123456789\"]")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[\"01234567\"]")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[\"1234567a\"]")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[12345678]")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":\"12345678\"")), -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[\"11111111\",\"11111112\",\"11111113\",\"11111114\","
+                                           "\"11111115\",\"11111116\",\"11111117\",\"11111118\",\"11111119\","
+                                           "\"11111120\",\"11111121\"]")),
+                         -EINVAL);
+        assert_int_equal(decode_req(IMPORT(",\"scratch_codes\":[]")), 0);
+        /* its parameters belong to it alone */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-unlock\",\"params\":{\"user\":\"gina\","
+                                    "\"secret\":\"7JTF23IADGYYYQPQVMZ5O2ZC24\"}}"),
+                         -EINVAL);
+        /* the encoder refuses what the decoder would */
+        memset(&req, 0, sizeof(req));
+        req.method = PROTO_ADMIN_IMPORT;
+        strcpy(req.user, "gina");
+        strcpy(req.secret, "7JTF23IADGYYYQPQVMZ5O2ZC24");
+        req.digits = 6;
+        req.period = 30;
+        {
+                char buf[4096];
+                size_t len;
+
+                assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), 0);
+                req.period = 0;
+                assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+                req.period = 30;
+                req.n_scratch = 1;
+                strcpy(req.scratch[0], "0000000");
+                assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+                strcpy(req.scratch[0], "12345678");
+                strcpy(req.secret, "lower-case");
+                assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        }
+}
+
 static void test_request_settings_params(void **state)
 {
         struct proto_request req;
@@ -1422,6 +1526,7 @@ int main(void)
                 cmocka_unit_test(test_method_names),
                 cmocka_unit_test(test_request_round_trip_every_method_every_param),
                 cmocka_unit_test(test_request_settings_params),
+                cmocka_unit_test(test_request_import_params),
                 cmocka_unit_test(test_obj_wipe),
                 cmocka_unit_test(test_request_decodes_what_the_header_shows),
                 cmocka_unit_test(test_request_encoder_refuses_what_the_decoder_would),
