@@ -10,6 +10,7 @@
 
 #define CONF_DEFAULT_PATH "/etc/mlsec/mlsec.conf"
 #define CONF_ERR_MAX      512
+#define CONF_ALERT_RULES_MAX 128
 
 enum conf_unenrolled {
         CONF_UNENROLLED_ALLOW, /* PAM_IGNORE: the rest of the stack decides */
@@ -35,6 +36,12 @@ struct mlsec_conf {
         unsigned password_min_classes; /* 0: pwquality.conf's minclass */
         char pwquality_conf[PATH_MAX]; /* libpwquality settings read first */
         char geoip_db[PATH_MAX];       /* MaxMind-format database for locations; "": none */
+        /* suspicious-activity rules (mlsecd/rules.c) */
+        char alert_rules[CONF_ALERT_RULES_MAX]; /* rule names, comma-separated; "none": no rule */
+        unsigned max_travel_kmh;                /* impossible-travel: faster than this between two logins */
+        unsigned burst_failures;                /* failure-burst: this many failed logins ... */
+        unsigned burst_window;                  /* ... within this many seconds */
+        unsigned lockout_alert_window;          /* success-after-lockout: seconds after a lockout */
 };
 
 /* Fill *ret with the built-in defaults. */
@@ -49,6 +56,10 @@ int conf_load(const char *path, struct mlsec_conf *ret, char *err, size_t errlen
 /* Parse configuration text held in memory; NAME is used in messages. Same rules as
  * conf_load. Exposed for the unit tests and the fuzzer. */
 int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf *ret, char *err, size_t errlen);
+
+/* Whether alert_rules names RULE ("new-country", "impossible-travel", "failure-burst",
+ * "success-after-lockout", "backup-code-used"). */
+bool conf_alert_rule_on(const struct mlsec_conf *c, const char *rule);
 
 /* "allow" / "deny" */
 const char *conf_unenrolled_to_string(enum conf_unenrolled u);
