@@ -309,6 +309,9 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = "admin-users",
         [PROTO_ADMIN_RESET_MFA] = "admin-reset-mfa",
         [PROTO_ADMIN_UNLOCK] = "admin-unlock",
+        [PROTO_REPORT_EVENT] = "report-event",
+        [PROTO_ADMIN_ALERTS] = "admin-alerts",
+        [PROTO_ADMIN_ALERT_ACK] = "admin-alert-ack",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -742,6 +745,10 @@ enum {
         P_SOURCE = 1u << 12,
         P_SERVICE = 1u << 13,
         P_TTY = 1u << 14,
+        P_EVENT_ID = 1u << 15,
+        P_NOTE = 1u << 16,
+        P_ALERT = 1u << 17,
+        P_OPEN = 1u << 18,
 };
 
 static const struct {
@@ -751,7 +758,8 @@ static const struct {
         {"user", P_USER},         {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
         {"closed", P_CLOSED},     {"session", P_SESSION}, {"event", P_EVENT}, {"code", P_CODE},
         {"combined", P_COMBINED}, {"device", P_DEVICE},   {"token", P_TOKEN}, {"reason", P_REASON},
-        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},
+        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},     {"event_id", P_EVENT_ID},
+        {"note", P_NOTE},         {"alert", P_ALERT},     {"open", P_OPEN},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -774,6 +782,9 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = 0,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
+        [PROTO_REPORT_EVENT] = P_EVENT_ID | P_NOTE,
+        [PROTO_ADMIN_ALERTS] = P_USER | P_LIMIT | P_OPEN,
+        [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -786,6 +797,8 @@ static const unsigned method_required[_PROTO_METHOD_MAX] = {
         [PROTO_VERIFY] = P_CODE,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER,
+        [PROTO_REPORT_EVENT] = P_EVENT_ID,
+        [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
 };
 
 /* A logind session id: 1..63 of [A-Za-z0-9_.-], terminated inside its buffer. */
@@ -843,6 +856,12 @@ static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
         case P_TTY:
                 *ret_n = sizeof(req->tty);
                 return req->tty;
+        case P_EVENT_ID:
+                *ret_n = sizeof(req->event_id);
+                return req->event_id;
+        case P_NOTE:
+                *ret_n = sizeof(req->note);
+                return req->note;
         default:
                 return NULL;
         }
@@ -854,8 +873,9 @@ static bool text_param_valid(unsigned bit, const char *s, size_t n)
         case P_DEVICE:
                 return enroll_device_name_valid(s);
         case P_TOKEN:
+        case P_EVENT_ID: /* an event id has the shape of a token */
                 return token_valid(s, n);
-        default: /* code, reason, source, service, tty: not empty */
+        default: /* code, reason, source, service, tty, note: not empty */
                 return s[0] != '\0';
         }
 }
@@ -893,6 +913,13 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         return fail(-EINVAL, err, errlen, "limit out of range", NULL);
                 req->limit = (unsigned)x;
                 return 0;
+        case P_ALERT:
+                if (!json_object_is_type(v, json_type_int))
+                        return fail(-EINVAL, err, errlen, "wrong type", key);
+                if (!json_int64(v, &x) || x < 1)
+                        return fail(-EINVAL, err, errlen, "alert id out of range", NULL);
+                req->alert = x;
+                return 0;
         case P_EVENT:
                 return event_from_json(v, &req->event, err, errlen);
         case P_CODE:
@@ -901,7 +928,9 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
         case P_REASON:
         case P_SOURCE:
         case P_SERVICE:
-        case P_TTY: {
+        case P_TTY:
+        case P_EVENT_ID:
+        case P_NOTE: {
                 size_t n = 0;
                 char *dst = text_param(req, bit, &n);
 
@@ -921,6 +950,8 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         req->failed_only = json_object_get_boolean(v);
                 else if (bit == P_COMBINED)
                         req->combined = json_object_get_boolean(v);
+                else if (bit == P_OPEN)
+                        req->open_only = json_object_get_boolean(v);
                 else
                         req->include_closed = json_object_get_boolean(v);
                 return 0;
@@ -1077,6 +1108,8 @@ static int request_check(const struct proto_request *req)
         }
         if ((method_required[req->method] & P_USER) && !req->user[0])
                 return -EINVAL;
+        if ((allowed & P_ALERT) && ((method_required[req->method] & P_ALERT) ? req->alert < 1 : req->alert < 0))
+                return -EINVAL;
         return 0;
 }
 
@@ -1101,6 +1134,10 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                 r = add(p, "event", event_to_json(&req->event));
         if (r >= 0 && (allowed & P_COMBINED) && req->combined)
                 r = add(p, "combined", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_OPEN) && req->open_only)
+                r = add(p, "open", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_ALERT) && req->alert > 0)
+                r = add(p, "alert", json_object_new_int64(req->alert));
         for (size_t i = 0; r >= 0 && i < sizeof(param_names) / sizeof(param_names[0]); i++) {
                 unsigned bit = param_names[i].bit;
                 size_t n = 0;

@@ -57,6 +57,11 @@ enum proto_method {
                                   *  "lockouts":[..],"last_login_us"?,"last_login_from"?}]}; admins */
         PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */
         PROTO_ADMIN_UNLOCK,      /* {"user","source"?} -> {"user","lockouts_removed"}; admins */
+        /* Alerts (issue #5): the suspicious-activity rules' and users' reports. */
+        PROTO_REPORT_EVENT, /* {"event_id","note"?} -> {"alert","event_id"}; the caller's own login events */
+        PROTO_ADMIN_ALERTS, /* {"user"?,"limit"?,"open"?} -> {"alerts":[{"id","time_us","user","kind","event_id",
+                             *  "detail","note"?,"reporter_uid"?,"acked_us"?,"acked_by_uid"?}]}; admins */
+        PROTO_ADMIN_ALERT_ACK, /* {"alert"} -> {"alert","user","kind"}; admins */
         _PROTO_METHOD_MAX,
 };
 
@@ -78,6 +83,7 @@ enum proto_method {
 #define PROTO_TOKEN_LEN  32  /* "token": hex of 16 random bytes */
 #define PROTO_REASON_MAX 256 /* "reason" */
 #define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
+#define PROTO_NOTE_MAX   256 /* "note": as ACTIVITY_NOTE_MAX */
 
 /* A decoded request. Absent parameters are zero/empty. */
 struct proto_request {
@@ -97,6 +103,10 @@ struct proto_request {
         char source[PROTO_SOURCE_MAX];   /* "source": text */
         char service[EVENT_SERVICE_MAX]; /* "service": text, informational */
         char tty[EVENT_TTY_MAX];         /* "tty": text, informational */
+        char event_id[EVENT_ID_LEN + 1]; /* "event_id": 32 lower-case hex digits */
+        char note[PROTO_NOTE_MAX];       /* "note": text */
+        int64_t alert;                   /* "alert": an alert id, 1..INT64_MAX */
+        bool open_only;                  /* "open" */
 };
 
 const char *proto_method_to_string(enum proto_method m);

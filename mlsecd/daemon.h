@@ -22,6 +22,7 @@
 #define DAEMON_ESCALATE_MS       5000  /* TerminateSession, then KillSession if still there */
 #define DAEMON_SPOOL_MS          1000  /* how often the spool is looked at */
 #define DAEMON_BATCH_MAX         512   /* reports per commit */
+#define DAEMON_CHECK_SERVICE     "mlsecctl" /* the service of the code checks of changes: no login */
 
 struct conn;
 struct rate;
@@ -108,10 +109,24 @@ void handle_mfa_expire(struct daemon *d, int64_t now_us);
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len);
 
+/* handlers_alerts.c: the suspicious-activity rules on a login event just stored (E new,
+ * PLACE NULL when none): alerts, their audit entries and journal events, in the batch. */
+void handle_rules(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place);
+/* report-event (the caller's own events), admin-alerts, admin-alert-ack (admins). */
+int handle_alerts(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
+/* The overview's "alerts": {"open": N, "latest": [the newest open ones]} into O. */
+int handle_alerts_status(struct daemon *d, const char *user, struct proto_obj *o);
+
 /* handlers.c: the reply helpers every handler file uses. */
 int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len);
 /* Encodes O (may be NULL: -ENOMEM), frees it; with wipe, O's strings are zeroed first. */
 int handle_reply_obj(struct proto_obj *o, bool wipe, char *out, size_t max, size_t *ret_len);
+/* A reply {KEY: [FN(items, i, ctx)...]}; the newest that fit, with "truncated": true, when
+ * all do not fit in one datagram. */
+int handle_reply_list(const char *key, const void *items, size_t n,
+                      struct proto_obj *(*fn)(const void *items, size_t i, void *ctx), void *ctx, char *out,
+                      size_t max, size_t *ret_len);
 /* Whose data a read request is about (NULL: everybody); *ret_denied is set for a refusal. */
 const char *handle_target(const struct peer *p, const struct proto_request *req, const char **ret_denied);
 

@@ -341,7 +341,26 @@ static const struct {
         {"unlock", "lifted lockouts of"},
         {"lockout", "locked out"},
         {"session-terminated", "logged out a session of"},
+        {"ack-alert", "acknowledged an alert of"},
 };
+
+#define ALERT_PREFIX "alert-"
+
+static bool is_alert(const struct mlsec_event *e)
+{
+        return strncmp(e->action, ALERT_PREFIX, sizeof(ALERT_PREFIX) - 1) == 0;
+}
+
+/* "alert: new-country for alice: successful login via sshd from ..." */
+static void alert_message(const struct mlsec_event *e, struct line *l)
+{
+        char user[CLEAN_SIZE(SHOWN_USER)], action[CLEAN_SIZE(SHOWN_WORD)], detail[CLEAN_SIZE(SHOWN_DETAIL)];
+
+        line_add(l, "alert: %s for %s", SHOW(action, e->action) + sizeof(ALERT_PREFIX) - 1,
+                 e->user[0] != '\0' ? SHOW(user, e->user) : "(unknown)");
+        if (e->detail[0] != '\0')
+                line_add(l, ": %s", SHOW(detail, e->detail));
+}
 
 /* "audit: root reset MFA of alice: lost phone" */
 static void audit_message(const struct mlsec_event *e, struct line *l)
@@ -393,7 +412,12 @@ void journal_event(const struct mlsec_event *e)
                 break;
         case EVENT_AUDIT:
         default:
-                audit_message(e, &l);
+                if (e->kind == EVENT_AUDIT && is_alert(e)) {
+                        alert_message(e, &l);
+                        mid = JOURNAL_MID_ALERT;
+                        priority = LOG_WARNING;
+                } else
+                        audit_message(e, &l);
                 break;
         }
 

@@ -13,8 +13,12 @@
 #define JOURNAL_MID_SESSION_CLOSE "727126b588294eadb97c3c4c870c4c2a"
 #define JOURNAL_MID_AUDIT         "69c0d38ee4fd4242a49a1ed1babaefd9"
 #define JOURNAL_MID_DAEMON        "e16b86a6e1df4e13a84b386710447730"
+/* an audit entry whose action starts with "alert-": a suspicious-activity rule fired, or a
+ * user reported one of their events (mlsecd/rules.c, handlers_alerts.c) */
+#define JOURNAL_MID_ALERT "335ebfc8652d4b9aade9405e55c699be"
 
-/* One entry for E: MESSAGE (a sentence for people), MESSAGE_ID by kind and result,
+/* One entry for E: MESSAGE (a sentence for people), MESSAGE_ID by kind and result (and
+ * JOURNAL_MID_ALERT, priority warning, for an audit entry of an alert),
  * MLSEC_EVENT_ID, MLSEC_KIND, MLSEC_USER, MLSEC_UID, MLSEC_SERVICE, MLSEC_RHOST, MLSEC_IP,
  * MLSEC_TTY, MLSEC_METHOD, MLSEC_RESULT, MLSEC_REASON, MLSEC_SESSION, MLSEC_ACTION,
  * MLSEC_ACTOR_UID (each only when known). */
