@@ -64,7 +64,7 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(password_min_classes, 0, 4),
         PATH_KEY(pwquality_conf),
         PATH_KEY(geoip_db),
-        UINT_KEY(max_travel_kmh, 1, 1000000),
+        UINT_KEY(max_travel_kmh, 1, 1000000000),
         UINT_KEY(burst_failures, 2, 10000),
         UINT_KEY(burst_window, 1, 86400),
         UINT_KEY(lockout_alert_window, 1, 604800),
