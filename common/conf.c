@@ -104,9 +104,10 @@ void conf_defaults(struct mlsec_conf *ret)
         (void)snprintf(ret->pwquality_conf, sizeof(ret->pwquality_conf), "%s", "/etc/security/pwquality.conf");
         (void)snprintf(ret->geoip_db, sizeof(ret->geoip_db), "%s", ""); /* no database */
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
-        /* every rule (ALERT_RULES_ALL, spelled out for test_man's reading of the defaults) */
-        (void)snprintf(ret->alert_rules, sizeof(ret->alert_rules), "%s",
-                       "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");
+        /* every rule (ALERT_RULES_ALL, spelled out on one line for test_man's reading of the defaults) */
+        // clang-format off
+        (void)snprintf(ret->alert_rules, sizeof(ret->alert_rules), "%s", "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");
+        // clang-format on
         ret->max_travel_kmh = 1000;
         ret->burst_failures = 5;
         ret->burst_window = 300;

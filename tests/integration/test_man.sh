@@ -280,6 +280,7 @@ all_options_offered() {
                 for c in history sessions audit status "mfa enable" "mfa devices" backup-codes; do complete_words $c --; done
                 complete_words logout 1 --
                 complete_words logout --
+                complete_words report 0123456789abcdef0123456789abcdef --
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
                 complete_words admin logout 1 --
                 complete_words admin audit --
