@@ -73,6 +73,11 @@ $(BUILD)/tests/test_activity $(BUILD)/tests/test_logind $(BUILD)/tests/test_jour
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# the rules ask activity.db: their test links both
+$(BUILD)/tests/test_rules: tests/unit/test_rules.c $(BUILD)/obj/mlsecd/rules.o $(BUILD)/obj/mlsecd/activity.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcmocka -lpam
