@@ -276,9 +276,9 @@ static const char *const stmt_sql[_ST_MAX] = {
         /* a lockout begun (the module's audit entry) or a login refused because locked */
         [ST_LAST_LOCKOUT] = "SELECT max(t) FROM ("
                             "SELECT max(time_us) AS t FROM audit WHERE user = ?1 AND action = 'lockout'"
-                            " AND time_us <= ?2"
+                            " AND time_us > ?3 AND time_us <= ?2"
                             " UNION ALL SELECT max(time_us) FROM events WHERE kind = 'auth' AND result = 'fail'"
-                            " AND user = ?1 AND reason = 'locked' AND time_us <= ?2)",
+                            " AND user = ?1 AND reason = 'locked' AND time_us > ?3 AND time_us <= ?2)",
         [ST_EVENT_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth'",
         [ST_ALERT_ADD] = "INSERT INTO alerts(time_us, user, kind, event_id, detail, note, reporter_uid)"
                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, event_id) DO NOTHING",
@@ -1552,7 +1552,7 @@ int activity_count_failed_in(struct activity *a, const char *user, int64_t after
         return 0;
 }
 
-int activity_last_lockout(struct activity *a, const char *user, int64_t until_us, int64_t *ret_us)
+int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int64_t t;
@@ -1563,7 +1563,8 @@ int activity_last_lockout(struct activity *a, const char *user, int64_t until_us
         r = stmt_get(a, ST_LAST_LOCKOUT, &st);
         if (r < 0)
                 return r;
-        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, until_us)) < 0)
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, until_us)) < 0 ||
+            (r = bind_int(a, st, 3, after_us)) < 0)
                 return r;
         r = one_int(st, &t);
         if (r < 0)

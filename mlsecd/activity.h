@@ -147,9 +147,9 @@ int activity_prev_success(struct activity *a, const char *user, int64_t until_us
 /* Failed login attempts of USER in (AFTER_US, UNTIL_US]. */
 int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us,
                              uint64_t *ret);
-/* The time of USER's newest lockout at or before UNTIL_US: a "lockout" audit entry (a
+/* The time of USER's newest lockout in (AFTER_US, UNTIL_US]: a "lockout" audit entry (a
  * lockout begun) or a login refused as "locked". -ENOENT if none. */
-int activity_last_lockout(struct activity *a, const char *user, int64_t until_us, int64_t *ret_us);
+int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us);
 /* The login (auth) event with this id; -ENOENT if none. */
 int activity_login_get(struct activity *a, const char *event_id, struct activity_login *ret);
 

@@ -190,7 +190,9 @@ static int after_lockout(struct activity *a, const struct mlsec_conf *c, const s
         char w[256], dur[64];
         int r;
 
-        r = activity_last_lockout(a, e->user, e->time_us, &lockout);
+        /* only a lockout inside the window can make this success "right after" one */
+        r = activity_last_lockout(a, e->user, e->time_us - (int64_t)c->lockout_alert_window * US_PER_S - 1,
+                                  e->time_us, &lockout);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -1301,13 +1301,16 @@ static void test_rule_questions(void **state)
         assert_int_equal(activity_count_failed_in(f->a, "alice", T0 + 199, T0 + 300, &n), 0);
         assert_int_equal(n, 2);
 
-        assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 1000, &t), 0);
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 1000, &t), 0);
         assert_int_equal(t, T0 + 300); /* a login refused as locked */
         audit_add(f, T0 + 350, "alice", "lockout", "every remote source locked");
-        assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 1000, &t), 0);
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 1000, &t), 0);
         assert_int_equal(t, T0 + 350); /* a lockout begun */
-        assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 299, &t), -ENOENT);
-        assert_int_equal(activity_last_lockout(f->a, "bob", T0 + 1000, &t), -ENOENT);
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 349, &t), 0);
+        assert_int_equal(t, T0 + 300);
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 299, &t), -ENOENT);
+        assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 350, T0 + 1000, &t), -ENOENT); /* (after, */
+        assert_int_equal(activity_last_lockout(f->a, "bob", 0, T0 + 1000, &t), -ENOENT);
 
         assert_int_equal(activity_login_get(f->a, b.id, &l), 0);
         assert_string_equal(l.event.user, "alice");
