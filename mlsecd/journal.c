@@ -351,6 +351,26 @@ static bool is_alert(const struct mlsec_event *e)
         return strncmp(e->action, ALERT_PREFIX, sizeof(ALERT_PREFIX) - 1) == 0;
 }
 
+static const struct {
+        const char *action;
+        const char *mid;
+} alert_mids[] = {
+        {"alert-new-country", JOURNAL_MID_ALERT_NEW_COUNTRY},
+        {"alert-impossible-travel", JOURNAL_MID_ALERT_TRAVEL},
+        {"alert-failure-burst", JOURNAL_MID_ALERT_FAILURE_BURST},
+        {"alert-success-after-lockout", JOURNAL_MID_ALERT_AFTER_LOCKOUT},
+        {"alert-backup-code-used", JOURNAL_MID_ALERT_BACKUP_CODE},
+        {"alert-user-report", JOURNAL_MID_ALERT_USER_REPORT},
+};
+
+static const char *alert_mid(const struct mlsec_event *e)
+{
+        for (size_t i = 0; i < sizeof(alert_mids) / sizeof(alert_mids[0]); i++)
+                if (word_is(e->action, alert_mids[i].action))
+                        return alert_mids[i].mid;
+        return JOURNAL_MID_ALERT;
+}
+
 /* "alert: new-country for alice: successful login via sshd from ..." */
 static void alert_message(const struct mlsec_event *e, struct line *l)
 {
@@ -414,7 +434,7 @@ void journal_event(const struct mlsec_event *e)
         default:
                 if (e->kind == EVENT_AUDIT && is_alert(e)) {
                         alert_message(e, &l);
-                        mid = JOURNAL_MID_ALERT;
+                        mid = alert_mid(e);
                         priority = LOG_WARNING;
                 } else
                         audit_message(e, &l);

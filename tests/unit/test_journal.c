@@ -320,7 +320,7 @@ static void test_no_stderr_by_default(void **state)
 
 /* ---- structured fields through a private journald ---- */
 
-#define N_ENTRIES 9
+#define N_ENTRIES 11
 
 static int run_wait(char *const argv[], int out_fd)
 {
@@ -375,6 +375,10 @@ static void emit_events(void)
         audit_event(&e, 0, "mfa-reset", "two\nlines", '7');
         journal_event(&e);
         audit_event(&e, -1, "alert-new-country", "successful login via sshd from 198.51.100.4", '8');
+        journal_event(&e);
+        audit_event(&e, 1000, "alert-user-report", "reported by alice", '9');
+        journal_event(&e);
+        audit_event(&e, -1, "alert-something-new", "a rule of a newer mlsecd", 'a');
         journal_event(&e);
         journal_daemon(LOG_ERR, "journal test %s", "status line");
 }
@@ -646,11 +650,17 @@ static void test_structured_fields(void **state)
 
         en = event_entry(&x, '8', &len);
         assert_field(en, len, "MESSAGE", "alert: new-country for alice: successful login via sshd from 198.51.100.4");
-        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT);
+        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT_NEW_COUNTRY);
         assert_field(en, len, "PRIORITY", "4");
         assert_field(en, len, "MLSEC_KIND", "audit");
         assert_field(en, len, "MLSEC_ACTION", "alert-new-country");
         assert_field(en, len, "MLSEC_USER", "alice");
+        en = event_entry(&x, '9', &len);
+        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT_USER_REPORT);
+        assert_field(en, len, "MLSEC_ACTOR_UID", "1000");
+        en = event_entry(&x, 'a', &len);
+        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT);
+        assert_field(en, len, "PRIORITY", "4");
 
         en = find_entry(&x, "MESSAGE=journal test status line", &len);
         assert_non_null(en);
