@@ -165,8 +165,6 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_
         r = activity_store_event_at(d->act, e, placed ? &place : NULL, &is_new);
         if (r < 0)
                 return r;
-        if (is_new && e->kind == EVENT_AUTH)
-                handle_rules(d, e, placed ? &place : NULL); /* judged once: when first stored */
         if (is_new) {
                 struct mlsec_event *n = realloc(d->batch_new, (d->n_batch_new + 1) * sizeof(*n));
                 if (n) {
@@ -175,6 +173,8 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_
                 }
                 d->ingested++;
         }
+        if (is_new && e->kind == EVENT_AUTH)
+                handle_rules(d, e, placed ? &place : NULL); /* judged once: when first stored */
         *ret_new = is_new;
         return 0;
 }
