@@ -130,6 +130,9 @@ check "a login with a TOTP code: no backup-code-used" kinds_are frank ""
 login frank --rhost $SYD --answer "$B1"
 check "frank logs in with a backup code" succeeded
 check "a login with a backup code: backup-code-used" kinds_are frank "backup-code-used"
+check "the backup code itself is nowhere: not in the alerts, the audit log or the journal" \
+        eval '! { ctl admin alerts --json; ctl audit --all --json; cat "$T/mlsecd.log"; } | grep -qF -- "$B1" &&
+              ! { ctl admin alerts --json; ctl audit --all --json; cat "$T/mlsecd.log"; } | grep -qF -- "${B1//-/}"'
 
 # --- everywhere an alert must be seen ---
 actl alice status --json
@@ -149,6 +152,21 @@ check "every alert is a journal event: mlsecd says 'alert: KIND for USER: ...'" 
               grep -Eq "^alert: success-after-lockout for dave: alert [0-9]+, event [0-9a-f]{32}: successful login via mlsec-test from 203.0.113.7" "$T/mlsecd.log" &&
               grep -Eq "^alert: backup-code-used for frank: alert [0-9]+, event [0-9a-f]{32}: successful login with a backup code" "$T/mlsecd.log" &&
               [ "$(grep -c "^alert: " "$T/mlsecd.log")" -eq 8 ]'
+# everywhere USER KIND: the alert on USER's overview (JSON and text), in USER's audit log,
+# in mlsecd's journal output and in admin alerts
+everywhere() {
+        local u=$1 k=$2
+        as "$u" "$MLSECCTL" --conf "$CONF" status --json | python3 -c 'import json,sys; a=json.load(sys.stdin)["alerts"]; assert a["open"]>=1 and sys.argv[1] in [x["kind"] for x in a["latest"]], a' "$k" || { echo "# not on $u's overview: $k"; return 1; }
+        as "$u" "$MLSECCTL" --conf "$CONF" status | grep -q "^  ! $k, " || { echo "# not printed on $u's overview: $k"; return 1; }
+        as "$u" "$MLSECCTL" --conf "$CONF" audit --json | grep -q "\"action\":\"alert-$k\"" || { echo "# not in $u's audit log: $k"; return 1; }
+        grep -Eq "^alert: $k for $u: alert [0-9]+, event [0-9a-f]{32}: " "$T/mlsecd.log" || { echo "# not in the journal: $k for $u"; return 1; }
+        kinds "$u" | grep -qw -- "$k" || { echo "# not in admin alerts: $k"; return 1; }
+}
+for uk in alice:new-country alice:impossible-travel bob:new-country carol:failure-burst dave:success-after-lockout \
+        frank:backup-code-used; do
+        check "the ${uk#*:} alert of ${uk%%:*} is on the overview, in the audit log, the journal and admin alerts" \
+                everywhere "${uk%%:*}" "${uk#*:}"
+done
 ctl admin alerts >"$OUT"
 check "admin alerts: a table with every alert, newest first" \
         eval 'head -n1 "$OUT" | grep -q "ID  *TIME  *WHEN  *USER  *KIND  *STATE  *EVENT  *DETAIL" && [ "$(grep -c " open " "$OUT")" -eq 8 ] && sed -n 2p "$OUT" | grep -q "backup-code-used"'
