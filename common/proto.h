@@ -58,9 +58,9 @@ enum proto_method {
         PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */
         PROTO_ADMIN_UNLOCK,      /* {"user","source"?} -> {"user","lockouts_removed"}; admins */
         /* Alerts (issue #5): the suspicious-activity rules' and users' reports. */
-        PROTO_REPORT_EVENT, /* {"event_id","note"?} -> {"alert","event_id"}; the caller's own login events */
-        PROTO_ADMIN_ALERTS, /* {"user"?,"limit"?,"open"?} -> {"alerts":[{"id","time_us","user","kind","event_id",
-                             *  "detail","note"?,"reporter_uid"?,"acked_us"?,"acked_by_uid"?}]}; admins */
+        PROTO_REPORT_EVENT,    /* {"event_id","note"?} -> {"alert","event_id"}; the caller's own login events */
+        PROTO_ADMIN_ALERTS,    /* {"user"?,"limit"?,"open"?} -> {"alerts":[{"id","time_us","user","kind","event_id",
+                                *  "detail","note"?,"reporter_uid"?,"acked_us"?,"acked_by_uid"?}]}; admins */
         PROTO_ADMIN_ALERT_ACK, /* {"alert"} -> {"alert","user","kind"}; admins */
         _PROTO_METHOD_MAX,
 };

@@ -144,8 +144,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define SESSION_COLS                                                                                                   \
         "id, logind_id, user, uid, service, tty, rhost, ip, pid, opened_us, closed_us, end_reason, ended_by_uid"
 #define AUDIT_COLS   "seq, time_us, actor_uid, user, action, detail, event_id"
-#define ALERT_COLS                                                                                                     \
-        "id, time_us, user, kind, event_id, detail, note, reporter_uid, acked_us, acked_by_uid"
+#define ALERT_COLS   "id, time_us, user, kind, event_id, detail, note, reporter_uid, acked_us, acked_by_uid"
 #define NEWEST_ALERT " ORDER BY time_us DESC, id DESC LIMIT ?2"
 #define NEWEST_LOGIN " ORDER BY time_us DESC, id DESC LIMIT ?2"
 #define NEWEST_SESS  " ORDER BY opened_us DESC, id DESC LIMIT ?2"
@@ -1479,8 +1478,8 @@ static int one_int(sqlite3_stmt *st, int64_t *ret)
         return copy_int(st, 0, ret);
 }
 
-int activity_place_seen(struct activity *a, const char *user, const char *country, int64_t since_us,
-                        int64_t before_us, bool *ret_seen)
+int activity_place_seen(struct activity *a, const char *user, const char *country, int64_t since_us, int64_t before_us,
+                        bool *ret_seen)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
@@ -1528,8 +1527,7 @@ int activity_prev_success(struct activity *a, const char *user, int64_t until_us
         return 0;
 }
 
-int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us,
-                             uint64_t *ret)
+int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us, uint64_t *ret)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int64_t n = 0;
@@ -1604,8 +1602,8 @@ int activity_login_get(struct activity *a, const char *event_id, struct activity
 static bool alert_ok(const struct activity_alert *x)
 {
         return x && x->time_us > 0 && string_ok(x->user, sizeof(x->user)) && string_ok(x->kind, sizeof(x->kind)) &&
-               strnlen(x->event_id, sizeof(x->event_id)) == EVENT_ID_LEN && FIELD_OK(x, detail) &&
-               FIELD_OK(x, note) && x->reporter_uid >= -1;
+               strnlen(x->event_id, sizeof(x->event_id)) == EVENT_ID_LEN && FIELD_OK(x, detail) && FIELD_OK(x, note) &&
+               x->reporter_uid >= -1;
 }
 
 int activity_alert_add(struct activity *a, const struct activity_alert *x, int64_t *ret_id)

@@ -141,12 +141,10 @@ static void ack_text(const struct proto_obj *res)
 
 int ctl_admin_alerts(struct ctl *c, int argc, char **argv)
 {
-        static const struct option opts[] = {{"user", required_argument, NULL, 'u'},
-                                             {"open", no_argument, NULL, 'o'},
-                                             {"limit", required_argument, NULL, 'n'},
-                                             {"ack", required_argument, NULL, 'k'},
-                                             {"json", no_argument, NULL, 'j'},
-                                             {0}};
+        static const struct option opts[] = {
+                {"user", required_argument, NULL, 'u'},  {"open", no_argument, NULL, 'o'},
+                {"limit", required_argument, NULL, 'n'}, {"ack", required_argument, NULL, 'k'},
+                {"json", no_argument, NULL, 'j'},        {0}};
         struct proto_request req = {.method = PROTO_ADMIN_ALERTS};
         struct proto_obj *res = NULL;
         bool listing = false;

@@ -45,7 +45,8 @@ static void alert_audit(struct daemon *d, int64_t actor_uid, const char *user, c
         a.actor_uid = actor_uid;
         a.pid = getpid();
         (void)snprintf(action, sizeof(action), ALERT_ACTION_PREFIX "%s", kind);
-        if (event_set_text(a.user, sizeof(a.user), user) < 0 || event_set_text(a.action, sizeof(a.action), action) < 0 ||
+        if (event_set_text(a.user, sizeof(a.user), user) < 0 ||
+            event_set_text(a.action, sizeof(a.action), action) < 0 ||
             event_set_text(a.detail, sizeof(a.detail), detail) < 0 || handle_store_event(d, &a, &is_new) < 0)
                 journal_daemon(LOG_ERR, "could not record the audit entry of alert %s for %s", kind, user);
 }
@@ -157,9 +158,11 @@ static const char *describe_login(const struct mlsec_event *e, char *buf, size_t
         if (gmtime_r(&t, &tm))
                 (void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
         (void)snprintf(buf, len, "login %s via %s %s %s at %s", e->result,
-                       util_escape(e->service[0] ? e->service : "?", svc, sizeof(svc)),
-                       from[0] ? "from" : "on", util_escape(from[0] ? from : e->tty[0] ? e->tty : "local", host,
-                                                            sizeof(host)),
+                       util_escape(e->service[0] ? e->service : "?", svc, sizeof(svc)), from[0] ? "from" : "on",
+                       util_escape(from[0]     ? from
+                                   : e->tty[0] ? e->tty
+                                               : "local",
+                                   host, sizeof(host)),
                        when);
         return buf;
 }
@@ -195,8 +198,7 @@ static int on_report_event(struct daemon *d, const struct peer *p, const struct 
         if (r < 0)
                 return handle_reply_error(PROTO_E_INTERNAL, "the report could not be stored", out, max, ret_len);
         if (id == 0)
-                return handle_reply_error(PROTO_E_CONFLICT, "you have reported this event already", out, max,
-                                          ret_len);
+                return handle_reply_error(PROTO_E_CONFLICT, "you have reported this event already", out, max, ret_len);
         w = snprintf(detail, sizeof(detail), "alert %" PRId64 ", event %s: %s%s%s%s", id, l.event.id, x.detail,
                      x.note[0] ? "; note: \"" : "", x.note, x.note[0] ? "\"" : "");
         if (w < 0 || (size_t)w >= sizeof(detail))
@@ -228,8 +230,8 @@ static int on_admin_alerts(struct daemon *d, const struct peer *p, const struct 
         return r;
 }
 
-static int on_alert_ack(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out,
-                        size_t max, size_t *ret_len)
+static int on_alert_ack(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                        size_t *ret_len)
 {
         struct activity_alert x;
         char detail[EVENT_DETAIL_MAX];
@@ -264,8 +266,8 @@ int handle_alerts(struct daemon *d, const struct peer *p, const struct proto_req
         if (req->method == PROTO_REPORT_EVENT)
                 return on_report_event(d, p, req, out, max, ret_len);
         if (!p->admin)
-                return handle_reply_error(PROTO_E_FORBIDDEN, "only administrators may read and acknowledge alerts",
-                                          out, max, ret_len);
+                return handle_reply_error(PROTO_E_FORBIDDEN, "only administrators may read and acknowledge alerts", out,
+                                          max, ret_len);
         if (req->method == PROTO_ADMIN_ALERTS)
                 return on_admin_alerts(d, p, req, out, max, ret_len);
         return on_alert_ack(d, p, req, out, max, ret_len);

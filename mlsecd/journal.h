@@ -16,13 +16,13 @@
 /* Alerts: an audit entry whose action is "alert-" and the rule (mlsecd/rules.c) or
  * "user-report" (handlers_alerts.c), one MESSAGE_ID each; JOURNAL_MID_ALERT for any other
  * "alert-" action. */
-#define JOURNAL_MID_ALERT                 "335ebfc8652d4b9aade9405e55c699be"
-#define JOURNAL_MID_ALERT_NEW_COUNTRY     "321fb559764a4360a3059eeb95371e96"
-#define JOURNAL_MID_ALERT_TRAVEL          "4825e4a2706e4b5380fd8efa58b995ec"
-#define JOURNAL_MID_ALERT_FAILURE_BURST   "dd17134cea5d4e10adf320598f6ced0b"
-#define JOURNAL_MID_ALERT_AFTER_LOCKOUT   "fef04bc3ca304538bcd84f2eb5a5d1d0"
-#define JOURNAL_MID_ALERT_BACKUP_CODE     "0c442ecbe4c54f1796c68e846482e797"
-#define JOURNAL_MID_ALERT_USER_REPORT     "b4e01a38c04c466f9692b2132327bd47"
+#define JOURNAL_MID_ALERT               "335ebfc8652d4b9aade9405e55c699be"
+#define JOURNAL_MID_ALERT_NEW_COUNTRY   "321fb559764a4360a3059eeb95371e96"
+#define JOURNAL_MID_ALERT_TRAVEL        "4825e4a2706e4b5380fd8efa58b995ec"
+#define JOURNAL_MID_ALERT_FAILURE_BURST "dd17134cea5d4e10adf320598f6ced0b"
+#define JOURNAL_MID_ALERT_AFTER_LOCKOUT "fef04bc3ca304538bcd84f2eb5a5d1d0"
+#define JOURNAL_MID_ALERT_BACKUP_CODE   "0c442ecbe4c54f1796c68e846482e797"
+#define JOURNAL_MID_ALERT_USER_REPORT   "b4e01a38c04c466f9692b2132327bd47"
 
 /* One entry for E: MESSAGE (a sentence for people), MESSAGE_ID by kind and result (for an
  * audit entry of an alert, JOURNAL_MID_ALERT_* by its kind, priority warning),

@@ -132,8 +132,7 @@ static int new_country(struct activity *a, const struct mlsec_conf *c, const str
 }
 
 static int impossible_travel(struct activity *a, const struct mlsec_conf *c, const struct mlsec_event *e,
-                             const struct geo_place *p, const char *exclude_service, struct rules_alert *out,
-                             size_t *n)
+                             const struct geo_place *p, const char *exclude_service, struct rules_alert *out, size_t *n)
 {
         struct activity_login prev;
         char w[256], d1[2 * GEO_NAME_MAX + 4], d2[2 * GEO_NAME_MAX + 4], dur[64];
@@ -155,8 +154,8 @@ static int impossible_travel(struct activity *a, const struct mlsec_conf *c, con
         add(out, n, RULE_IMPOSSIBLE_TRAVEL,
             "successful login %s in %s %s after one in %s: %.0f km, %.0f km/h (max_travel_kmh %u); earlier event %s",
             where(e, w, sizeof(w)), geo_describe(p, d1, sizeof(d1)),
-            util_duration(elapsed / US_PER_S, dur, sizeof(dur)), geo_describe(&prev.place.geo, d2, sizeof(d2)), km,
-            kmh, c->max_travel_kmh, prev.event.id);
+            util_duration(elapsed / US_PER_S, dur, sizeof(dur)), geo_describe(&prev.place.geo, d2, sizeof(d2)), km, kmh,
+            c->max_travel_kmh, prev.event.id);
         return 0;
 }
 
@@ -191,8 +190,8 @@ static int after_lockout(struct activity *a, const struct mlsec_conf *c, const s
         int r;
 
         /* only a lockout inside the window can make this success "right after" one */
-        r = activity_last_lockout(a, e->user, e->time_us - (int64_t)c->lockout_alert_window * US_PER_S - 1,
-                                  e->time_us, &lockout);
+        r = activity_last_lockout(a, e->user, e->time_us - (int64_t)c->lockout_alert_window * US_PER_S - 1, e->time_us,
+                                  &lockout);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -236,8 +235,7 @@ int rules_judge(struct activity *a, const struct mlsec_conf *c, const struct mls
         if (r >= 0 && ok && conf_alert_rule_on(c, RULE_SUCCESS_AFTER_LOCKOUT))
                 r = after_lockout(a, c, e, found, &n);
         if (r >= 0 && ok && is(e->method, "backup") && conf_alert_rule_on(c, RULE_BACKUP_CODE_USED))
-                add(found, &n, RULE_BACKUP_CODE_USED, "successful login with a backup code %s",
-                    where(e, w, sizeof(w)));
+                add(found, &n, RULE_BACKUP_CODE_USED, "successful login with a backup code %s", where(e, w, sizeof(w)));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {

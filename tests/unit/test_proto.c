@@ -482,12 +482,11 @@ static bool has_required(enum proto_method m)
 
 static void test_method_names(void **state)
 {
-        static const char *names[] = {"ping",        "report",          "history",           "sessions",
-                                      "logout",      "audit",           "audit-verify",      "status",
-                                      "mfa-begin",   "mfa-confirm",     "mfa-devices",       "mfa-remove",
-                                      "mfa-disable", "backup-codes",    "backup-regenerate", "verify",
-                                      "admin-users", "admin-reset-mfa", "admin-unlock",
-                                      "report-event", "admin-alerts", "admin-alert-ack"};
+        static const char *names[] = {
+                "ping",         "report",       "history",           "sessions",       "logout",      "audit",
+                "audit-verify", "status",       "mfa-begin",         "mfa-confirm",    "mfa-devices", "mfa-remove",
+                "mfa-disable",  "backup-codes", "backup-regenerate", "verify",         "admin-users", "admin-reset-mfa",
+                "admin-unlock", "report-event", "admin-alerts",      "admin-alert-ack"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
@@ -574,8 +573,7 @@ static void test_request_alert_params(void **state)
         /* an alert id: an integer from 1 */
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\"}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":0}}"), -EINVAL);
-        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":\"1\"}}"),
-                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":\"1\"}}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":1}}"), 0);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alerts\",\"params\":{\"open\":1}}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alerts\",\"params\":{\"alert\":1}}"), -EINVAL);

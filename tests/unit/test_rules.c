@@ -23,7 +23,7 @@
 #include "conf.h"
 #include "rules.h"
 
-#define S  1000000LL       /* a second in microseconds */
+#define S  1000000LL        /* a second in microseconds */
 #define T0 (1700000000 * S) /* 2023 */
 
 static const double SYD_LAT = -33.8688, SYD_LON = 151.2093, BER_LAT = 52.52, BER_LON = 13.405;
@@ -74,8 +74,8 @@ static void test_burst(void **state)
 static void test_after_lockout(void **state)
 {
         assert_true(rules_after_lockout(T0, T0 + 10 * S, 0, 3600));
-        assert_true(rules_after_lockout(T0, T0 + 3600 * S, T0 - S, 3600)); /* the window's end */
-        assert_false(rules_after_lockout(T0, T0 + 3601 * S, 0, 3600));      /* too late */
+        assert_true(rules_after_lockout(T0, T0 + 3600 * S, T0 - S, 3600));    /* the window's end */
+        assert_false(rules_after_lockout(T0, T0 + 3601 * S, 0, 3600));        /* too late */
         assert_false(rules_after_lockout(T0, T0 + 10 * S, T0 + 5 * S, 3600)); /* not the first since */
         assert_true(rules_after_lockout(T0, T0 + 10 * S, T0 - 5 * S, 3600));  /* the one before was before */
         assert_false(rules_after_lockout(T0, T0 - S, 0, 3600));               /* before the lockout */
@@ -225,8 +225,7 @@ static void test_new_country_and_travel(void **state)
         /* the US: new, but without coordinates no travel is judged */
         assert_string_equal(ok_at(f, T0 + 3 * 86400 * S + S, "alice", USA, k, sizeof(k)), "new-country");
         /* Berlin a minute after the US: the previous located login is Sydney, two days and a bit ago */
-        assert_string_equal(ok_at(f, T0 + 3 * 86400 * S + 60 * S, "alice", BER, k, sizeof(k)),
-                            "impossible-travel");
+        assert_string_equal(ok_at(f, T0 + 3 * 86400 * S + 60 * S, "alice", BER, k, sizeof(k)), "impossible-travel");
         /* after history_days, a country counts as new again */
         f->conf.history_days = 1;
         assert_string_equal(ok_at(f, T0 + 30 * 86400 * S, "alice", USA, k, sizeof(k)), "new-country");
@@ -236,7 +235,8 @@ static void test_new_country_first_and_local(void **state)
 {
         struct fixture *f = *state;
         struct geo_place lan = {.kind = GEO_PRIVATE};
-        struct mlsec_event check = login_ev(f, T0, "bob", "ok", "totp"), fail = login_ev(f, T0 + S, "bob", "fail", "none");
+        struct mlsec_event check = login_ev(f, T0, "bob", "ok", "totp"),
+                           fail = login_ev(f, T0 + S, "bob", "fail", "none");
         char k[128];
 
         /* mlsecctl's own code checks are no earlier login */
@@ -246,7 +246,7 @@ static void test_new_country_first_and_local(void **state)
         /* a failure from Berlin is no earlier login either, and raises no new-country */
         assert_string_equal(judge(f, &fail, &(struct geo_place){0}, k, sizeof(k)), "");
         assert_string_equal(ok_at(f, T0 + 2 * S, "bob", BER, k, sizeof(k)), ""); /* his first */
-        assert_string_equal(ok_at(f, T0 + 3 * S, "bob", lan, k, sizeof(k)), "");  /* no country */
+        assert_string_equal(ok_at(f, T0 + 3 * S, "bob", lan, k, sizeof(k)), ""); /* no country */
         assert_string_equal(ok_at(f, T0 + 4 * S, "bob", BER, k, sizeof(k)), "");
         /* another user's history is not bob's */
         assert_string_equal(ok_at(f, T0 + 5 * S, "carol", SYD, k, sizeof(k)), "");
@@ -307,7 +307,8 @@ static void test_after_lockout_judged(void **state)
 static void test_backup_code(void **state)
 {
         struct fixture *f = *state;
-        struct mlsec_event b = login_ev(f, T0 + S, "hank", "ok", "backup"), bf = login_ev(f, T0 + 2 * S, "hank", "fail", "backup");
+        struct mlsec_event b = login_ev(f, T0 + S, "hank", "ok", "backup"),
+                           bf = login_ev(f, T0 + 2 * S, "hank", "fail", "backup");
         struct geo_place s = SYD;
         char k[128];
 
@@ -352,16 +353,11 @@ int main(void)
 {
 #define J(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_speed),
-                cmocka_unit_test(test_travel),
-                cmocka_unit_test(test_burst),
-                cmocka_unit_test(test_after_lockout),
-                cmocka_unit_test(test_utf8_tail),
-                J(test_new_country_and_travel),
-                J(test_new_country_first_and_local),
-                J(test_failure_burst),
-                J(test_after_lockout_judged),
-                J(test_backup_code),
+                cmocka_unit_test(test_speed),        cmocka_unit_test(test_travel),
+                cmocka_unit_test(test_burst),        cmocka_unit_test(test_after_lockout),
+                cmocka_unit_test(test_utf8_tail),    J(test_new_country_and_travel),
+                J(test_new_country_first_and_local), J(test_failure_burst),
+                J(test_after_lockout_judged),        J(test_backup_code),
                 J(test_rules_off_and_twice),
         };
 
