@@ -29,7 +29,7 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmlsec.a
 
 PAM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard pam_mlsec/*.c))
-CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/ctl_table.c mlsecd/ctl_import.c mlsecd/qr.c
+CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/ctl_table.c mlsecd/ctl_import.c mlsecd/ctl_alerts.c mlsecd/qr.c
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 # the daemon: every mlsecd/ file but the command line's
 D_SRC := $(filter-out $(CTL_SRC),$(wildcard mlsecd/*.c))
@@ -70,6 +70,11 @@ $(BUILD)/tests/test_qr: tests/unit/test_qr.c $(BUILD)/obj/mlsecd/qr.o $(LIB)
 # unit tests of a daemon file link that file's object
 $(BUILD)/tests/test_activity $(BUILD)/tests/test_logind $(BUILD)/tests/test_journal $(BUILD)/tests/test_ctl_table: \
 		$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/obj/mlsecd/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+# the rules ask activity.db: their test links both
+$(BUILD)/tests/test_rules: tests/unit/test_rules.c $(BUILD)/obj/mlsecd/rules.o $(BUILD)/obj/mlsecd/activity.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcmocka
 

@@ -29,6 +29,7 @@ enum conf_kind {
         KIND_GROUP,
         KIND_GROUP_LIST, /* repeatable: one group name per line */
         KIND_TTY_LIST,   /* repeatable: one terminal name per line */
+        KIND_RULES,
 };
 
 struct conf_key {
@@ -72,6 +73,12 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(enroll_grace_days, 0, 3650),
         PATH_KEY(pwquality_conf),
         PATH_KEY(geoip_db),
+        UINT_KEY(max_travel_kmh, 1, 1000000000),
+        UINT_KEY(burst_failures, 2, 10000),
+        UINT_KEY(burst_window, 1, 86400),
+        UINT_KEY(lockout_alert_window, 1, 604800),
+        {"alert_rules", KIND_RULES, offsetof(struct mlsec_conf, alert_rules),
+         sizeof(((struct mlsec_conf *)0)->alert_rules), 0, 0},
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -80,6 +87,12 @@ static const struct conf_key conf_keys[] = {
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+/* The suspicious-activity rules of mlsecd/rules.c, as alert_rules spells them. */
+static const char *const alert_rule_names[] = {
+        "new-country", "impossible-travel", "failure-burst", "success-after-lockout", "backup-code-used",
+};
+#define ALERT_RULES_ALL "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used"
 
 void conf_defaults(struct mlsec_conf *ret)
 {
@@ -105,6 +118,14 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->enroll_grace_days = 0; /* no grace: members without MFA are refused */
         ret->require_mfa_group.n = 0; /* list: empty, no policy */
         ret->exempt_tty.n = 0;        /* list: empty, no exemption */
+        /* every rule (ALERT_RULES_ALL, spelled out on one line for test_man's reading of the defaults) */
+        // clang-format off
+        (void)snprintf(ret->alert_rules, sizeof(ret->alert_rules), "%s", "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");
+        // clang-format on
+        ret->max_travel_kmh = 1000;
+        ret->burst_failures = 5;
+        ret->burst_window = 300;
+        ret->lockout_alert_window = 3600;
 }
 
 bool conf_list_has(const struct conf_list *list, const char *value)
@@ -168,6 +189,62 @@ static char *trim(char *s)
         while (n > 0 && is_blank(s[n - 1]))
                 s[--n] = '\0';
         return s;
+}
+
+/* Whether the comma-separated LIST (no blanks) holds RULE. */
+static bool list_has(const char *list, const char *rule)
+{
+        size_t n = strlen(rule);
+
+        for (const char *p = list; *p;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+                if (len == n && strncmp(p, rule, n) == 0)
+                        return true;
+                p += len + (comma ? 1 : 0);
+        }
+        return false;
+}
+
+bool conf_alert_rule_on(const struct mlsec_conf *c, const char *rule)
+{
+        return c && rule && rule[0] && list_has(c->alert_rules, rule);
+}
+
+/* alert_rules: "none", or known rule names separated by commas (blanks around them
+ * allowed), each at most once; stored without the blanks. */
+static int parse_rules(const char *value, char *out, size_t outlen, char *bad, size_t badlen)
+{
+        char buf[CONF_ALERT_RULES_MAX * 2], *save = NULL, *tok;
+        size_t used = 0;
+
+        out[0] = '\0';
+        if (strcmp(value, "none") == 0)
+                return 0;
+        if (strlen(value) >= sizeof(buf))
+                return -E2BIG;
+        memcpy(buf, value, strlen(value) + 1);
+        if (buf[0] == ',' || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,"))
+                return -EINVAL;
+        for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                bool known = false;
+
+                tok = trim(tok);
+                for (size_t i = 0; i < sizeof(alert_rule_names) / sizeof(alert_rule_names[0]); i++)
+                        known = known || strcmp(tok, alert_rule_names[i]) == 0;
+                if (!known || !tok[0]) {
+                        (void)snprintf(bad, badlen, "%s", tok);
+                        return -ENOENT;
+                }
+                if (list_has(out, tok))
+                        return -EINVAL; /* named twice */
+                if (used + strlen(tok) + 2 > outlen)
+                        return -E2BIG;
+                (void)snprintf(out + used, outlen - used, "%s%s", used ? "," : "", tok);
+                used = strlen(out);
+        }
+        return 0;
 }
 
 /* Decimal digits only: no sign, no blanks, no base prefix, no trailing junk. */
@@ -271,6 +348,21 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
                         return line_err(err, errlen, name, line, "%s must be allow or deny, got \"%s\"", k->name,
                                         util_escape(value, shown, sizeof(shown)));
                 return 0;
+
+        case KIND_RULES: {
+                char bad[CONF_TEXT_SHOWN] = "";
+
+                r = parse_rules(value, field, k->size, bad, sizeof(bad));
+                if (r == -ENOENT)
+                        return line_err(err, errlen, name, line,
+                                        "%s: unknown rule \"%s\" (known: " ALERT_RULES_ALL ", or none)", k->name,
+                                        util_escape(bad, shown, sizeof(shown)));
+                if (r < 0)
+                        return line_err(err, errlen, name, line,
+                                        "%s must be none or rule names separated by commas, each once, got \"%s\"",
+                                        k->name, util_escape(value, shown, sizeof(shown)));
+                return 0;
+        }
 
         case KIND_GROUP:
                 /* Same rules as a user name; UTIL_USER_MAX matches the buffer. */

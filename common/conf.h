@@ -12,6 +12,7 @@
 #define CONF_ERR_MAX      512
 #define CONF_LIST_MAX     16 /* values of one repeatable key */
 #define CONF_ITEM_MAX     64 /* bytes of one value of a repeatable key, incl. NUL */
+#define CONF_ALERT_RULES_MAX 128
 
 enum conf_unenrolled {
         CONF_UNENROLLED_ALLOW, /* PAM_IGNORE: the rest of the stack decides */
@@ -46,6 +47,12 @@ struct mlsec_conf {
         struct conf_list require_mfa_group; /* repeatable: members must have MFA (account stack) */
         unsigned enroll_grace_days;         /* days a member without MFA may still log in; 0: none */
         struct conf_list exempt_tty;        /* repeatable: root on these PAM_TTYs passes the policy */
+        /* suspicious-activity rules (mlsecd/rules.c) */
+        char alert_rules[CONF_ALERT_RULES_MAX]; /* rule names, comma-separated; "none": no rule */
+        unsigned max_travel_kmh;                /* impossible-travel: faster than this between two logins */
+        unsigned burst_failures;                /* failure-burst: this many failed logins ... */
+        unsigned burst_window;                  /* ... within this many seconds */
+        unsigned lockout_alert_window;          /* success-after-lockout: seconds after a lockout */
 };
 
 /* Fill *ret with the built-in defaults. */
@@ -63,6 +70,9 @@ int conf_parse(const char *name, const char *text, size_t len, struct mlsec_conf
 
 /* Is VALUE one of LIST's values? */
 bool conf_list_has(const struct conf_list *list, const char *value);
+/* Whether alert_rules names RULE ("new-country", "impossible-travel", "failure-burst",
+ * "success-after-lockout", "backup-code-used"). */
+bool conf_alert_rule_on(const struct mlsec_conf *c, const char *rule);
 
 /* "allow" / "deny" */
 const char *conf_unenrolled_to_string(enum conf_unenrolled u);

@@ -310,6 +310,9 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_RESET_MFA] = "admin-reset-mfa",
         [PROTO_ADMIN_UNLOCK] = "admin-unlock",
         [PROTO_ADMIN_IMPORT] = "admin-import",
+        [PROTO_REPORT_EVENT] = "report-event",
+        [PROTO_ADMIN_ALERTS] = "admin-alerts",
+        [PROTO_ADMIN_ALERT_ACK] = "admin-alert-ack",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -749,6 +752,10 @@ enum {
         P_PERIOD = 1u << 18,
         P_LAST_STEP = 1u << 19,
         P_REPLACE = 1u << 20,
+        P_EVENT_ID = 1u << 21,
+        P_NOTE = 1u << 22,
+        P_ALERT = 1u << 23,
+        P_OPEN = 1u << 24,
 };
 
 static const struct {
@@ -776,6 +783,10 @@ static const struct {
         {"period", P_PERIOD},
         {"last_step", P_LAST_STEP},
         {"replace", P_REPLACE},
+        {"event_id", P_EVENT_ID},
+        {"note", P_NOTE},
+        {"alert", P_ALERT},
+        {"open", P_OPEN},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -800,6 +811,9 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
         [PROTO_ADMIN_IMPORT] =
                 P_USER | P_SECRET | P_DIGITS | P_PERIOD | P_DEVICE | P_LAST_STEP | P_SCRATCH | P_REPLACE | P_SOURCE,
+        [PROTO_REPORT_EVENT] = P_EVENT_ID | P_NOTE,
+        [PROTO_ADMIN_ALERTS] = P_USER | P_LIMIT | P_OPEN,
+        [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -813,6 +827,8 @@ static const unsigned method_required[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER,
         [PROTO_ADMIN_IMPORT] = P_USER | P_SECRET | P_DIGITS | P_PERIOD,
+        [PROTO_REPORT_EVENT] = P_EVENT_ID,
+        [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
 };
 
 /* A logind session id: 1..63 of [A-Za-z0-9_.-], terminated inside its buffer. */
@@ -906,6 +922,12 @@ static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
         case P_SECRET:
                 *ret_n = sizeof(req->secret);
                 return req->secret;
+        case P_EVENT_ID:
+                *ret_n = sizeof(req->event_id);
+                return req->event_id;
+        case P_NOTE:
+                *ret_n = sizeof(req->note);
+                return req->note;
         default:
                 return NULL;
         }
@@ -917,10 +939,11 @@ static bool text_param_valid(unsigned bit, const char *s, size_t n)
         case P_DEVICE:
                 return enroll_device_name_valid(s);
         case P_TOKEN:
+        case P_EVENT_ID: /* an event id has the shape of a token */
                 return token_valid(s, n);
         case P_SECRET:
                 return secret_valid(s, n);
-        default: /* code, reason, source, service, tty: not empty */
+        default: /* code, reason, source, service, tty, note: not empty */
                 return s[0] != '\0';
         }
 }
@@ -957,6 +980,13 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                 if (!json_int64(v, &x) || !limit_valid(x))
                         return fail(-EINVAL, err, errlen, "limit out of range", NULL);
                 req->limit = (unsigned)x;
+                return 0;
+        case P_ALERT:
+                if (!json_object_is_type(v, json_type_int))
+                        return fail(-EINVAL, err, errlen, "wrong type", key);
+                if (!json_int64(v, &x) || x < 1)
+                        return fail(-EINVAL, err, errlen, "alert id out of range", NULL);
+                req->alert = x;
                 return 0;
         case P_EVENT:
                 return event_from_json(v, &req->event, err, errlen);
@@ -1001,7 +1031,9 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
         case P_SOURCE:
         case P_SERVICE:
         case P_TTY:
-        case P_SECRET: {
+        case P_SECRET:
+        case P_EVENT_ID:
+        case P_NOTE: {
                 size_t n = 0;
                 char *dst = text_param(req, bit, &n);
 
@@ -1023,6 +1055,8 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         req->combined = json_object_get_boolean(v);
                 else if (bit == P_REPLACE)
                         req->replace = json_object_get_boolean(v);
+                else if (bit == P_OPEN)
+                        req->open_only = json_object_get_boolean(v);
                 else
                         req->include_closed = json_object_get_boolean(v);
                 return 0;
@@ -1190,6 +1224,8 @@ static int request_check(const struct proto_request *req)
         for (size_t i = 0; (allowed & P_SCRATCH) && i < req->n_scratch; i++)
                 if (!scratch_valid(req->scratch[i], sizeof(req->scratch[i])))
                         return -EINVAL;
+        if ((allowed & P_ALERT) && ((method_required[req->method] & P_ALERT) ? req->alert < 1 : req->alert < 0))
+                return -EINVAL;
         return 0;
 }
 
@@ -1233,6 +1269,10 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                         }
                 r = add(p, "scratch_codes", a);
         }
+        if (r >= 0 && (allowed & P_OPEN) && req->open_only)
+                r = add(p, "open", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_ALERT) && req->alert > 0)
+                r = add(p, "alert", json_object_new_int64(req->alert));
         for (size_t i = 0; r >= 0 && i < sizeof(param_names) / sizeof(param_names[0]); i++) {
                 unsigned bit = param_names[i].bit;
                 size_t n = 0;

@@ -61,6 +61,11 @@ enum proto_method {
                                   *  "replace"?,"source"?} -> {"user","device","period","digits",
                                   *  "backup_codes","devices_replaced"}; admins. A google-authenticator
                                   *  file read by mlsecctl ("source": its path, for the audit log) */
+        /* Alerts (issue #5): the suspicious-activity rules' and users' reports. */
+        PROTO_REPORT_EVENT,    /* {"event_id","note"?} -> {"alert","event_id"}; the caller's own login events */
+        PROTO_ADMIN_ALERTS,    /* {"user"?,"limit"?,"open"?} -> {"alerts":[{"id","time_us","user","kind","event_id",
+                                *  "detail","note"?,"reporter_uid"?,"acked_us"?,"acked_by_uid"?}]}; admins */
+        PROTO_ADMIN_ALERT_ACK, /* {"alert"} -> {"alert","user","kind"}; admins */
         _PROTO_METHOD_MAX,
 };
 
@@ -82,6 +87,7 @@ enum proto_method {
 #define PROTO_TOKEN_LEN  32  /* "token": hex of 16 random bytes */
 #define PROTO_REASON_MAX 256 /* "reason" */
 #define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
+#define PROTO_NOTE_MAX   256 /* "note": as ACTIVITY_NOTE_MAX */
 
 /* admin-import */
 #define PROTO_SECRET_MAX  128 /* "secret": base32 (A-Z, 2-7), bytes incl. NUL; as TOTP_BASE32_MAX */
@@ -114,6 +120,10 @@ struct proto_request {
         unsigned period;   /* "period": 1..60 seconds */
         int64_t last_step; /* "last_step": 1..2^31-1, the newest step already used; 0 when absent */
         bool replace;      /* "replace" */
+        char event_id[EVENT_ID_LEN + 1]; /* "event_id": 32 lower-case hex digits */
+        char note[PROTO_NOTE_MAX];       /* "note": text */
+        int64_t alert;                   /* "alert": an alert id, 1..INT64_MAX */
+        bool open_only;                  /* "open" */
 };
 
 /* Overwrite the secrets a request may carry (code, secret, scratch codes). */

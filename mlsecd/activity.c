@@ -111,6 +111,26 @@ static const char *const migrations[] = {
         "ALTER TABLE events ADD COLUMN geo_latitude REAL;"
         "ALTER TABLE events ADD COLUMN geo_longitude REAL;"
         "PRAGMA user_version = 2;",
+        /* 3: alerts, from the suspicious-activity rules (kind: the rule) and from users who
+         * report one of their own events (kind 'user-report'). One alert per kind and event:
+         * an event judged twice raises nothing twice. Kept when the events are pruned. */
+        "CREATE TABLE alerts("
+        "  id INTEGER PRIMARY KEY,"
+        "  time_us INTEGER NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  event_id TEXT NOT NULL,"
+        "  detail TEXT NOT NULL,"
+        "  note TEXT NOT NULL DEFAULT '',"
+        "  reporter_uid INTEGER NOT NULL DEFAULT -1,"
+        "  acked_us INTEGER NOT NULL DEFAULT 0,"
+        "  acked_by_uid INTEGER NOT NULL DEFAULT -1,"
+        "  UNIQUE(kind, event_id));"
+        "CREATE INDEX alerts_user ON alerts(user, time_us);"
+        "CREATE INDEX alerts_time ON alerts(time_us);"
+        "CREATE INDEX alerts_user_open ON alerts(user, acked_us, time_us) WHERE acked_us = 0;"
+        "CREATE INDEX events_ok_user ON events(user, result, time_us) WHERE kind = 'auth' AND result = 'ok';"
+        "PRAGMA user_version = 3;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VERSION,
@@ -124,6 +144,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define SESSION_COLS                                                                                                   \
         "id, logind_id, user, uid, service, tty, rhost, ip, pid, opened_us, closed_us, end_reason, ended_by_uid"
 #define AUDIT_COLS   "seq, time_us, actor_uid, user, action, detail, event_id"
+#define ALERT_COLS   "id, time_us, user, kind, event_id, detail, note, reporter_uid, acked_us, acked_by_uid"
+#define NEWEST_ALERT " ORDER BY time_us DESC, id DESC LIMIT ?2"
 #define NEWEST_LOGIN " ORDER BY time_us DESC, id DESC LIMIT ?2"
 #define NEWEST_SESS  " ORDER BY opened_us DESC, id DESC LIMIT ?2"
 #define SESSION_SET  "UPDATE sessions SET closed_us = ?2, end_reason = ?3, ended_by_uid = ?4"
@@ -160,6 +182,21 @@ enum stmt_id {
         ST_USERS,
         ST_LAST_LOGIN,
         ST_COUNT_FAILED,
+        ST_COUNT_FAILED_IN,
+        ST_PLACE_SEEN,
+        ST_PREV_SUCCESS,
+        ST_PREV_LOCATED,
+        ST_LAST_LOCKOUT,
+        ST_EVENT_GET,
+        ST_ALERT_ADD,
+        ST_ALERT_RECENT,
+        ST_ALERT_ACK,
+        ST_ALERT_GET,
+        ST_ALERTS_USER,
+        ST_ALERTS_USER_OPEN,
+        ST_ALERTS_ALL,
+        ST_ALERTS_ALL_OPEN,
+        ST_ALERTS_COUNT_OPEN,
         _ST_MAX,
 };
 
@@ -222,6 +259,37 @@ static const char *const stmt_sql[_ST_MAX] = {
                           " AND service != ?2 ORDER BY time_us DESC, id DESC LIMIT 1",
         [ST_COUNT_FAILED] = "SELECT count(*) FROM events"
                             " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2",
+        [ST_COUNT_FAILED_IN] = "SELECT count(*) FROM events"
+                               " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2"
+                               " AND time_us <= ?3",
+        [ST_PLACE_SEEN] = "SELECT 1 FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+                          " AND time_us >= ?2 AND time_us < ?3 AND geo_country = ?4 LIMIT 1",
+        /* ?2: at or before this time, ?3: not this event, ?4: not this service */
+        [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+                            " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
+                            " ORDER BY time_us DESC, id DESC LIMIT 1",
+        [ST_PREV_LOCATED] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+                            " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
+                            " AND geo_latitude IS NOT NULL AND geo_longitude IS NOT NULL"
+                            " ORDER BY time_us DESC, id DESC LIMIT 1",
+        /* a lockout begun (the module's audit entry) or a login refused because locked */
+        [ST_LAST_LOCKOUT] = "SELECT max(t) FROM ("
+                            "SELECT max(time_us) AS t FROM audit WHERE user = ?1 AND action = 'lockout'"
+                            " AND time_us > ?3 AND time_us <= ?2"
+                            " UNION ALL SELECT max(time_us) FROM events WHERE kind = 'auth' AND result = 'fail'"
+                            " AND user = ?1 AND reason = 'locked' AND time_us > ?3 AND time_us <= ?2)",
+        [ST_EVENT_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth'",
+        [ST_ALERT_ADD] = "INSERT INTO alerts(time_us, user, kind, event_id, detail, note, reporter_uid)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, event_id) DO NOTHING",
+        [ST_ALERT_RECENT] = "SELECT 1 FROM alerts WHERE user = ?1 AND kind = ?2 AND time_us > ?3 AND time_us <= ?4"
+                            " LIMIT 1",
+        [ST_ALERT_ACK] = "UPDATE alerts SET acked_us = ?2, acked_by_uid = ?3 WHERE id = ?1 AND acked_us = 0",
+        [ST_ALERT_GET] = "SELECT " ALERT_COLS " FROM alerts WHERE id = ?1",
+        [ST_ALERTS_USER] = "SELECT " ALERT_COLS " FROM alerts WHERE user = ?1" NEWEST_ALERT,
+        [ST_ALERTS_USER_OPEN] = "SELECT " ALERT_COLS " FROM alerts WHERE user = ?1 AND acked_us = 0" NEWEST_ALERT,
+        [ST_ALERTS_ALL] = "SELECT " ALERT_COLS " FROM alerts" NEWEST_ALERT,
+        [ST_ALERTS_ALL_OPEN] = "SELECT " ALERT_COLS " FROM alerts WHERE acked_us = 0" NEWEST_ALERT,
+        [ST_ALERTS_COUNT_OPEN] = "SELECT count(*) FROM alerts WHERE user = ?1 AND acked_us = 0",
 };
 
 struct activity {
@@ -1394,4 +1462,292 @@ int activity_count_failed(struct activity *a, const char *user, int64_t since_us
                 return r;
         *ret = n > 0 ? (uint64_t)n : 0;
         return 0;
+}
+
+/* ---- what the suspicious-activity rules ask ----------------------------------------- */
+
+/* A statement whose one row is one integer (count, max: NULL is -ENOENT). */
+static int one_int(sqlite3_stmt *st, int64_t *ret)
+{
+        int r = stmt_step(st);
+
+        if (r < 0)
+                return r;
+        if (r == 0 || sqlite3_column_type(st, 0) == SQLITE_NULL)
+                return -ENOENT;
+        return copy_int(st, 0, ret);
+}
+
+int activity_place_seen(struct activity *a, const char *user, const char *country, int64_t since_us, int64_t before_us,
+                        bool *ret_seen)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !string_ok(country, GEO_COUNTRY_MAX) || !ret_seen)
+                return -EINVAL;
+        r = stmt_get(a, ST_PLACE_SEEN, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, since_us)) < 0 ||
+            (r = bind_int(a, st, 3, before_us)) < 0 || (r = bind_text(a, st, 4, country)) < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        *ret_seen = r > 0;
+        return 0;
+}
+
+int activity_prev_success(struct activity *a, const char *user, int64_t until_us, const char *exclude_event_id,
+                          const char *exclude_service, bool located, struct activity_login *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        struct activity_login l;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, located ? ST_PREV_LOCATED : ST_PREV_SUCCESS, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, until_us)) < 0 ||
+            (r = bind_text(a, st, 3, exclude_event_id ? exclude_event_id : "")) < 0 ||
+            (r = bind_text(a, st, 4, exclude_service ? exclude_service : "")) < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        r = placed_login_from_row(st, &l);
+        if (r < 0)
+                return r;
+        *ret = l;
+        return 0;
+}
+
+int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us, uint64_t *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t n = 0;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_COUNT_FAILED_IN, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, after_us)) < 0 ||
+            (r = bind_int(a, st, 3, until_us)) < 0)
+                return r;
+        r = one_int(st, &n);
+        if (r == -ENOENT)
+                n = 0;
+        else if (r < 0)
+                return r;
+        *ret = n > 0 ? (uint64_t)n : 0;
+        return 0;
+}
+
+int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t t;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret_us)
+                return -EINVAL;
+        r = stmt_get(a, ST_LAST_LOCKOUT, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, until_us)) < 0 ||
+            (r = bind_int(a, st, 3, after_us)) < 0)
+                return r;
+        r = one_int(st, &t);
+        if (r < 0)
+                return r;
+        *ret_us = t;
+        return 0;
+}
+
+int activity_login_get(struct activity *a, const char *event_id, struct activity_login *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        struct activity_login l;
+        int r;
+
+        if (!a || !string_ok(event_id, EVENT_ID_LEN + 1) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_EVENT_GET, &st);
+        if (r < 0)
+                return r;
+        r = bind_text(a, st, 1, event_id);
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        r = placed_login_from_row(st, &l);
+        if (r < 0)
+                return r;
+        *ret = l;
+        return 0;
+}
+
+/* ---- alerts ------------------------------------------------------------------------ */
+
+static bool alert_ok(const struct activity_alert *x)
+{
+        return x && x->time_us > 0 && string_ok(x->user, sizeof(x->user)) && string_ok(x->kind, sizeof(x->kind)) &&
+               strnlen(x->event_id, sizeof(x->event_id)) == EVENT_ID_LEN && FIELD_OK(x, detail) && FIELD_OK(x, note) &&
+               x->reporter_uid >= -1;
+}
+
+int activity_alert_add(struct activity *a, const struct activity_alert *x, int64_t *ret_id)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || !alert_ok(x) || !ret_id)
+                return -EINVAL;
+        r = stmt_get(a, ST_ALERT_ADD, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(a, st, 1, x->time_us)) < 0 || (r = bind_text(a, st, 2, x->user)) < 0 ||
+            (r = bind_text(a, st, 3, x->kind)) < 0 || (r = bind_text(a, st, 4, x->event_id)) < 0 ||
+            (r = bind_text(a, st, 5, x->detail)) < 0 || (r = bind_text(a, st, 6, x->note)) < 0 ||
+            (r = bind_int(a, st, 7, x->reporter_uid)) < 0)
+                return r;
+        r = step_done(st);
+        if (r < 0)
+                return r;
+        *ret_id = sqlite3_changes(a->db) > 0 ? sqlite3_last_insert_rowid(a->db) : 0;
+        return 0;
+}
+
+int activity_alert_recent(struct activity *a, const char *user, const char *kind, int64_t after_us, int64_t until_us,
+                          bool *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !string_ok(kind, EVENT_WORD_MAX) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_ALERT_RECENT, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_text(a, st, 2, kind)) < 0 ||
+            (r = bind_int(a, st, 3, after_us)) < 0 || (r = bind_int(a, st, 4, until_us)) < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        *ret = r > 0;
+        return 0;
+}
+
+static int alert_from_row(sqlite3_stmt *st, void *p)
+{
+        struct activity_alert *x = p;
+        int r;
+
+        *x = (struct activity_alert){.id = 0};
+        if ((r = copy_int(st, 0, &x->id)) < 0 || (r = copy_int(st, 1, &x->time_us)) < 0 ||
+            (r = COPY_TEXT(st, 2, x->user)) < 0 || (r = COPY_TEXT(st, 3, x->kind)) < 0 ||
+            (r = COPY_TEXT(st, 4, x->event_id)) < 0 || (r = COPY_TEXT(st, 5, x->detail)) < 0 ||
+            (r = COPY_TEXT(st, 6, x->note)) < 0 || (r = copy_int(st, 7, &x->reporter_uid)) < 0 ||
+            (r = copy_int(st, 8, &x->acked_us)) < 0 || (r = copy_int(st, 9, &x->acked_by_uid)) < 0)
+                return r;
+        return 0;
+}
+
+int activity_alerts(struct activity *a, const char *user, bool open_only, unsigned limit, struct activity_alert **ret,
+                    size_t *ret_n)
+{
+        enum stmt_id id;
+        void *v = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!a || !user_filter_ok(user) || limit == 0 || !ret || !ret_n)
+                return -EINVAL;
+        if (user)
+                id = open_only ? ST_ALERTS_USER_OPEN : ST_ALERTS_USER;
+        else
+                id = open_only ? ST_ALERTS_ALL_OPEN : ST_ALERTS_ALL;
+        r = list(a, id, user, limit, sizeof(**ret), alert_from_row, &v, &n);
+        if (r < 0)
+                return r;
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int activity_alerts_open(struct activity *a, const char *user, uint64_t *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t n = 0;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_ALERTS_COUNT_OPEN, &st);
+        if (r < 0)
+                return r;
+        r = bind_text(a, st, 1, user);
+        if (r < 0)
+                return r;
+        r = one_int(st, &n);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        *ret = n > 0 ? (uint64_t)n : 0;
+        return 0;
+}
+
+int activity_alert_get(struct activity *a, int64_t id, struct activity_alert *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        struct activity_alert x;
+        int r;
+
+        if (!a || id <= 0 || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_ALERT_GET, &st);
+        if (r < 0)
+                return r;
+        r = bind_int(a, st, 1, id);
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        r = alert_from_row(st, &x);
+        if (r < 0)
+                return r;
+        *ret = x;
+        return 0;
+}
+
+int activity_alert_ack(struct activity *a, int64_t id, int64_t time_us, int64_t by_uid)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || id <= 0 || time_us <= 0 || by_uid < -1)
+                return -EINVAL;
+        r = stmt_get(a, ST_ALERT_ACK, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(a, st, 1, id)) < 0 || (r = bind_int(a, st, 2, time_us)) < 0 ||
+            (r = bind_int(a, st, 3, by_uid)) < 0)
+                return r;
+        r = step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(a->db) > 0 ? 1 : 0;
 }

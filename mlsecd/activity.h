@@ -14,7 +14,8 @@
 #include "seal.h"
 
 #define ACTIVITY_DB_NAME        "activity.db"
-#define ACTIVITY_SCHEMA_VERSION 2 /* 2: the place of each login */
+#define ACTIVITY_SCHEMA_VERSION 3   /* 2: the place of each login; 3: alerts */
+#define ACTIVITY_NOTE_MAX       256 /* a user's note on a reported event, bytes incl. NUL */
 
 struct activity;
 
@@ -130,3 +131,55 @@ int activity_count_failed(struct activity *a, const char *user, int64_t since_us
  * chain is never pruned here (its integrity would be lost). *ret_deleted (may be NULL)
  * counts the rows deleted, events and sessions. */
 int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted);
+
+/* ---- what the suspicious-activity rules ask (mlsecd/rules.c) ---- */
+
+/* Has USER logged in successfully from COUNTRY (an ISO code, as the geo database gave it
+ * when the login was stored) at a time in [SINCE_US, BEFORE_US)? The one "seen this
+ * country before" check: the rules and the login notice ask the same question. */
+int activity_place_seen(struct activity *a, const char *user, const char *country, int64_t since_us, int64_t before_us,
+                        bool *ret_seen);
+/* The newest successful login of USER at or before UNTIL_US that is not EXCLUDE_EVENT_ID
+ * (NULL: none) and whose service is not EXCLUDE_SERVICE (NULL: any); with LOCATED only one
+ * whose place has coordinates. -ENOENT if none. */
+int activity_prev_success(struct activity *a, const char *user, int64_t until_us, const char *exclude_event_id,
+                          const char *exclude_service, bool located, struct activity_login *ret);
+/* Failed login attempts of USER in (AFTER_US, UNTIL_US]. */
+int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us, uint64_t *ret);
+/* The time of USER's newest lockout in (AFTER_US, UNTIL_US]: a "lockout" audit entry (a
+ * lockout begun) or a login refused as "locked". -ENOENT if none. */
+int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us);
+/* The login (auth) event with this id; -ENOENT if none. */
+int activity_login_get(struct activity *a, const char *event_id, struct activity_login *ret);
+
+/* ---- alerts: raised by a rule (kind = the rule's name) or by a user's report of one of
+ * their own events (kind "user-report"). At most one per kind and event. ---- */
+struct activity_alert {
+        int64_t id;                      /* our row id, > 0 */
+        int64_t time_us;                 /* the event's time (a rule) or the report's */
+        char user[EVENT_USER_MAX];       /* whose account */
+        char kind[EVENT_WORD_MAX];       /* rule name or "user-report" */
+        char event_id[EVENT_ID_LEN + 1]; /* the login it is about */
+        char detail[EVENT_DETAIL_MAX];   /* the facts, for people */
+        char note[ACTIVITY_NOTE_MAX];    /* user-report: the user's note ("" if none) */
+        int64_t reporter_uid;            /* user-report: who reported; -1 for a rule */
+        int64_t acked_us;                /* 0 while open */
+        int64_t acked_by_uid;            /* -1 while open */
+};
+
+/* Store X (id, acked_* ignored). *ret_id: the new alert's id, 0 when one of this kind for
+ * this event exists already. */
+int activity_alert_add(struct activity *a, const struct activity_alert *x, int64_t *ret_id);
+/* Is there an alert of KIND for USER with a time in (AFTER_US, UNTIL_US]? */
+int activity_alert_recent(struct activity *a, const char *user, const char *kind, int64_t after_us, int64_t until_us,
+                          bool *ret);
+/* Newest first, at most LIMIT (> 0); USER NULL: every user; OPEN_ONLY: not acknowledged.
+ * *ret malloc'd (free(); NULL when *ret_n is 0). */
+int activity_alerts(struct activity *a, const char *user, bool open_only, unsigned limit, struct activity_alert **ret,
+                    size_t *ret_n);
+/* How many of USER's alerts are open. */
+int activity_alerts_open(struct activity *a, const char *user, uint64_t *ret);
+/* One alert by id; -ENOENT if none. */
+int activity_alert_get(struct activity *a, int64_t id, struct activity_alert *ret);
+/* Acknowledge (close) an open alert: 1 when closed, 0 when it was not open (or none). */
+int activity_alert_ack(struct activity *a, int64_t id, int64_t time_us, int64_t by_uid);

@@ -66,6 +66,11 @@ int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv);
 
 /* ctl_import.c: admin import-google-authenticator USER (through mlsecd). */
 int ctl_import_gauth(struct ctl *c, int argc, char **argv);
+/* ctl_alerts.c: report EVENT_ID (the caller's own events), admin alerts [--ack ID], and
+ * the overview's alert lines (WARN/OFF: colour on and off, "" without). */
+int ctl_report(struct ctl *c, int argc, char **argv);
+int ctl_admin_alerts(struct ctl *c, int argc, char **argv);
+void ctl_alerts_status(const struct proto_obj *res, const char *warn, const char *off);
 
 /* ctl_password.c: password (through PAM, service passwd). */
 int ctl_password(struct ctl *c, int argc, char **argv);

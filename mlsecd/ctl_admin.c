@@ -68,6 +68,7 @@ static const char admin_help[] =
         "  history|sessions|audit [--user NAME]    every user's activity (or NAME's)\n"
         "  logout SESSION_ID                       end any user's session\n"
         "  import-google-authenticator USER        move USER's ~/.google_authenticator to mlsec\n"
+        "  alerts [--user NAME] [--open] [--ack ID]   suspicious-activity alerts and users' reports\n"
         "Directly on the credential store (root only; the recovery path when mlsecd is down):\n"
         "  enroll, backup-codes, status, disable USER\n"
         "\n"
@@ -397,6 +398,9 @@ int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv)
                 return cmd_reset_mfa(c, argc, argv);
         if (strcmp(sub, "unlock") == 0)
                 return cmd_unlock(c, argc, argv);
+        if (strcmp(sub, "alerts") == 0)
+                return caller_is_admin(c) || wants_help(argc, argv) ? ctl_admin_alerts(c, argc, argv)
+                                                                    : refuse(c, "read alerts");
         if (strcmp(sub, "history") == 0 || strcmp(sub, "sessions") == 0 || strcmp(sub, "audit") == 0 ||
             strcmp(sub, "logout") == 0)
                 return cmd_activity(c, sub, argc, argv);

@@ -363,6 +363,7 @@ static void status_table(const struct proto_obj *res)
                 printf("  %s!%s %s\n", yellow, off, ctl_get_str(w, "message"));
                 proto_obj_free(w);
         }
+        ctl_alerts_status(res, yellow, off);
         if (next)
                 printf("Next step:        %s%s: %s%s\n", bold, ctl_get_str(next, "message"),
                        ctl_get_str(next, "command"), off);

@@ -15,13 +15,14 @@
 #include "proto.h"
 #include "seal.h"
 
-#define DAEMON_MAX_CONNS         256   /* connections at once, all peers */
-#define DAEMON_MAX_CONNS_PER_UID 16    /* per non-root peer */
-#define DAEMON_IDLE_MS           10000 /* a connection with no request for this long is closed */
-#define DAEMON_RATE_PER_SEC      50    /* requests per second per non-root uid (burst: 2x) */
-#define DAEMON_ESCALATE_MS       5000  /* TerminateSession, then KillSession if still there */
-#define DAEMON_SPOOL_MS          1000  /* how often the spool is looked at */
-#define DAEMON_BATCH_MAX         512   /* reports per commit */
+#define DAEMON_MAX_CONNS         256        /* connections at once, all peers */
+#define DAEMON_MAX_CONNS_PER_UID 16         /* per non-root peer */
+#define DAEMON_IDLE_MS           10000      /* a connection with no request for this long is closed */
+#define DAEMON_RATE_PER_SEC      50         /* requests per second per non-root uid (burst: 2x) */
+#define DAEMON_ESCALATE_MS       5000       /* TerminateSession, then KillSession if still there */
+#define DAEMON_SPOOL_MS          1000       /* how often the spool is looked at */
+#define DAEMON_BATCH_MAX         512        /* reports per commit */
+#define DAEMON_CHECK_SERVICE     "mlsecctl" /* the service of the code checks of changes: no login */
 
 struct conn;
 struct rate;
@@ -112,11 +113,24 @@ int handle_admin(struct daemon *d, const struct peer *p, const struct proto_requ
  * scratch codes. */
 int handle_import(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                   size_t *ret_len);
+/* handlers_alerts.c: the suspicious-activity rules on a login event just stored (E new,
+ * PLACE NULL when none): alerts, their audit entries and journal events, in the batch. */
+void handle_rules(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place);
+/* report-event (the caller's own events), admin-alerts, admin-alert-ack (admins). */
+int handle_alerts(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
+/* The overview's "alerts": {"open": N, "latest": [the newest open ones]} into O. */
+int handle_alerts_status(struct daemon *d, const char *user, struct proto_obj *o);
 
 /* handlers.c: the reply helpers every handler file uses. */
 int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len);
 /* Encodes O (may be NULL: -ENOMEM), frees it; with wipe, O's strings are zeroed first. */
 int handle_reply_obj(struct proto_obj *o, bool wipe, char *out, size_t max, size_t *ret_len);
+/* A reply {KEY: [FN(items, i, ctx)...]}; the newest that fit, with "truncated": true, when
+ * all do not fit in one datagram. */
+int handle_reply_list(const char *key, const void *items, size_t n,
+                      struct proto_obj *(*fn)(const void *items, size_t i, void *ctx), void *ctx, char *out, size_t max,
+                      size_t *ret_len);
 /* Whose data a read request is about (NULL: everybody); *ret_denied is set for a refusal. */
 const char *handle_target(const struct peer *p, const struct proto_request *req, const char **ret_denied);
 

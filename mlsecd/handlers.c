@@ -77,6 +77,12 @@ static int reply_list(const char *key, const void *items, size_t n, item_fn fn, 
         }
 }
 
+int handle_reply_list(const char *key, const void *items, size_t n, item_fn fn, void *ctx, char *out, size_t max,
+                      size_t *ret_len)
+{
+        return reply_list(key, items, n, fn, ctx, NULL, false, out, max, ret_len);
+}
+
 static int reply_obj(struct proto_obj *o, char *out, size_t max, size_t *ret_len)
 {
         return handle_reply_obj(o, false, out, max, ret_len);
@@ -146,7 +152,7 @@ struct proto_obj *handle_place_obj(const struct activity_place *p)
 int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new)
 {
         struct geo_place place;
-        bool is_new = false;
+        bool is_new = false, placed;
         int r;
 
         if (!d->in_batch) {
@@ -155,7 +161,8 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_
                         return r;
                 d->in_batch = true;
         }
-        r = activity_store_event_at(d->act, e, login_place(d, e, &place) ? &place : NULL, &is_new);
+        placed = login_place(d, e, &place);
+        r = activity_store_event_at(d->act, e, placed ? &place : NULL, &is_new);
         if (r < 0)
                 return r;
         if (is_new) {
@@ -166,6 +173,8 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_
                 }
                 d->ingested++;
         }
+        if (is_new && e->kind == EVENT_AUTH)
+                handle_rules(d, e, placed ? &place : NULL); /* judged once: when first stored */
         *ret_new = is_new;
         return 0;
 }
@@ -472,6 +481,10 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
                 return handle_admin(d, p, req, out, outmax, ret_len);
         case PROTO_ADMIN_IMPORT:
                 return handle_import(d, p, req, out, outmax, ret_len);
+        case PROTO_REPORT_EVENT:
+        case PROTO_ADMIN_ALERTS:
+        case PROTO_ADMIN_ALERT_ACK:
+                return handle_alerts(d, p, req, out, outmax, ret_len);
         default:
                 return reply_error(PROTO_E_METHOD, "unknown method", out, outmax, ret_len);
         }

@@ -25,7 +25,7 @@
 
 #define PENDING_MAX     64         /* enrolments waiting for their code, all users */
 #define PENDING_PER_UID 3          /* per user: a fourth replaces the oldest */
-#define CHECK_SERVICE   "mlsecctl" /* the code checks of changes: recorded, but no login */
+#define CHECK_SERVICE   DAEMON_CHECK_SERVICE /* the code checks of changes: recorded, but no login */
 
 _Static_assert(ENROLL_TOKEN_LEN == PROTO_TOKEN_LEN, "one token length on the wire and in the table");
 
@@ -469,6 +469,8 @@ static int on_status(struct daemon *d, const struct peer *p, const struct proto_
         if (!o)
                 return -ENOMEM;
         r = status_obj(d, user, o);
+        if (r >= 0)
+                r = handle_alerts_status(d, user, o);
         if (r < 0) {
                 proto_obj_free(o);
                 return handle_reply_error(PROTO_E_INTERNAL, "the overview could not be read", out, max, ret_len);

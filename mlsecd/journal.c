@@ -341,7 +341,46 @@ static const struct {
         {"unlock", "lifted lockouts of"},
         {"lockout", "locked out"},
         {"session-terminated", "logged out a session of"},
+        {"ack-alert", "acknowledged an alert of"},
 };
+
+#define ALERT_PREFIX "alert-"
+
+static bool is_alert(const struct mlsec_event *e)
+{
+        return strncmp(e->action, ALERT_PREFIX, sizeof(ALERT_PREFIX) - 1) == 0;
+}
+
+static const struct {
+        const char *action;
+        const char *mid;
+} alert_mids[] = {
+        {"alert-new-country", JOURNAL_MID_ALERT_NEW_COUNTRY},
+        {"alert-impossible-travel", JOURNAL_MID_ALERT_TRAVEL},
+        {"alert-failure-burst", JOURNAL_MID_ALERT_FAILURE_BURST},
+        {"alert-success-after-lockout", JOURNAL_MID_ALERT_AFTER_LOCKOUT},
+        {"alert-backup-code-used", JOURNAL_MID_ALERT_BACKUP_CODE},
+        {"alert-user-report", JOURNAL_MID_ALERT_USER_REPORT},
+};
+
+static const char *alert_mid(const struct mlsec_event *e)
+{
+        for (size_t i = 0; i < sizeof(alert_mids) / sizeof(alert_mids[0]); i++)
+                if (word_is(e->action, alert_mids[i].action))
+                        return alert_mids[i].mid;
+        return JOURNAL_MID_ALERT;
+}
+
+/* "alert: new-country for alice: successful login via sshd from ..." */
+static void alert_message(const struct mlsec_event *e, struct line *l)
+{
+        char user[CLEAN_SIZE(SHOWN_USER)], action[CLEAN_SIZE(SHOWN_WORD)], detail[CLEAN_SIZE(SHOWN_DETAIL)];
+
+        line_add(l, "alert: %s for %s", SHOW(action, e->action) + sizeof(ALERT_PREFIX) - 1,
+                 e->user[0] != '\0' ? SHOW(user, e->user) : "(unknown)");
+        if (e->detail[0] != '\0')
+                line_add(l, ": %s", SHOW(detail, e->detail));
+}
 
 /* "audit: root reset MFA of alice: lost phone" */
 static void audit_message(const struct mlsec_event *e, struct line *l)
@@ -393,7 +432,12 @@ void journal_event(const struct mlsec_event *e)
                 break;
         case EVENT_AUDIT:
         default:
-                audit_message(e, &l);
+                if (e->kind == EVENT_AUDIT && is_alert(e)) {
+                        alert_message(e, &l);
+                        mid = alert_mid(e);
+                        priority = LOG_WARNING;
+                } else
+                        audit_message(e, &l);
                 break;
         }
 

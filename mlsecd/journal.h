@@ -13,8 +13,19 @@
 #define JOURNAL_MID_SESSION_CLOSE "727126b588294eadb97c3c4c870c4c2a"
 #define JOURNAL_MID_AUDIT         "69c0d38ee4fd4242a49a1ed1babaefd9"
 #define JOURNAL_MID_DAEMON        "e16b86a6e1df4e13a84b386710447730"
+/* Alerts: an audit entry whose action is "alert-" and the rule (mlsecd/rules.c) or
+ * "user-report" (handlers_alerts.c), one MESSAGE_ID each; JOURNAL_MID_ALERT for any other
+ * "alert-" action. */
+#define JOURNAL_MID_ALERT               "335ebfc8652d4b9aade9405e55c699be"
+#define JOURNAL_MID_ALERT_NEW_COUNTRY   "321fb559764a4360a3059eeb95371e96"
+#define JOURNAL_MID_ALERT_TRAVEL        "4825e4a2706e4b5380fd8efa58b995ec"
+#define JOURNAL_MID_ALERT_FAILURE_BURST "dd17134cea5d4e10adf320598f6ced0b"
+#define JOURNAL_MID_ALERT_AFTER_LOCKOUT "fef04bc3ca304538bcd84f2eb5a5d1d0"
+#define JOURNAL_MID_ALERT_BACKUP_CODE   "0c442ecbe4c54f1796c68e846482e797"
+#define JOURNAL_MID_ALERT_USER_REPORT   "b4e01a38c04c466f9692b2132327bd47"
 
-/* One entry for E: MESSAGE (a sentence for people), MESSAGE_ID by kind and result,
+/* One entry for E: MESSAGE (a sentence for people), MESSAGE_ID by kind and result (for an
+ * audit entry of an alert, JOURNAL_MID_ALERT_* by its kind, priority warning),
  * MLSEC_EVENT_ID, MLSEC_KIND, MLSEC_USER, MLSEC_UID, MLSEC_SERVICE, MLSEC_RHOST, MLSEC_IP,
  * MLSEC_TTY, MLSEC_METHOD, MLSEC_RESULT, MLSEC_REASON, MLSEC_SESSION, MLSEC_ACTION,
  * MLSEC_ACTOR_UID (each only when known). */

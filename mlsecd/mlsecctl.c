@@ -41,6 +41,8 @@ static const char usage_text[] =
         "  admin logout SESSION_ID                     end any user's session\n"
         "  admin import-google-authenticator USER [--file PATH] [--device NAME] [--replace] [--remove-file]\n"
         "                                              move USER's google-authenticator secret and scratch codes\n"
+        "  admin alerts [--user NAME] [--open] [--limit N]   suspicious-activity alerts and users' reports\n"
+        "  admin alerts --ack ALERT_ID                 acknowledge (close) one\n"
         "  admin COMMAND --help                        one admin command in detail\n"
         "\n"
         "Administration on the credential store (root only; the recovery path when mlsecd is down):\n"
@@ -67,6 +69,7 @@ static const char usage_text[] =
         "  logout SESSION_ID                                      end a session (logind)\n"
         "  logout --others                                        end all your sessions but this one\n"
         "  audit [--limit N] [--user NAME | --all]                security-relevant changes\n"
+        "  report EVENT_ID [--note TEXT]                          flag one of your login events as suspicious\n"
         "\n"
         "  password [--user NAME]                                 change your password through PAM\n"
         "\n"
@@ -652,6 +655,8 @@ int main(int argc, char **argv)
                 return ctl_sessions(&c, argc, argv);
         if (strcmp(argv[0], "logout") == 0)
                 return ctl_logout(&c, argc, argv);
+        if (strcmp(argv[0], "report") == 0)
+                return ctl_report(&c, argc, argv);
         if (strcmp(argv[0], "audit") == 0)
                 return ctl_audit(&c, argc, argv, false);
         if (strcmp(argv[0], "help") == 0) {

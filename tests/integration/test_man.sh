@@ -243,7 +243,7 @@ check "pam_mlsec.8 quotes every prompt and message of the module exactly" messag
 
 # --- mlsecd.8 against mlsecd ---
 render mlsecd.8 1000 >"$T/d.txt"
-MIDS=$(sed -nE 's/^#define JOURNAL_MID_[A-Z_]+ "([0-9a-f]{32})"/\1/p' "$TOP/mlsecd/journal.h")
+MIDS=$(sed -nE 's/^#define JOURNAL_MID_[A-Z_]+ +"([0-9a-f]{32})"/\1/p' "$TOP/mlsecd/journal.h")
 # shellcheck disable=SC2086
 check "every MESSAGE_ID of mlsecd/journal.h is in mlsecd.8" words_in "$T/d.txt" $MIDS
 FIELDS=$(grep -oE '"MLSEC_[A-Z_]+"' "$TOP/mlsecd/journal.c" | tr -d '"' | sort -u)
@@ -287,6 +287,7 @@ all_options_offered() {
                 for c in history sessions audit status "mfa enable" "mfa devices" backup-codes; do complete_words $c --; done
                 complete_words logout 1 --
                 complete_words logout --
+                complete_words report 0123456789abcdef0123456789abcdef --
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
                 complete_words admin logout 1 --
                 complete_words admin audit --

@@ -128,6 +128,8 @@ admin history
 admin sessions
 admin audit
 admin logout
+admin alerts
+report
 admin enroll
 admin status
 EOH

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of mlsecd/activity.c against real SQLite files in a private directory under
  * /tmp: file and directory checks, exactly-once storing, login history, sessions, the audit
- * hash chain, pruning, and the place of each login (schema 2) with the migration to it.
+ * hash chain, pruning, the place of each login (schema 2), the alerts and the questions of
+ * the suspicious-activity rules (schema 3), with the migrations to them.
  * Tampering goes through a second, raw SQLite connection, as an attacker with write access
  * to the file would; it never touches the system state. */
 
@@ -1082,14 +1083,15 @@ static void test_migration_keeps_rows(void **state)
         assert_true(store(f, &a));
         assert_true(store(f, &b));
         f->a = activity_close(f->a);
-        raw_exec(f, "ALTER TABLE events DROP COLUMN geo_kind; ALTER TABLE events DROP COLUMN geo_country;"
+        raw_exec(f, "DROP TABLE alerts; DROP INDEX events_ok_user;" /* schema 3 away */
+                    "ALTER TABLE events DROP COLUMN geo_kind; ALTER TABLE events DROP COLUMN geo_country;"
                     "ALTER TABLE events DROP COLUMN geo_country_name; ALTER TABLE events DROP COLUMN geo_city;"
                     "ALTER TABLE events DROP COLUMN geo_latitude; ALTER TABLE events DROP COLUMN geo_longitude;"
                     "PRAGMA user_version = 1;");
         assert_int_equal(raw_int(f, "SELECT count(*) FROM pragma_table_info('events') WHERE name LIKE 'geo_%'"), 0);
 
         assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
-        assert_int_equal(raw_int(f, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(f, "PRAGMA user_version"), ACTIVITY_SCHEMA_VERSION);
         assert_int_equal(raw_int(f, "SELECT count(*) FROM pragma_table_info('events') WHERE name LIKE 'geo_%'"), 6);
         assert_true(store_at(f, &c, &s));
         assert_false(store(f, &a)); /* still exactly once across the migration */
@@ -1108,6 +1110,212 @@ static void test_migration_keeps_rows(void **state)
         f->a = activity_close(f->a);
         assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
         assert_int_equal(history_n(f, "alice", 10, false), 3);
+}
+
+/* A database of schema 2 with logins (with places), sessions and audit entries: migrated to
+ * 3 on open, every row kept, the audit chain intact, the alerts table there and empty.
+ * Schema 2 is made from a fresh file by dropping what 3 added and setting user_version. */
+static void test_migration_2_to_3_keeps_rows(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event a = make_login(f, T0, "alice", "ok"), b = make_login(f, T0 + 1, "alice", "fail");
+        struct mlsec_event so = make_session(f, EVENT_SESSION_OPEN, T0 + 2, "alice", "7", "pts/1");
+        struct activity_alert x = {.time_us = T0 + 3, .reporter_uid = -1}, *xs = NULL;
+        struct geo_place s = sydney();
+        struct activity_login *l = NULL;
+        struct activity_session *ss = NULL;
+        int64_t id = 0;
+        size_t n = 0;
+
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_true(store_at(f, &a, &s));
+        assert_true(store(f, &b));
+        assert_true(store(f, &so));
+        audit_add(f, T0 + 3, "alice", "lockout", "203.0.113.7 locked");
+        f->a = activity_close(f->a);
+        raw_exec(f, "DROP TABLE alerts; DROP INDEX events_ok_user; PRAGMA user_version = 2;");
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts'"), 0);
+
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM alerts"), 0);
+        assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[1].event.id, a.id);
+        assert_string_equal(l[1].place.geo.city, "Sydney");
+        assert_string_equal(l[0].event.id, b.id);
+        free(l);
+        assert_int_equal(activity_sessions(f->a, "alice", true, 10, &ss, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(ss[0].logind_id, "7");
+        free(ss);
+        verify(f, 1, -1);
+        /* and the new table works */
+        strcpy(x.user, "alice");
+        strcpy(x.kind, "new-country");
+        memcpy(x.event_id, a.id, sizeof(x.event_id));
+        strcpy(x.detail, "facts");
+        assert_int_equal(activity_alert_add(f->a, &x, &id), 0);
+        assert_true(id > 0);
+        assert_int_equal(activity_alerts(f->a, "alice", true, 10, &xs, &n), 0);
+        assert_int_equal(n, 1);
+        free(xs);
+}
+
+/* Alerts: one per kind and event, newest first, open and acknowledged, counted, refused
+ * when malformed; the questions of the rules. */
+static void test_alerts(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e1 = make_login(f, T0, "alice", "ok"), e2 = make_login(f, T0 + 10, "alice", "ok");
+        struct activity_alert x = {.time_us = T0, .reporter_uid = -1}, y, got, *xs = NULL;
+        int64_t id1 = 0, id2 = 0, id3 = 0;
+        uint64_t open = 9;
+        bool recent = true;
+        size_t n = 0;
+
+        strcpy(x.user, "alice");
+        strcpy(x.kind, "new-country");
+        memcpy(x.event_id, e1.id, sizeof(x.event_id));
+        strcpy(x.detail, "from Berlin");
+        assert_int_equal(activity_alert_add(f->a, &x, &id1), 0);
+        assert_true(id1 > 0);
+        assert_int_equal(activity_alert_add(f->a, &x, &id2), 0);
+        assert_int_equal(id2, 0); /* one per kind and event */
+        y = x;
+        strcpy(y.kind, "user-report");
+        y.time_us = T0 + 20;
+        y.reporter_uid = 1000;
+        strcpy(y.note, "not me");
+        assert_int_equal(activity_alert_add(f->a, &y, &id2), 0);
+        assert_true(id2 > id1);
+        y.time_us = T0 + 5;
+        strcpy(y.kind, "backup-code-used");
+        memcpy(y.event_id, e2.id, sizeof(y.event_id));
+        strcpy(y.user, "bob");
+        assert_int_equal(activity_alert_add(f->a, &y, &id3), 0);
+
+        assert_int_equal(activity_alerts(f->a, NULL, false, 10, &xs, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(xs[0].id, id2); /* newest first, by the time of the event or report */
+        assert_string_equal(xs[0].note, "not me");
+        assert_int_equal(xs[0].reporter_uid, 1000);
+        assert_int_equal(xs[1].id, id3);
+        assert_int_equal(xs[2].id, id1);
+        assert_int_equal(xs[2].reporter_uid, -1);
+        assert_int_equal(xs[2].acked_us, 0);
+        free(xs);
+        assert_int_equal(activity_alerts(f->a, "alice", false, 1, &xs, &n), 0);
+        assert_int_equal(n, 1);
+        free(xs);
+        assert_int_equal(activity_alerts_open(f->a, "alice", &open), 0);
+        assert_int_equal(open, 2);
+
+        assert_int_equal(activity_alert_ack(f->a, id1, T0 + 100, 0), 1);
+        assert_int_equal(activity_alert_ack(f->a, id1, T0 + 101, 0), 0); /* closed already */
+        assert_int_equal(activity_alert_ack(f->a, 999, T0 + 101, 0), 0);
+        assert_int_equal(activity_alert_get(f->a, id1, &got), 0);
+        assert_int_equal(got.acked_us, T0 + 100);
+        assert_int_equal(got.acked_by_uid, 0);
+        assert_int_equal(activity_alert_get(f->a, 999, &got), -ENOENT);
+        assert_int_equal(activity_alerts_open(f->a, "alice", &open), 0);
+        assert_int_equal(open, 1);
+        assert_int_equal(activity_alerts(f->a, "alice", true, 10, &xs, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(xs[0].id, id2);
+        free(xs);
+
+        assert_int_equal(activity_alert_recent(f->a, "alice", "new-country", T0 - 1, T0, &recent), 0);
+        assert_true(recent);
+        assert_int_equal(activity_alert_recent(f->a, "alice", "new-country", T0, T0 + 50, &recent), 0);
+        assert_false(recent); /* (after, until]: T0 itself is outside */
+        assert_int_equal(activity_alert_recent(f->a, "bob", "new-country", 0, T0 + 50, &recent), 0);
+        assert_false(recent);
+
+        /* refused: malformed alerts */
+        y = x;
+        y.event_id[0] = '\0';
+        assert_int_equal(activity_alert_add(f->a, &y, &id3), -EINVAL);
+        y = x;
+        y.user[0] = '\0';
+        assert_int_equal(activity_alert_add(f->a, &y, &id3), -EINVAL);
+        y = x;
+        memset(y.note, 'n', sizeof(y.note)); /* not terminated */
+        assert_int_equal(activity_alert_add(f->a, &y, &id3), -EINVAL);
+        y = x;
+        y.time_us = 0;
+        assert_int_equal(activity_alert_add(f->a, &y, &id3), -EINVAL);
+        assert_int_equal(activity_alert_ack(f->a, 0, T0, 0), -EINVAL);
+}
+
+/* What the rules ask: countries seen in a window, the previous (located) success, failures
+ * in a window, the last lockout, one login by id. */
+static void test_rule_questions(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event a = make_login(f, T0, "alice", "ok"), b = make_login(f, T0 + 100, "alice", "ok"),
+                           c = make_login(f, T0 + 200, "alice", "fail"), d = make_login(f, T0 + 300, "alice", "fail"),
+                           k = make_login(f, T0 + 400, "alice", "ok");
+        struct geo_place s = sydney(), us = {.kind = GEO_FOUND};
+        struct activity_login l;
+        uint64_t n = 0;
+        int64_t t = 0;
+        bool seen = true;
+
+        strcpy(us.country, "US");
+        strcpy(k.service, "mlsecctl");
+        strcpy(d.reason, "locked");
+        assert_true(store_at(f, &a, &s));
+        assert_true(store_at(f, &b, &us));
+        assert_true(store_at(f, &c, &s)); /* a failure from Australia */
+        assert_true(store(f, &d));
+        assert_true(store(f, &k));
+
+        assert_int_equal(activity_place_seen(f->a, "alice", "AU", 0, T0 + 1000, &seen), 0);
+        assert_true(seen);
+        assert_int_equal(activity_place_seen(f->a, "alice", "AU", T0 + 1, T0 + 1000, &seen), 0);
+        assert_false(seen); /* only the failure after T0: failures do not count */
+        assert_int_equal(activity_place_seen(f->a, "alice", "AU", 0, T0, &seen), 0);
+        assert_false(seen); /* [since, before): before is outside */
+        assert_int_equal(activity_place_seen(f->a, "alice", "US", T0 + 100, T0 + 101, &seen), 0);
+        assert_true(seen);
+        assert_int_equal(activity_place_seen(f->a, "alice", "DE", 0, T0 + 1000, &seen), 0);
+        assert_false(seen);
+        assert_int_equal(activity_place_seen(f->a, "bob", "AU", 0, T0 + 1000, &seen), 0);
+        assert_false(seen);
+        assert_int_equal(activity_place_seen(f->a, "alice", "", 0, T0 + 1000, &seen), -EINVAL);
+
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 1000, NULL, NULL, false, &l), 0);
+        assert_string_equal(l.event.id, k.id);
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 1000, NULL, "mlsecctl", false, &l), 0);
+        assert_string_equal(l.event.id, b.id); /* the code check left out */
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 1000, b.id, "mlsecctl", false, &l), 0);
+        assert_string_equal(l.event.id, a.id);
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 1000, NULL, NULL, true, &l), 0);
+        assert_string_equal(l.event.id, a.id); /* the US has no coordinates */
+        assert_true(l.place.geo.has_location);
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 - 1, NULL, NULL, false, &l), -ENOENT);
+
+        assert_int_equal(activity_count_failed_in(f->a, "alice", T0 + 200, T0 + 300, &n), 0);
+        assert_int_equal(n, 1); /* (after, until] */
+        assert_int_equal(activity_count_failed_in(f->a, "alice", T0 + 199, T0 + 300, &n), 0);
+        assert_int_equal(n, 2);
+
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 1000, &t), 0);
+        assert_int_equal(t, T0 + 300); /* a login refused as locked */
+        audit_add(f, T0 + 350, "alice", "lockout", "every remote source locked");
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 1000, &t), 0);
+        assert_int_equal(t, T0 + 350); /* a lockout begun */
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 349, &t), 0);
+        assert_int_equal(t, T0 + 300);
+        assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 299, &t), -ENOENT);
+        assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 350, T0 + 1000, &t), -ENOENT); /* (after, */
+        assert_int_equal(activity_last_lockout(f->a, "bob", 0, T0 + 1000, &t), -ENOENT);
+
+        assert_int_equal(activity_login_get(f->a, b.id, &l), 0);
+        assert_string_equal(l.event.user, "alice");
+        assert_string_equal(l.place.geo.country, "US");
+        assert_int_equal(activity_login_get(f->a, "0123456789abcdef0123456789abcdef", &l), -ENOENT);
 }
 
 /* A place this file could not have written is corruption, not a place. */
@@ -1169,6 +1377,9 @@ int main(void)
                 TO(test_last_login_and_failures_since),
                 TO(test_place_stored),
                 T(test_migration_keeps_rows),
+                T(test_migration_2_to_3_keeps_rows),
+                TO(test_alerts),
+                TO(test_rule_questions),
                 TO(test_place_corrupt),
         };
 

@@ -69,6 +69,14 @@ static void assert_defaults(const struct mlsec_conf *c)
         assert_int_equal(c->require_mfa_group.n, 0); /* no MFA policy */
         assert_int_equal(c->enroll_grace_days, 0);
         assert_int_equal(c->exempt_tty.n, 0);
+        assert_string_equal(c->alert_rules,
+                            "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");
+        assert_int_equal(c->max_travel_kmh, 1000);
+        assert_int_equal(c->burst_failures, 5);
+        assert_int_equal(c->burst_window, 300);
+        assert_int_equal(c->lockout_alert_window, 3600);
+        assert_true(conf_alert_rule_on(c, "new-country"));
+        assert_true(conf_alert_rule_on(c, "backup-code-used"));
 }
 
 struct tmp {
@@ -393,6 +401,49 @@ static void test_unenrolled_and_group(void **state)
                      "\"0123456789012345678901234567890123456789012345678901234567890123\"");
 }
 
+static void test_alert_rules(void **state)
+{
+        struct mlsec_conf c;
+
+        expect_ok("alert_rules = none\nmax_travel_kmh = 1000000000\nburst_failures = 2\nburst_window = 86400\n"
+                  "lockout_alert_window = 1\n",
+                  &c);
+        assert_string_equal(c.alert_rules, "");
+        assert_false(conf_alert_rule_on(&c, "new-country"));
+        assert_int_equal(c.max_travel_kmh, 1000000000);
+        assert_int_equal(c.burst_failures, 2);
+        assert_int_equal(c.burst_window, 86400);
+        assert_int_equal(c.lockout_alert_window, 1);
+        expect_ok("alert_rules =  failure-burst ,backup-code-used\n", &c);
+        assert_string_equal(c.alert_rules, "failure-burst,backup-code-used");
+        assert_true(conf_alert_rule_on(&c, "failure-burst"));
+        assert_true(conf_alert_rule_on(&c, "backup-code-used"));
+        assert_false(conf_alert_rule_on(&c, "new-country"));
+        assert_false(conf_alert_rule_on(&c, "failure"));   /* a prefix is not a name */
+        assert_false(conf_alert_rule_on(&c, "burst"));     /* nor a suffix */
+        assert_false(conf_alert_rule_on(&c, ""));
+        expect_error("alert_rules = new-country,bogus\n",
+                     "t.conf:1: alert_rules: unknown rule \"bogus\" (known: new-country,impossible-travel,"
+                     "failure-burst,success-after-lockout,backup-code-used, or none)");
+        expect_error("alert_rules = new-country,new-country\n",
+                     "t.conf:1: alert_rules must be none or rule names separated by commas, each once, got "
+                     "\"new-country,new-country\"");
+        expect_error("alert_rules = new-country,,failure-burst\n",
+                     "t.conf:1: alert_rules must be none or rule names separated by commas, each once, got "
+                     "\"new-country,,failure-burst\"");
+        expect_error("alert_rules = ,new-country\n",
+                     "t.conf:1: alert_rules must be none or rule names separated by commas, each once, got "
+                     "\",new-country\"");
+        expect_error("alert_rules = none,new-country\n",
+                     "t.conf:1: alert_rules: unknown rule \"none\" (known: new-country,impossible-travel,"
+                     "failure-burst,success-after-lockout,backup-code-used, or none)");
+        expect_error("max_travel_kmh = 0\n", "t.conf:1: max_travel_kmh must be between 1 and 1000000000, got \"0\"");
+        expect_error("burst_failures = 1\n", "t.conf:1: burst_failures must be between 2 and 10000, got \"1\"");
+        expect_error("burst_window = 86401\n", "t.conf:1: burst_window must be between 1 and 86400, got \"86401\"");
+        expect_error("lockout_alert_window = 0\n",
+                     "t.conf:1: lockout_alert_window must be between 1 and 604800, got \"0\"");
+}
+
 static void test_long_line_and_nul(void **state)
 {
         char *text = malloc(5000);
@@ -581,6 +632,7 @@ int main(void)
                 cmocka_unit_test(test_numbers),
                 cmocka_unit_test(test_paths),
                 cmocka_unit_test(test_unenrolled_and_group),
+                cmocka_unit_test(test_alert_rules),
                 cmocka_unit_test(test_long_line_and_nul),
                 cmocka_unit_test(test_err_buffer),
                 cmocka_unit_test_setup_teardown(test_load_file, tmp_setup, tmp_teardown),

@@ -206,6 +206,11 @@ static void test_audit_messages(void **state)
         audit_event(&e, 0, "key-rotated", "", '3');
         e.user[0] = '\0';
         assert_event_line(&e, "audit: root key-rotated\n");
+        /* alerts: their own wording (and MESSAGE_ID, test_structured_fields) */
+        audit_event(&e, -1, "alert-failure-burst", "5 failed login attempts", '3');
+        assert_event_line(&e, "alert: failure-burst for alice: 5 failed login attempts\n");
+        audit_event(&e, 0, "ack-alert", "alert 3 acknowledged", '3');
+        assert_event_line(&e, "audit: root acknowledged an alert of alice: alert 3 acknowledged\n");
 }
 
 /* The longest detail an event can hold is cut to 256 bytes in MESSAGE, marked "...". */
@@ -315,7 +320,7 @@ static void test_no_stderr_by_default(void **state)
 
 /* ---- structured fields through a private journald ---- */
 
-#define N_ENTRIES 8
+#define N_ENTRIES 11
 
 static int run_wait(char *const argv[], int out_fd)
 {
@@ -368,6 +373,12 @@ static void emit_events(void)
         audit_event(&e, 0, "mfa-reset", "lost phone", '6');
         journal_event(&e);
         audit_event(&e, 0, "mfa-reset", "two\nlines", '7');
+        journal_event(&e);
+        audit_event(&e, -1, "alert-new-country", "successful login via sshd from 198.51.100.4", '8');
+        journal_event(&e);
+        audit_event(&e, 1000, "alert-user-report", "reported by alice", '9');
+        journal_event(&e);
+        audit_event(&e, -1, "alert-something-new", "a rule of a newer mlsecd", 'a');
         journal_event(&e);
         journal_daemon(LOG_ERR, "journal test %s", "status line");
 }
@@ -636,6 +647,20 @@ static void test_structured_fields(void **state)
 
         en = event_entry(&x, '7', &len);
         assert_field(en, len, "MESSAGE", "audit: root reset MFA of alice: two?lines");
+
+        en = event_entry(&x, '8', &len);
+        assert_field(en, len, "MESSAGE", "alert: new-country for alice: successful login via sshd from 198.51.100.4");
+        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT_NEW_COUNTRY);
+        assert_field(en, len, "PRIORITY", "4");
+        assert_field(en, len, "MLSEC_KIND", "audit");
+        assert_field(en, len, "MLSEC_ACTION", "alert-new-country");
+        assert_field(en, len, "MLSEC_USER", "alice");
+        en = event_entry(&x, '9', &len);
+        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT_USER_REPORT);
+        assert_field(en, len, "MLSEC_ACTOR_UID", "1000");
+        en = event_entry(&x, 'a', &len);
+        assert_field(en, len, "MESSAGE_ID", JOURNAL_MID_ALERT);
+        assert_field(en, len, "PRIORITY", "4");
 
         en = find_entry(&x, "MESSAGE=journal test status line", &len);
         assert_non_null(en);

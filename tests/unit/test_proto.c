@@ -456,6 +456,18 @@ static void full_request(struct proto_request *req, enum proto_method m)
                 req->replace = true;
                 strcpy(req->source, "/home/gina/.google_authenticator");
                 break;
+        case PROTO_REPORT_EVENT:
+                strcpy(req->event_id, "fedcba9876543210fedcba9876543210");
+                strcpy(req->note, "not me — I was asleep \"then\"");
+                break;
+        case PROTO_ADMIN_ALERTS:
+                strcpy(req->user, "gina");
+                req->limit = 7;
+                req->open_only = true;
+                break;
+        case PROTO_ADMIN_ALERT_ACK:
+                req->alert = INT64_MAX;
+                break;
         default:
                 break;
         }
@@ -474,6 +486,8 @@ static bool has_required(enum proto_method m)
         case PROTO_ADMIN_RESET_MFA:
         case PROTO_ADMIN_UNLOCK:
         case PROTO_ADMIN_IMPORT:
+        case PROTO_REPORT_EVENT:
+        case PROTO_ADMIN_ALERT_ACK:
                 return true;
         default:
                 return false;
@@ -482,11 +496,11 @@ static bool has_required(enum proto_method m)
 
 static void test_method_names(void **state)
 {
-        static const char *names[] = {"ping",        "report",          "history",           "sessions",
-                                      "logout",      "audit",           "audit-verify",      "status",
-                                      "mfa-begin",   "mfa-confirm",     "mfa-devices",       "mfa-remove",
-                                      "mfa-disable", "backup-codes",    "backup-regenerate", "verify",
-                                      "admin-users", "admin-reset-mfa", "admin-unlock",      "admin-import"};
+        static const char *names[] = {
+                "ping",         "report",       "history",           "sessions",       "logout",      "audit",
+                "audit-verify", "status",       "mfa-begin",         "mfa-confirm",    "mfa-devices", "mfa-remove",
+                "mfa-disable",  "backup-codes", "backup-regenerate", "verify",         "admin-users", "admin-reset-mfa",
+                "admin-unlock", "admin-import", "report-event",      "admin-alerts",   "admin-alert-ack"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
@@ -536,6 +550,57 @@ static void test_request_round_trip_every_method_every_param(void **state)
         full_request(&req, PROTO_ADMIN_RESET_MFA);
         memset(req.reason, 'r', sizeof(req.reason) - 1);
         assert_request_round_trip(&req);
+        full_request(&req, PROTO_REPORT_EVENT);
+        memset(req.note, 'n', sizeof(req.note) - 1);
+        assert_request_round_trip(&req);
+}
+
+/* The parameters of the alert methods: required ones, and each one's rule. */
+static void test_request_alert_params(void **state)
+{
+        struct proto_request req;
+        char buf[PROTO_MSG_MAX];
+        size_t len;
+
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\"}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":{\"note\":\"x\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123456789abcdef0123456789abcdef\"}}"),
+                         0);
+        /* an event id is 32 lower-case hex digits */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123456789ABCDEF0123456789abcdef\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":{\"event_id\":\"0123\"}}"),
+                         -EINVAL);
+        /* a note: text, not empty, without control characters, at most 255 bytes */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123456789abcdef0123456789abcdef\",\"note\":\"a\\u0007b\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123456789abcdef0123456789abcdef\",\"note\":\"\"}}"),
+                         -EINVAL);
+        /* the user is never a parameter of a report: who reports comes from the socket */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123456789abcdef0123456789abcdef\",\"user\":\"bob\"}}"),
+                         -EINVAL);
+        /* an alert id: an integer from 1 */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\"}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":0}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":\"1\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alert-ack\",\"params\":{\"alert\":1}}"), 0);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alerts\",\"params\":{\"open\":1}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-alerts\",\"params\":{\"alert\":1}}"), -EINVAL);
+        /* the encoder refuses the same */
+        full_request(&req, PROTO_REPORT_EVENT);
+        req.event_id[0] = 'G';
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_REPORT_EVENT);
+        strcpy(req.note, "two\nlines");
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_ADMIN_ALERT_ACK);
+        req.alert = 0;
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
 }
 
 /* The parameters of the settings-page methods: required ones, and each one's rule. */
@@ -1527,6 +1592,7 @@ int main(void)
                 cmocka_unit_test(test_request_round_trip_every_method_every_param),
                 cmocka_unit_test(test_request_settings_params),
                 cmocka_unit_test(test_request_import_params),
+                cmocka_unit_test(test_request_alert_params),
                 cmocka_unit_test(test_obj_wipe),
                 cmocka_unit_test(test_request_decodes_what_the_header_shows),
                 cmocka_unit_test(test_request_encoder_refuses_what_the_decoder_would),
