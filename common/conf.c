@@ -63,6 +63,8 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(password_min_classes, 0, 4),
         PATH_KEY(pwquality_conf),
         PATH_KEY(geoip_db),
+        UINT_KEY(new_place_days, 1, 3650),
+        UINT_KEY(backup_codes_low, 0, 9),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -90,6 +92,8 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->password_min_classes = 0;
         (void)snprintf(ret->pwquality_conf, sizeof(ret->pwquality_conf), "%s", "/etc/security/pwquality.conf");
         (void)snprintf(ret->geoip_db, sizeof(ret->geoip_db), "%s", ""); /* no database */
+        ret->new_place_days = 90;
+        ret->backup_codes_low = 3;
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
 }
 

@@ -35,6 +35,8 @@ struct mlsec_conf {
         unsigned password_min_classes; /* 0: pwquality.conf's minclass */
         char pwquality_conf[PATH_MAX]; /* libpwquality settings read first */
         char geoip_db[PATH_MAX];       /* MaxMind-format database for locations; "": none */
+        unsigned new_place_days;       /* a country or network not seen in this many days is new */
+        unsigned backup_codes_low;     /* the login notice warns at this many unused backup codes or fewer */
 };
 
 /* Fill *ret with the built-in defaults. */

@@ -4,6 +4,7 @@
  * The decoders are the trust boundary for bytes from any local user: bounded, strict (exact
  * keys, types and ranges, no duplicate keys, no NUL), and every string passes the event text
  * rule. Error strings are fixed English plus at most an escaped key. Nothing here logs. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -309,6 +310,7 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = "admin-users",
         [PROTO_ADMIN_RESET_MFA] = "admin-reset-mfa",
         [PROTO_ADMIN_UNLOCK] = "admin-unlock",
+        [PROTO_NOTICE] = "notice",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -742,6 +744,9 @@ enum {
         P_SOURCE = 1u << 12,
         P_SERVICE = 1u << 13,
         P_TTY = 1u << 14,
+        P_RHOST = 1u << 15,
+        P_IP = 1u << 16,
+        P_LOGIN = 1u << 17,
 };
 
 static const struct {
@@ -751,7 +756,8 @@ static const struct {
         {"user", P_USER},         {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
         {"closed", P_CLOSED},     {"session", P_SESSION}, {"event", P_EVENT}, {"code", P_CODE},
         {"combined", P_COMBINED}, {"device", P_DEVICE},   {"token", P_TOKEN}, {"reason", P_REASON},
-        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},
+        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},     {"rhost", P_RHOST},
+        {"ip", P_IP},             {"login", P_LOGIN},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -774,6 +780,7 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_USERS] = 0,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
+        [PROTO_NOTICE] = P_USER | P_SERVICE | P_RHOST | P_IP | P_LOGIN,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -804,6 +811,8 @@ static bool session_valid(const char *s, size_t n)
         }
         return true;
 }
+
+_Static_assert(PROTO_TOKEN_LEN == EVENT_ID_LEN, "\"login\" (an event id) is checked as a token");
 
 /* An enrolment token: exactly PROTO_TOKEN_LEN lower-case hex digits. */
 static bool token_valid(const char *s, size_t n)
@@ -843,6 +852,15 @@ static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
         case P_TTY:
                 *ret_n = sizeof(req->tty);
                 return req->tty;
+        case P_RHOST:
+                *ret_n = sizeof(req->rhost);
+                return req->rhost;
+        case P_IP:
+                *ret_n = sizeof(req->ip);
+                return req->ip;
+        case P_LOGIN:
+                *ret_n = sizeof(req->login);
+                return req->login;
         default:
                 return NULL;
         }
@@ -854,8 +872,13 @@ static bool text_param_valid(unsigned bit, const char *s, size_t n)
         case P_DEVICE:
                 return enroll_device_name_valid(s);
         case P_TOKEN:
+        case P_LOGIN: /* an event id has the shape of a token */
                 return token_valid(s, n);
-        default: /* code, reason, source, service, tty: not empty */
+        case P_IP: {
+                unsigned char a[sizeof(struct in6_addr)];
+                return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+        }
+        default: /* code, reason, source, service, tty, rhost: not empty */
                 return s[0] != '\0';
         }
 }
@@ -901,7 +924,10 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
         case P_REASON:
         case P_SOURCE:
         case P_SERVICE:
-        case P_TTY: {
+        case P_TTY:
+        case P_RHOST:
+        case P_IP:
+        case P_LOGIN: {
                 size_t n = 0;
                 char *dst = text_param(req, bit, &n);
 

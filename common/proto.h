@@ -57,6 +57,12 @@ enum proto_method {
                                   *  "lockouts":[..],"last_login_us"?,"last_login_from"?}]}; admins */
         PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */
         PROTO_ADMIN_UNLOCK,      /* {"user","source"?} -> {"user","lockouts_removed"}; admins */
+        /* The login notice at session open (issue #5). "login" is the event id of this login's
+         * auth event when the module knows it; "service", "rhost", "ip" describe the session.
+         * Another user's only for uid 0 (the PAM module); a user may ask for their own. */
+        PROTO_NOTICE, /* {"user"?,"service"?,"rhost"?,"ip"?,"login"?} -> {"user","current"?,"previous"?,
+                       *  "failed","last_failure"?,"mfa_enabled","backup_codes_left",
+                       *  "warnings":[{"kind",...}]} (mlsecd.8, LOGIN NOTICE) */
         _PROTO_METHOD_MAX,
 };
 
@@ -97,6 +103,9 @@ struct proto_request {
         char source[PROTO_SOURCE_MAX];   /* "source": text */
         char service[EVENT_SERVICE_MAX]; /* "service": text, informational */
         char tty[EVENT_TTY_MAX];         /* "tty": text, informational */
+        char rhost[EVENT_HOST_MAX];      /* "rhost": text (notice: the session's remote host) */
+        char ip[EVENT_IP_MAX];           /* "ip": an IPv4 or IPv6 address (notice: the client's) */
+        char login[EVENT_ID_LEN + 1];    /* "login": an event id, 32 lower-case hex digits */
 };
 
 const char *proto_method_to_string(enum proto_method m);

@@ -66,6 +66,8 @@ static void assert_defaults(const struct mlsec_conf *c)
         assert_int_equal(c->unenrolled, CONF_UNENROLLED_ALLOW);
         assert_string_equal(c->admin_group, "mlsec-admin");
         assert_string_equal(c->geoip_db, ""); /* no database */
+        assert_int_equal(c->new_place_days, 90);
+        assert_int_equal(c->backup_codes_low, 3);
 }
 
 struct tmp {
@@ -277,6 +279,23 @@ static void test_numbers(void **state)
         expect_error("window = 1 2\n", "t.conf:1: window must be a number, got \"1 2\"");
         expect_error("window = 1.5\n", "t.conf:1: window must be a number, got \"1.5\"");
         expect_error("max_failures = five\n", "t.conf:1: max_failures must be a number, got \"five\"");
+}
+
+/* The login notice's keys: their ranges, ends included. */
+static void test_notice_keys(void **state)
+{
+        struct mlsec_conf c;
+
+        expect_ok("new_place_days = 1\nbackup_codes_low = 0\n", &c);
+        assert_int_equal(c.new_place_days, 1);
+        assert_int_equal(c.backup_codes_low, 0);
+        expect_ok("new_place_days = 3650\nbackup_codes_low = 9\n", &c);
+        assert_int_equal(c.new_place_days, 3650);
+        assert_int_equal(c.backup_codes_low, 9);
+        expect_error("new_place_days = 0\n", "t.conf:1: new_place_days must be between 1 and 3650, got \"0\"");
+        expect_error("new_place_days = 3651\n", "t.conf:1: new_place_days must be between 1 and 3650, got \"3651\"");
+        expect_error("backup_codes_low = 10\n", "t.conf:1: backup_codes_low must be between 0 and 9, got \"10\"");
+        expect_error("backup_codes_low = -1\n", "t.conf:1: backup_codes_low must be a number, got \"-1\"");
 }
 
 static void test_paths(void **state)
@@ -513,6 +532,7 @@ int main(void)
                 cmocka_unit_test(test_bad_lines),
                 cmocka_unit_test(test_duplicate_key),
                 cmocka_unit_test(test_numbers),
+                cmocka_unit_test(test_notice_keys),
                 cmocka_unit_test(test_paths),
                 cmocka_unit_test(test_unenrolled_and_group),
                 cmocka_unit_test(test_long_line_and_nul),
