@@ -126,6 +126,39 @@ int activity_last_login(struct activity *a, const char *user, const char *exclud
 /* Failed login attempts of USER after SINCE_US. */
 int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret);
 
+/* The login notice. A successful login is an auth event with result "ok" (a code) or
+ * "skipped" (no MFA, let through under unenrolled = allow: after the password in the
+ * documented stacks). Each returns -ENOENT when there is no such login.
+ * activity_login_get: the successful login of USER with event id ID.
+ * activity_recent_login: USER's newest successful login through SERVICE from ADDR (its client
+ * address, else its remote host; "" for neither) at or after SINCE_US.
+ * activity_previous_login: USER's newest successful login older than the one with event id
+ * BEFORE_ID (NULL or "": the newest of all), not through EXCLUDE_SERVICE (NULL: any). */
+int activity_login_get(struct activity *a, const char *user, const char *id, struct activity_login *ret);
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr,
+                          int64_t since_us, struct activity_login *ret);
+int activity_previous_login(struct activity *a, const char *user, const char *before_id, const char *exclude_service,
+                            struct activity_login *ret);
+/* USER's failed login attempts after AFTER_US and before BEFORE_US (0: now), not through
+ * EXCLUDE_SERVICE (NULL: any): how many in *ret_n and, when there is one and RET_LAST is not
+ * NULL, the newest with its place in *ret_last. */
+int activity_failures(struct activity *a, const char *user, int64_t after_us, int64_t before_us,
+                      const char *exclude_service, uint64_t *ret_n, struct activity_login *ret_last);
+
+/* Whether a place was seen before: USER's successful logins since SINCE_US, but the one with
+ * event id EXCLUDE_ID (NULL: none), compared with COUNTRY (ISO code; NULL or "": not asked)
+ * and NETWORK (as geo_network writes it; NULL or "": not asked). The one check behind "a
+ * login from a new country / a new network"; a login with no earlier one to compare with
+ * (located / addressed false) is not new. */
+struct activity_seen {
+        bool located;   /* one of them has a known country */
+        bool country;   /* one of them is from COUNTRY */
+        bool addressed; /* one of them came from an address */
+        bool network;   /* one of them came from NETWORK */
+};
+int activity_place_seen(struct activity *a, const char *user, int64_t since_us, const char *exclude_id,
+                        const char *country, const char *network, struct activity_seen *ret);
+
 /* Delete logins and closed sessions older than BEFORE_US in one transaction. The audit
  * chain is never pruned here (its integrity would be lost). *ret_deleted (may be NULL)
  * counts the rows deleted, events and sessions. */
