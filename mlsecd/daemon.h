@@ -108,6 +108,10 @@ void handle_mfa_expire(struct daemon *d, int64_t now_us);
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len);
 
+/* handlers_notice.c: notice, the login notice at session open (another user's: uid 0 only). */
+int handle_notice(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
+
 /* handlers.c: the reply helpers every handler file uses. */
 int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len);
 /* Encodes O (may be NULL: -ENOMEM), frees it; with wipe, O's strings are zeroed first. */
