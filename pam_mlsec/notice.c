@@ -19,6 +19,24 @@
 #include "proto.h"
 #include "util.h"
 
+/* The sentences, as pam_mlsec(8) quotes them (test_man.sh checks). */
+#define MSG_LAST_LOGIN  "Last login: %s%s"
+#define MSG_LAST_FAILED "Last failed attempt: %s%s"
+#define MSG_FROM        " from %s"
+#define MSG_ON          " on %s"
+#define MSG_VIA         " via %s"
+#define MSG_FIRST       "This is the first login recorded for this account."
+#define MSG_FAILED_ONE  "There was 1 failed login attempt %s."
+#define MSG_FAILED_MANY "There were %lld failed login attempts %s."
+#define MSG_SINCE_LAST  "since the last successful login"
+#define MSG_BEFORE      "before this login"
+#define MSG_NEW_COUNTRY "Warning: this login is from a country not seen on this account in the last %lld days (%s)."
+#define MSG_NEW_NETWORK "Warning: this login is from a network not seen on this account in the last %lld days (%s)."
+#define MSG_BACKUP_NONE "Warning: no backup codes left; run \"mlsecctl backup-codes regenerate\" for new ones."
+#define MSG_BACKUP_LOW                                                                                                 \
+        "Warning: only %lld backup code%s left; run \"mlsecctl backup-codes regenerate\" for new ones."
+#define MSG_NO_MFA "Warning: two-factor authentication is not enabled; run \"mlsecctl mfa enable\"."
+
 #define DATA_LOGIN "pam_mlsec:login"
 #define HOST_SHOWN 100 /* bytes of a remote host or address as shown, escaped */
 #define TEXT_SHOWN 130 /* bytes of a place, service or country name as shown */
@@ -82,16 +100,16 @@ static int where(const struct proto_obj *l, char *buf, size_t len)
         }
         buf[0] = '\0';
         if (from && from[0]) {
-                n = (size_t)snprintf(buf, len, " from %s", util_escape(from, h, sizeof(h)));
+                n = (size_t)snprintf(buf, len, MSG_FROM, util_escape(from, h, sizeof(h)));
                 /* a place nobody knows adds nothing */
                 if (desc && desc[0] && kind && strcmp(kind, "unknown") != 0 && strcmp(kind, "not-an-address") != 0 &&
                     n < len)
                         n += (size_t)snprintf(buf + n, len - n, " (%s)", shown(desc, p, sizeof(p)));
         } else if (tty && tty[0]) {
-                n = (size_t)snprintf(buf, len, " on %s", util_escape(tty, h, sizeof(h)));
+                n = (size_t)snprintf(buf, len, MSG_ON, util_escape(tty, h, sizeof(h)));
         }
         if (service[0] && n < len)
-                (void)snprintf(buf + n, len - n, " via %s", shown(service, s, sizeof(s)));
+                (void)snprintf(buf + n, len - n, MSG_VIA, shown(service, s, sizeof(s)));
         proto_obj_free(place);
         return 0;
 }
@@ -113,15 +131,18 @@ static void add(struct lines *ls, const char *fmt, ...)
         va_end(ap);
 }
 
-/* "Last login: ..." or "Last failed attempt: ...": LABEL, the time and where from. */
-static int add_login(struct lines *ls, const char *label, const struct proto_obj *l)
+/* "Last login: ..." or, for a FAILURE, "Last failed attempt: ...": the time and where from. */
+static int add_login(struct lines *ls, bool failure, const struct proto_obj *l)
 {
         char t[64], w[NOTICE_LINE_MAX - 96];
         int r;
 
         if ((r = when(l, t, sizeof(t))) < 0 || (r = where(l, w, sizeof(w))) < 0)
                 return r;
-        add(ls, "%s: %s%s", label, t, w);
+        if (failure)
+                add(ls, MSG_LAST_FAILED, t, w);
+        else
+                add(ls, MSG_LAST_LOGIN, t, w);
         return 0;
 }
 
@@ -148,25 +169,21 @@ static int add_warning(struct lines *ls, const struct proto_obj *w, int64_t days
                         v = proto_obj_get_str(w, "country");
                 if (!v)
                         return -EBADMSG;
-                add(ls, "Warning: this login is from a country not seen on this account in the last %lld days (%s).",
-                    (long long)days, shown(v, b, sizeof(b)));
+                add(ls, MSG_NEW_COUNTRY, (long long)days, shown(v, b, sizeof(b)));
         } else if (strcmp(kind, "new-network") == 0) {
                 v = proto_obj_get_str(w, "network");
                 if (!v)
                         return -EBADMSG;
-                add(ls, "Warning: this login is from a network not seen on this account in the last %lld days (%s).",
-                    (long long)days, util_escape(v, b, sizeof(b)));
+                add(ls, MSG_NEW_NETWORK, (long long)days, util_escape(v, b, sizeof(b)));
         } else if (strcmp(kind, "backup-codes-low") == 0) {
                 if (proto_obj_get_int(w, "left", &left) < 0 || left < 0)
                         return -EBADMSG;
                 if (left == 0)
-                        add(ls, "Warning: no backup codes left; run \"mlsecctl backup-codes regenerate\" for new ones.");
+                        add(ls, MSG_BACKUP_NONE);
                 else
-                        add(ls, "Warning: only %lld backup code%s left; run \"mlsecctl backup-codes regenerate\" for new "
-                                "ones.",
-                            (long long)left, left == 1 ? "" : "s");
+                        add(ls, MSG_BACKUP_LOW, (long long)left, left == 1 ? "" : "s");
         } else if (strcmp(kind, "mfa-not-enabled") == 0) {
-                add(ls, "Warning: two-factor authentication is not enabled; run \"mlsecctl mfa enable\".");
+                add(ls, MSG_NO_MFA);
         }
         /* a kind this module does not know yet is left out */
         return 0;
@@ -189,19 +206,17 @@ static int lines_of(const struct proto_obj *res, const char *user, struct lines 
         warns = proto_obj_get(res, "warnings");
         r = have_cur < 0 || have_prev < 0 || have_last < 0 || !warns || (failed > 0) != (have_last > 0) ? -EBADMSG : 0;
         if (r >= 0 && have_prev)
-                r = add_login(ls, "Last login", prev);
+                r = add_login(ls, false, prev);
         else if (r >= 0 && have_cur)
-                add(ls, "This is the first login recorded for this account.");
+                add(ls, MSG_FIRST);
         /* with neither, this login was not recorded as one (e.g. no pam_mlsec in the auth
          * stack): nothing is known about logins, so nothing is said */
         if (r >= 0 && failed > 0) {
                 if (failed == 1)
-                        add(ls, "There was 1 failed login attempt %s.",
-                            have_prev ? "since the last successful login" : "before this login");
+                        add(ls, MSG_FAILED_ONE, have_prev ? MSG_SINCE_LAST : MSG_BEFORE);
                 else
-                        add(ls, "There were %lld failed login attempts %s.", (long long)failed,
-                            have_prev ? "since the last successful login" : "before this login");
-                r = add_login(ls, "Last failed attempt", last);
+                        add(ls, MSG_FAILED_MANY, (long long)failed, have_prev ? MSG_SINCE_LAST : MSG_BEFORE);
+                r = add_login(ls, true, last);
         }
         for (size_t i = 0; r >= 0 && i < proto_array_len(warns); i++) {
                 struct proto_obj *w = proto_array_get(warns, i);
