@@ -187,6 +187,19 @@ check "a user may read their own notice" \
 raw '{"v":1,"method":"notice","params":{"user":"alice"}}' >"$OUT" 2>&1
 check "root may read anyone's" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ok"] and d["result"]["user"]=="alice" and d["result"]["failed"]==2, d' "$OUT"
 
+# --- the notice path is clean under valgrind ---
+if command -v valgrind >/dev/null && [ "${SANITIZE:-}" != 1 ]; then
+        nc "$SA"
+        valgrind -q --error-exitcode=42 --leak-check=full --errors-for-leak-kinds=definite "$PAMDRIVE" \
+                --confdir "$PAMDIR" --user alice --rhost 198.51.100.5 --answer "$NC" --open-session >"$OUT" 2>&1
+        VG=$?
+        check "valgrind: a login with its notice has no memory errors or leaks" \
+                eval '[ $VG -ne 42 ] && ! grep -q "^==[0-9]*==" "$OUT" && grep -q "^INFO: Last login: " "$OUT"'
+else
+        N_TEST=$((N_TEST + 1))
+        echo "ok $N_TEST - # SKIP valgrind: not installed, or a sanitizer build"
+fi
+
 # --- mlsecd unreachable: the session opens at once, without a notice ---
 # elapsed_ms COMMAND...: runs it, prints how long it took
 elapsed_ms() {
