@@ -753,11 +753,12 @@ static const struct {
         const char *name;
         unsigned bit;
 } param_names[] = {
-        {"user", P_USER},         {"all", P_ALL},         {"limit", P_LIMIT}, {"failed", P_FAILED},
-        {"closed", P_CLOSED},     {"session", P_SESSION}, {"event", P_EVENT}, {"code", P_CODE},
-        {"combined", P_COMBINED}, {"device", P_DEVICE},   {"token", P_TOKEN}, {"reason", P_REASON},
-        {"source", P_SOURCE},     {"service", P_SERVICE}, {"tty", P_TTY},     {"rhost", P_RHOST},
-        {"ip", P_IP},             {"login", P_LOGIN},
+        {"user", P_USER},     {"all", P_ALL},         {"limit", P_LIMIT},
+        {"failed", P_FAILED}, {"closed", P_CLOSED},   {"session", P_SESSION},
+        {"event", P_EVENT},   {"code", P_CODE},       {"combined", P_COMBINED},
+        {"device", P_DEVICE}, {"token", P_TOKEN},     {"reason", P_REASON},
+        {"source", P_SOURCE}, {"service", P_SERVICE}, {"tty", P_TTY},
+        {"rhost", P_RHOST},   {"ip", P_IP},           {"login", P_LOGIN},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {

@@ -129,11 +129,11 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define SESSION_SET  "UPDATE sessions SET closed_us = ?2, end_reason = ?3, ended_by_uid = ?4"
 #define NEWEST_ONE   " ORDER BY time_us DESC, id DESC LIMIT 1"
 /* a login that got through: a code (ok), or no MFA under unenrolled = allow (skipped) */
-#define LOGIN_OK     "result IN ('ok', 'skipped')"
+#define LOGIN_OK "result IN ('ok', 'skipped')"
 /* where a login came from: its client address, else its remote host */
-#define LOGIN_ADDR   "(CASE WHEN ip != '' THEN ip ELSE rhost END)"
+#define LOGIN_ADDR "(CASE WHEN ip != '' THEN ip ELSE rhost END)"
 /* USER's successful logins since ?2 but the one with event id ?3 */
-#define SEEN_WHERE   "kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND time_us >= ?2 AND event_id != ?3"
+#define SEEN_WHERE "kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND time_us >= ?2 AND event_id != ?3"
 
 enum stmt_id {
         ST_BEGIN,
@@ -242,10 +242,9 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_RECENT_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK
                             " AND service = ?2 AND " LOGIN_ADDR " = ?3 AND time_us >= ?4" NEWEST_ONE,
         /* ?3: the current login's event id ('' for none), of which only older rows count */
-        [ST_PREVIOUS_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK
-                              " AND service != ?2"
-                              " AND (?3 = '' OR (time_us, id) < (SELECT time_us, id FROM events WHERE event_id = ?3))"
-                              NEWEST_ONE,
+        [ST_PREVIOUS_LOGIN] =
+                "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND service != ?2"
+                " AND (?3 = '' OR (time_us, id) < (SELECT time_us, id FROM events WHERE event_id = ?3))" NEWEST_ONE,
         [ST_FAILURES_COUNT] = "SELECT count(*) FROM events WHERE kind = 'auth' AND result = 'fail' AND user = ?1"
                               " AND time_us > ?2 AND time_us < ?3 AND service != ?4",
         [ST_FAILURES_LAST] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'fail' AND user = ?1"
@@ -254,8 +253,8 @@ static const char *const stmt_sql[_ST_MAX] = {
                             " AND geo_country != ''),"
                             " EXISTS(SELECT 1 FROM events WHERE " SEEN_WHERE " AND geo_kind = 'found'"
                             " AND geo_country = ?4)",
-        [ST_SEEN_ADDRESSES] = "SELECT DISTINCT " LOGIN_ADDR " FROM events WHERE " SEEN_WHERE
-                              " AND (ip != '' OR rhost != '')",
+        [ST_SEEN_ADDRESSES] =
+                "SELECT DISTINCT " LOGIN_ADDR " FROM events WHERE " SEEN_WHERE " AND (ip != '' OR rhost != '')",
 };
 
 struct activity {
@@ -1470,8 +1469,8 @@ int activity_login_get(struct activity *a, const char *user, const char *id, str
         return one_login(st, ret);
 }
 
-int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr,
-                          int64_t since_us, struct activity_login *ret)
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr, int64_t since_us,
+                          struct activity_login *ret)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
@@ -1498,7 +1497,8 @@ int activity_previous_login(struct activity *a, const char *user, const char *be
         r = stmt_get(a, ST_PREVIOUS_LOGIN, &st);
         if (r < 0)
                 return r;
-        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_text(a, st, 2, exclude_service ? exclude_service : "")) < 0 ||
+        if ((r = bind_text(a, st, 1, user)) < 0 ||
+            (r = bind_text(a, st, 2, exclude_service ? exclude_service : "")) < 0 ||
             (r = bind_text(a, st, 3, before_id ? before_id : "")) < 0)
                 return r;
         return one_login(st, ret);

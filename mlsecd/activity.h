@@ -135,8 +135,8 @@ int activity_count_failed(struct activity *a, const char *user, int64_t since_us
  * activity_previous_login: USER's newest successful login older than the one with event id
  * BEFORE_ID (NULL or "": the newest of all), not through EXCLUDE_SERVICE (NULL: any). */
 int activity_login_get(struct activity *a, const char *user, const char *id, struct activity_login *ret);
-int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr,
-                          int64_t since_us, struct activity_login *ret);
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr, int64_t since_us,
+                          struct activity_login *ret);
 int activity_previous_login(struct activity *a, const char *user, const char *before_id, const char *exclude_service,
                             struct activity_login *ret);
 /* USER's failed login attempts after AFTER_US and before BEFORE_US (0: now), not through

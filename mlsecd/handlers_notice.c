@@ -57,7 +57,7 @@ static struct proto_obj *login_obj(const struct activity_login *l)
                 r = proto_obj_set_str(o, "method", e->method);
         if (r >= 0) {
                 place = handle_place_obj(&l->place);
-                r = place ? proto_obj_set_obj(o, "place", place)
+                r = place             ? proto_obj_set_obj(o, "place", place)
                     : l->place.stored ? -ENOMEM
                                       : proto_obj_set_str(o, "place", NULL);
         }
@@ -250,8 +250,8 @@ int handle_notice(struct daemon *d, const struct peer *p, const struct proto_req
 
         if (strcmp(user, p->user) != 0 && p->uid != 0)
                 /* not even admin_group: the notice is the PAM module's, as root, at a login */
-                return handle_reply_error(PROTO_E_FORBIDDEN, "only root may read another user's login notice", out,
-                                          max, ret_len);
+                return handle_reply_error(PROTO_E_FORBIDDEN, "only root may read another user's login notice", out, max,
+                                          ret_len);
         if (!user[0])
                 return handle_reply_error(PROTO_E_FORBIDDEN, "your uid has no user name", out, max, ret_len);
         o = proto_obj_new();

@@ -33,9 +33,8 @@
 #define MSG_NEW_COUNTRY "Warning: this login is from a country not seen on this account in the last %lld days (%s)."
 #define MSG_NEW_NETWORK "Warning: this login is from a network not seen on this account in the last %lld days (%s)."
 #define MSG_BACKUP_NONE "Warning: no backup codes left; run \"mlsecctl backup-codes regenerate\" for new ones."
-#define MSG_BACKUP_LOW                                                                                                 \
-        "Warning: only %lld backup code%s left; run \"mlsecctl backup-codes regenerate\" for new ones."
-#define MSG_NO_MFA "Warning: two-factor authentication is not enabled; run \"mlsecctl mfa enable\"."
+#define MSG_BACKUP_LOW  "Warning: only %lld backup code%s left; run \"mlsecctl backup-codes regenerate\" for new ones."
+#define MSG_NO_MFA      "Warning: two-factor authentication is not enabled; run \"mlsecctl mfa enable\"."
 
 #define DATA_LOGIN "pam_mlsec:login"
 #define HOST_SHOWN 100 /* bytes of a remote host or address as shown, escaped */

@@ -1153,8 +1153,8 @@ static struct geo_place berlin(void)
 }
 
 /* A login of USER at T with RESULT from IP (rhost the same), through SERVICE, stored with PLACE. */
-static struct mlsec_event login_from(struct fixture *f, int64_t t, const char *user, const char *result,
-                                     const char *ip, const char *service, const struct geo_place *place)
+static struct mlsec_event login_from(struct fixture *f, int64_t t, const char *user, const char *result, const char *ip,
+                                     const char *service, const struct geo_place *place)
 {
         struct mlsec_event e = make_login(f, t, user, result);
 

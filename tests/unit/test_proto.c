@@ -479,7 +479,7 @@ static void test_method_names(void **state)
                                       "logout",      "audit",           "audit-verify",      "status",
                                       "mfa-begin",   "mfa-confirm",     "mfa-devices",       "mfa-remove",
                                       "mfa-disable", "backup-codes",    "backup-regenerate", "verify",
-                                      "admin-users", "admin-reset-mfa", "admin-unlock", "notice"};
+                                      "admin-users", "admin-reset-mfa", "admin-unlock",      "notice"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
