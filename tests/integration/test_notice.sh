@@ -214,8 +214,8 @@ elapsed_ms login alice --rhost 203.0.113.7 --no-auth --open-session
 sed -n 's/^INFO: //p' "$OUT" >"$T/got"
 echo "# session open with mlsecd stopped (no socket): $(cat "$T/ms") ms"
 check "mlsecd stopped: the session opens, no notice, within 2 s" eval 'nothing && [ "$(cat "$T/ms")" -lt 2000 ]'
-# fake_mlsecd MODE: a root server on the socket that never answers (hang), or answers only
-# reports (reports)
+# fake_mlsecd MODE: a root server on the socket that never answers (hang), answers only
+# reports (reports), or answers reports and every notice with the contents of the file MODE
 fake_mlsecd() {
         rm -f "$SOCK"
         python3 - "$SOCK" "$1" <<'PYEOF' >"$T/fake.log" 2>&1 &
@@ -231,8 +231,11 @@ def serve(c):
         m = c.recv(70000)
         if not m:
             return
-        if mode == "reports" and json.loads(m)["method"] == "report":
+        method = json.loads(m)["method"]
+        if mode != "hang" and method == "report":
             c.send(b'{"v":1,"ok":true,"result":{"stored":true}}')
+        elif mode != "hang" and mode != "reports" and method == "notice":
+            c.send(open(mode, "rb").read())
         # anything else: never answered
 while True:
     c, _ = s.accept()
@@ -258,5 +261,45 @@ check "a server that takes the report but never answers the notice: the session 
         eval 'nothing && [ "$(cat "$T/ms")" -lt 2000 ]'
 kill "$FAKE_PID"
 wait "$FAKE_PID" 2>/dev/null
+
+# --- answers that are not what mlsecd sends: escaped, or nothing at all ---
+# a hostile server (as root: the module talks to no other) with terminal escapes in every string
+cat >"$T/evil.json" <<'JSON'
+{"v":1,"ok":true,"result":{"user":"alice","current":null,"failed":1,"new_place_days":90,
+ "previous":{"time_us":1796000000000000,"service":"ss\u009bhd","from":"203.0.113.7\u001b[2J\u0007",
+  "place":{"kind":"found","description":"Syd\u001b]0;owned\u0007ney"}},
+ "last_failure":{"time_us":1796000000000000,"service":"sshd","tty":"pts/1\u001b[31m","place":null},
+ "warnings":[{"kind":"new-country","country_name":"Ger\u001bmany"},{"kind":"new-network","network":"1.2.3.0/24\u001b"},
+  {"kind":"some-future-kind"}]}}
+JSON
+fake_mlsecd "$T/evil.json"
+login alice --rhost 203.0.113.7 --no-auth --open-session
+sed -n 's/^INFO: //p' "$OUT" >"$T/got"
+check "every string of the answer is escaped before it reaches the terminal; an unknown warning is left out" \
+        is 'Last login: Mon Nov 30 00:53:20 2026 from 203.0.113.7\x1b[2J\x07 (Syd\x1b]0;owned\x07ney) via ss\xc2\x9bhd' \
+        "There was 1 failed login attempt since the last successful login." \
+        'Last failed attempt: Mon Nov 30 00:53:20 2026 on pts/1\x1b[31m via sshd' \
+        'Warning: this login is from a country not seen on this account in the last 90 days (Ger\x1bmany).' \
+        'Warning: this login is from a network not seen on this account in the last 90 days (1.2.3.0/24\x1b).'
+check "no raw control character reached the conversation" eval '! grep -q "[[:cntrl:]]" "$T/got"'
+kill "$FAKE_PID"
+wait "$FAKE_PID" 2>/dev/null
+# malformed: failures without the last one, another user's notice, not an object
+printf '%s' '{"v":1,"ok":true,"result":{"user":"alice","current":null,"previous":null,"failed":2,"new_place_days":90,"warnings":[]}}' >"$T/bad1.json"
+printf '%s' '{"v":1,"ok":true,"result":{"user":"bob","current":null,"previous":null,"failed":0,"new_place_days":90,"warnings":[{"kind":"mfa-not-enabled"}]}}' >"$T/bad2.json"
+printf '%s' '{"v":1,"ok":true,"result":{"user":"alice","current":null,"previous":"yesterday","failed":0,"new_place_days":90,"warnings":[{"kind":"mfa-not-enabled"}]}}' >"$T/bad3.json"
+printf '%s' '{"v":1,"ok":false,"error":{"code":"internal","message":"the login notice could not be read"}}' >"$T/bad4.json"
+for b in 1 2 3 4; do
+        fake_mlsecd "$T/bad$b.json"
+        login alice --rhost 203.0.113.7 --no-auth --open-session
+        sed -n 's/^INFO: //p' "$OUT" >"$T/got"
+        kill "$FAKE_PID"
+        wait "$FAKE_PID" 2>/dev/null
+        nothing || break
+done
+check "an answer that makes no sense, or an error: the session opens, nothing at all is shown" nothing
+check "... and the authentication log says why" \
+        eval 'syslog_has "user=alice: no login notice: unexpected answer from mlsecd" &&
+                syslog_has "user=alice: no login notice: internal: the login notice could not be read"'
 rm -f "$SOCK"
 finish
