@@ -239,8 +239,13 @@ static const char *const stmt_sql[_ST_MAX] = {
         /* the login notice: a successful login is an auth row with result ok or skipped */
         [ST_LOGIN_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth' AND user = ?2"
                          " AND " LOGIN_OK,
+        /* the same source: the client address (?3) or the remote host (?5) agree, or neither
+         * side has either; an address seen at authentication but not at session open (or the
+         * other way round) still matches by the remote host */
         [ST_RECENT_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK
-                            " AND service = ?2 AND " LOGIN_ADDR " = ?3 AND time_us >= ?4" NEWEST_ONE,
+                            " AND service = ?2 AND time_us >= ?4"
+                            " AND ((?3 != '' AND ip = ?3) OR (?5 != '' AND rhost = ?5)"
+                            " OR (?3 = '' AND ?5 = '' AND ip = '' AND rhost = ''))" NEWEST_ONE,
         /* ?3: the current login's event id ('' for none), of which only older rows count */
         [ST_PREVIOUS_LOGIN] =
                 "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND service != ?2"
@@ -1469,19 +1474,20 @@ int activity_login_get(struct activity *a, const char *user, const char *id, str
         return one_login(st, ret);
 }
 
-int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr, int64_t since_us,
-                          struct activity_login *ret)
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *ip, const char *rhost,
+                          int64_t since_us, struct activity_login *ret)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
-        if (!a || !user || !user_filter_ok(user) || !service || !addr || !ret)
+        if (!a || !user || !user_filter_ok(user) || !service || !ip || !rhost || !ret)
                 return -EINVAL;
         r = stmt_get(a, ST_RECENT_LOGIN, &st);
         if (r < 0)
                 return r;
         if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_text(a, st, 2, service)) < 0 ||
-            (r = bind_text(a, st, 3, addr)) < 0 || (r = bind_int(a, st, 4, since_us)) < 0)
+            (r = bind_text(a, st, 3, ip)) < 0 || (r = bind_int(a, st, 4, since_us)) < 0 ||
+            (r = bind_text(a, st, 5, rhost)) < 0)
                 return r;
         return one_login(st, ret);
 }

@@ -130,13 +130,14 @@ int activity_count_failed(struct activity *a, const char *user, int64_t since_us
  * "skipped" (no MFA, let through under unenrolled = allow: after the password in the
  * documented stacks). Each returns -ENOENT when there is no such login.
  * activity_login_get: the successful login of USER with event id ID.
- * activity_recent_login: USER's newest successful login through SERVICE from ADDR (its client
- * address, else its remote host; "" for neither) at or after SINCE_US.
+ * activity_recent_login: USER's newest successful login through SERVICE at or after SINCE_US
+ * from the same source: the client address IP or the remote host RHOST is the login's (either
+ * may be ""), or neither is known on both sides.
  * activity_previous_login: USER's newest successful login older than the one with event id
  * BEFORE_ID (NULL or "": the newest of all), not through EXCLUDE_SERVICE (NULL: any). */
 int activity_login_get(struct activity *a, const char *user, const char *id, struct activity_login *ret);
-int activity_recent_login(struct activity *a, const char *user, const char *service, const char *addr, int64_t since_us,
-                          struct activity_login *ret);
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *ip, const char *rhost,
+                          int64_t since_us, struct activity_login *ret);
 int activity_previous_login(struct activity *a, const char *user, const char *before_id, const char *exclude_service,
                             struct activity_login *ret);
 /* USER's failed login attempts after AFTER_US and before BEFORE_US (0: now), not through

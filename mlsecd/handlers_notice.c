@@ -82,7 +82,7 @@ static int find_current(struct daemon *d, const char *user, const struct proto_r
         if (req->login[0])
                 r = activity_login_get(d->act, user, req->login, ret);
         else if (req->service[0])
-                r = activity_recent_login(d->act, user, req->service, req->ip[0] ? req->ip : req->rhost,
+                r = activity_recent_login(d->act, user, req->service, req->ip, req->rhost,
                                           now - (int64_t)NOTICE_CURRENT_WINDOW_S * 1000000, ret);
         else
                 r = -ENOENT;
@@ -229,8 +229,9 @@ static int notice_obj(struct daemon *d, const char *user, const struct proto_req
         warns = proto_array_new();
         if (!warns)
                 return -ENOMEM;
-        /* the session's own source first: the module knows it even before its auth is stored */
-        addr = req->ip[0] ? req->ip : req->rhost[0] ? req->rhost : have_cur ? login_addr(&cur.event) : "";
+        /* the session's client address, else this login's as stored (it may have had one when
+         * it authenticated), else the session's remote host */
+        addr = req->ip[0] ? req->ip : have_cur && login_addr(&cur.event)[0] ? login_addr(&cur.event) : req->rhost;
         r = place_warnings(d, user, addr, have_cur, &cur, now, warns);
         if (r >= 0)
                 r = mfa_warnings(d, user, o, warns);

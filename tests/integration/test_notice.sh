@@ -123,6 +123,13 @@ check "a session opened apart from its authentication: that authentication is th
         "Warning: this login is from a country not seen on this account in the last 90 days (United States)." \
         "Warning: this login is from a network not seen on this account in the last 90 days (192.0.2.0/24)."
 
+nc "$SA"
+login alice --rhost host.example --env "SSH_CONNECTION=198.51.100.40 50022 10.0.0.1 22" --answer "$NC"
+login alice --rhost host.example --no-auth --open-session
+sed -n 's/^INFO: //p' "$OUT" >"$T/got"
+check "... also when it had a client address (SSH_CONNECTION) and the session only the remote host" \
+        is "Last login: $(at 2) from 192.0.2.77 (United States) via mlsec-test"
+
 # --- backup codes running low, and no MFA ---
 backup() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backup_codes"][int(sys.argv[2])])' "$T/codes-bob.json" "$1"; }
 session bob "$SB" 192.0.2.10

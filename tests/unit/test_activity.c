@@ -1172,7 +1172,7 @@ static void test_notice_current_and_previous(void **state)
         struct fixture *f = *state;
         struct geo_place s = sydney(), b = berlin();
         struct activity_login l;
-        struct mlsec_event first, skipped, cur, tie;
+        struct mlsec_event first, skipped, cur, tie, local;
 
         assert_int_equal(activity_previous_login(f->a, "alice", NULL, "mlsecctl", &l), -ENOENT);
         first = login_from(f, T0, "alice", "ok", "203.0.113.7", "sshd", &s);
@@ -1192,16 +1192,29 @@ static void test_notice_current_and_previous(void **state)
         assert_int_equal(activity_login_get(f->a, "alice", "0123456789abcdef0123456789abcdef", &l), -ENOENT);
         assert_int_equal(activity_login_get(f->a, "alice", "not-an-id", &l), -EINVAL);
 
-        /* recent: service and address must match, and it must be late enough */
-        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", T0 + 20, &l), 0);
+        /* recent: service and source must match, and it must be late enough */
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", "", T0 + 20, &l), 0);
         assert_string_equal(l.event.id, cur.id);
-        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", T0 + 21, &l), -ENOENT);
-        assert_int_equal(activity_recent_login(f->a, "alice", "login", "198.51.100.9", 0, &l), -ENOENT);
-        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "203.0.113.99", 0, &l), -ENOENT);
-        assert_int_equal(activity_recent_login(f->a, "alice", "login", "203.0.113.8", 0, &l), 0);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", "", T0 + 21, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "login", "198.51.100.9", "", 0, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "203.0.113.99", "", 0, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "203.0.113.99", "h.example", 0, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "", "", 0, &l), -ENOENT); /* it has a source */
+        assert_int_equal(activity_recent_login(f->a, "alice", "login", "203.0.113.8", "", 0, &l), 0);
         assert_string_equal(l.event.id, skipped.id); /* skipped: let through without MFA */
-        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", 0, &l), 0);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", "", 0, &l), 0);
         assert_string_equal(l.event.id, cur.id); /* bob's later login from there is not alice's */
+        /* the remote host alone (sshd authenticating with SSH_CONNECTION, opening without) */
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "", "198.51.100.9", 0, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "192.0.2.200", "198.51.100.9", 0, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        local = make_login(f, T0 + 19, "carol", "ok");
+        strcpy(local.service, "login");
+        local.ip[0] = local.rhost[0] = '\0';
+        assert_true(store(f, &local));
+        assert_int_equal(activity_recent_login(f->a, "carol", "login", "", "", 0, &l), 0);
+        assert_string_equal(l.event.id, local.id); /* a console login: no source on either side */
 
         /* previous: older than the current one, mlsecctl's checks and failures left out */
         assert_int_equal(activity_previous_login(f->a, "alice", cur.id, "mlsecctl", &l), 0);
@@ -1231,7 +1244,8 @@ static void test_notice_current_and_previous(void **state)
 
         assert_int_equal(activity_previous_login(NULL, "alice", NULL, NULL, &l), -EINVAL);
         assert_int_equal(activity_previous_login(f->a, "alice", "xyz", NULL, &l), -EINVAL);
-        assert_int_equal(activity_recent_login(f->a, NULL, "sshd", "", 0, &l), -EINVAL);
+        assert_int_equal(activity_recent_login(f->a, NULL, "sshd", "", "", 0, &l), -EINVAL);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", NULL, "", 0, &l), -EINVAL);
 }
 
 /* Failures between two logins: how many, and the newest with its place. */
