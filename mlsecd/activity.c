@@ -128,6 +128,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define NEWEST_SESS  " ORDER BY opened_us DESC, id DESC LIMIT ?2"
 #define SESSION_SET  "UPDATE sessions SET closed_us = ?2, end_reason = ?3, ended_by_uid = ?4"
 #define NEWEST_ONE   " ORDER BY time_us DESC, id DESC LIMIT 1"
+#define NEWEST_N     " ORDER BY time_us DESC, id DESC LIMIT ?5"
 /* a login that got through: a code (ok), or no MFA under unenrolled = allow (skipped) */
 #define LOGIN_OK "result IN ('ok', 'skipped')"
 /* where a login came from: its client address, else its remote host */
@@ -250,16 +251,18 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_PREVIOUS_LOGIN] =
                 "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND service != ?2"
                 " AND (?3 = '' OR (time_us, id) < (SELECT time_us, id FROM events WHERE event_id = ?3))" NEWEST_ONE,
-        [ST_FAILURES_COUNT] = "SELECT count(*) FROM events WHERE kind = 'auth' AND result = 'fail' AND user = ?1"
-                              " AND time_us > ?2 AND time_us < ?3 AND service != ?4",
+        /* counted up to ?5: an attack's millions of attempts cost no more than that */
+        [ST_FAILURES_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM events WHERE kind = 'auth' AND result = 'fail'"
+                              " AND user = ?1 AND time_us > ?2 AND time_us < ?3 AND service != ?4 LIMIT ?5)",
         [ST_FAILURES_LAST] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'fail' AND user = ?1"
                              " AND time_us > ?2 AND time_us < ?3 AND service != ?4" NEWEST_ONE,
-        [ST_SEEN_COUNTRY] = "SELECT EXISTS(SELECT 1 FROM events WHERE " SEEN_WHERE " AND geo_kind = 'found'"
-                            " AND geo_country != ''),"
-                            " EXISTS(SELECT 1 FROM events WHERE " SEEN_WHERE " AND geo_kind = 'found'"
-                            " AND geo_country = ?4)",
-        [ST_SEEN_ADDRESSES] =
-                "SELECT DISTINCT " LOGIN_ADDR " FROM events WHERE " SEEN_WHERE " AND (ip != '' OR rhost != '')",
+        /* over the newest ?5 of them only: the work per notice stays bounded for an account
+         * that logs in every minute */
+        [ST_SEEN_COUNTRY] = "SELECT coalesce(max(geo_kind = 'found' AND geo_country != ''), 0),"
+                            " coalesce(max(geo_kind = 'found' AND geo_country = ?4), 0)"
+                            " FROM (SELECT geo_kind, geo_country FROM events WHERE " SEEN_WHERE NEWEST_N ")",
+        [ST_SEEN_ADDRESSES] = "SELECT DISTINCT addr FROM (SELECT " LOGIN_ADDR " AS addr FROM events WHERE " SEEN_WHERE
+                              " AND (ip != '' OR rhost != '')" NEWEST_N ")",
 };
 
 struct activity {
@@ -1538,6 +1541,8 @@ int activity_failures(struct activity *a, const char *user, int64_t after_us, in
         if (r < 0)
                 return r;
         r = bind_failures(a, st, user, after_us, before_us, exclude_service);
+        if (r >= 0)
+                r = bind_int(a, st, 5, ACTIVITY_FAILURES_MAX);
         if (r < 0)
                 return r;
         r = stmt_step(st);
@@ -1562,13 +1567,14 @@ int activity_failures(struct activity *a, const char *user, int64_t after_us, in
         return 0;
 }
 
-/* ?1 user, ?2 since, ?3 the login left out. */
+/* ?1 user, ?2 since, ?3 the login left out, ?5 how many logins at most. */
 static int bind_seen(struct activity *a, sqlite3_stmt *st, const char *user, int64_t since_us, const char *exclude_id)
 {
         int r;
 
         if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, since_us)) < 0 ||
-            (r = bind_text(a, st, 3, exclude_id ? exclude_id : "")) < 0)
+            (r = bind_text(a, st, 3, exclude_id ? exclude_id : "")) < 0 ||
+            (r = bind_int(a, st, 5, ACTIVITY_SEEN_MAX)) < 0)
                 return r;
         return 0;
 }

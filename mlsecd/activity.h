@@ -141,16 +141,19 @@ int activity_recent_login(struct activity *a, const char *user, const char *serv
 int activity_previous_login(struct activity *a, const char *user, const char *before_id, const char *exclude_service,
                             struct activity_login *ret);
 /* USER's failed login attempts after AFTER_US and before BEFORE_US (0: now), not through
- * EXCLUDE_SERVICE (NULL: any): how many in *ret_n and, when there is one and RET_LAST is not
- * NULL, the newest with its place in *ret_last. */
+ * EXCLUDE_SERVICE (NULL: any): how many in *ret_n (counted up to ACTIVITY_FAILURES_MAX: that
+ * many means at least that many) and, when there is one and RET_LAST is not NULL, the newest
+ * with its place in *ret_last. */
+#define ACTIVITY_FAILURES_MAX 10000
 int activity_failures(struct activity *a, const char *user, int64_t after_us, int64_t before_us,
                       const char *exclude_service, uint64_t *ret_n, struct activity_login *ret_last);
 
-/* Whether a place was seen before: USER's successful logins since SINCE_US, but the one with
- * event id EXCLUDE_ID (NULL: none), compared with COUNTRY (ISO code; NULL or "": not asked)
- * and NETWORK (as geo_network writes it; NULL or "": not asked). The one check behind "a
- * login from a new country / a new network"; a login with no earlier one to compare with
- * (located / addressed false) is not new. */
+/* Whether a place was seen before: the newest ACTIVITY_SEEN_MAX of USER's successful
+ * logins since SINCE_US, but the one with event id EXCLUDE_ID (NULL: none), compared with
+ * COUNTRY (ISO code; NULL or "": not asked) and NETWORK (as geo_network writes it; NULL or
+ * "": not asked). The one check behind "a login from a new country / a new network"; a
+ * login with no earlier one to compare with (located / addressed false) is not new. */
+#define ACTIVITY_SEEN_MAX 1000
 struct activity_seen {
         bool located;   /* one of them has a known country */
         bool country;   /* one of them is from COUNTRY */

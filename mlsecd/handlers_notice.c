@@ -220,6 +220,8 @@ static int notice_obj(struct daemon *d, const char *user, const struct proto_req
                 r = set_login(o, "previous", have_prev, &prev);
         if (r >= 0)
                 r = proto_obj_set_int(o, "failed", (int64_t)failed);
+        if (r >= 0 && failed >= ACTIVITY_FAILURES_MAX)
+                r = proto_obj_set_bool(o, "failed_at_least", true); /* counted no further */
         if (r >= 0)
                 r = set_login(o, "last_failure", failed > 0, &fail);
         if (r >= 0)

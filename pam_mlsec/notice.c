@@ -28,6 +28,7 @@
 #define MSG_FIRST       "This is the first login recorded for this account."
 #define MSG_FAILED_ONE  "There was 1 failed login attempt %s."
 #define MSG_FAILED_MANY "There were %lld failed login attempts %s."
+#define MSG_FAILED_MOST "There were at least %lld failed login attempts %s."
 #define MSG_SINCE_LAST  "since the last successful login"
 #define MSG_BEFORE      "before this login"
 #define MSG_NEW_COUNTRY "Warning: this login is from a country not seen on this account in the last %lld days (%s)."
@@ -194,6 +195,7 @@ static int lines_of(const struct proto_obj *res, const char *user, struct lines 
         struct proto_obj *cur = NULL, *prev = NULL, *last = NULL, *warns = NULL;
         const char *who = proto_obj_get_str(res, "user");
         int64_t failed, days;
+        bool at_least;
         int r, have_cur, have_prev, have_last;
 
         if (!who || strcmp(who, user) != 0 || proto_obj_get_int(res, "failed", &failed) < 0 || failed < 0 ||
@@ -211,10 +213,13 @@ static int lines_of(const struct proto_obj *res, const char *user, struct lines 
         /* with neither, this login was not recorded as one (e.g. no pam_mlsec in the auth
          * stack): nothing is known about logins, so nothing is said */
         if (r >= 0 && failed > 0) {
+                if (proto_obj_get_bool(res, "failed_at_least", &at_least) < 0)
+                        at_least = false;
                 if (failed == 1)
                         add(ls, MSG_FAILED_ONE, have_prev ? MSG_SINCE_LAST : MSG_BEFORE);
                 else
-                        add(ls, MSG_FAILED_MANY, (long long)failed, have_prev ? MSG_SINCE_LAST : MSG_BEFORE);
+                        add(ls, at_least ? MSG_FAILED_MOST : MSG_FAILED_MANY, (long long)failed,
+                            have_prev ? MSG_SINCE_LAST : MSG_BEFORE);
                 r = add_login(ls, true, last);
         }
         for (size_t i = 0; r >= 0 && i < proto_array_len(warns); i++) {

@@ -291,6 +291,21 @@ check "every string of the answer is escaped before it reaches the terminal; an 
 check "no raw control character reached the conversation" eval '! grep -q "[[:cntrl:]]" "$T/got"'
 kill "$FAKE_PID"
 wait "$FAKE_PID" 2>/dev/null
+# mlsecd counts failures up to 10000 (unit-tested in test_activity); the module says "at least"
+cat >"$T/most.json" <<'JSON'
+{"v":1,"ok":true,"result":{"user":"alice","current":null,"failed":10000,"failed_at_least":true,"new_place_days":90,
+ "previous":{"time_us":1796000000000000,"service":"sshd","from":"203.0.113.7","place":null},
+ "last_failure":{"time_us":1796000000000000,"service":"sshd","from":"192.0.2.1","place":null},"warnings":[]}}
+JSON
+fake_mlsecd "$T/most.json"
+login alice --rhost 203.0.113.7 --no-auth --open-session
+sed -n 's/^INFO: //p' "$OUT" >"$T/got"
+check "failures counted no further than 10000: at least" \
+        is "Last login: Mon Nov 30 00:53:20 2026 from 203.0.113.7 via sshd" \
+        "There were at least 10000 failed login attempts since the last successful login." \
+        "Last failed attempt: Mon Nov 30 00:53:20 2026 from 192.0.2.1 via sshd"
+kill "$FAKE_PID"
+wait "$FAKE_PID" 2>/dev/null
 # malformed: failures without the last one, another user's notice, not an object
 printf '%s' '{"v":1,"ok":true,"result":{"user":"alice","current":null,"previous":null,"failed":2,"new_place_days":90,"warnings":[]}}' >"$T/bad1.json"
 printf '%s' '{"v":1,"ok":true,"result":{"user":"bob","current":null,"previous":null,"failed":0,"new_place_days":90,"warnings":[{"kind":"mfa-not-enabled"}]}}' >"$T/bad2.json"

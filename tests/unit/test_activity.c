@@ -1352,6 +1352,44 @@ static void test_notice_place_seen(void **state)
         assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "AU", NULL, NULL), -EINVAL);
 }
 
+/* The bounds on the work of one notice: the newest ACTIVITY_SEEN_MAX logins are compared,
+ * failures are counted up to ACTIVITY_FAILURES_MAX. */
+static void test_notice_bounds(void **state)
+{
+        struct fixture *f = *state;
+        struct geo_place s = sydney(), b = berlin();
+        struct activity_login last;
+        struct activity_seen seen;
+        struct mlsec_event e;
+        uint64_t n = 0;
+
+        assert_int_equal(activity_begin(f->a), 0);
+        e = login_from(f, T0, "alice", "ok", "198.51.100.9", "sshd", &b); /* the oldest: Germany */
+        for (int i = 1; i < ACTIVITY_SEEN_MAX; i++)
+                e = login_from(f, T0 + i, "alice", "ok", "203.0.113.7", "sshd", &s);
+        for (int i = 0; i <= ACTIVITY_FAILURES_MAX; i++)
+                (void)login_from(f, T0 + 100000 + i, "alice", "fail", "192.0.2.1", "sshd", NULL);
+        assert_int_equal(activity_commit(f->a), 0);
+
+        /* 1000 logins: Germany is still among them */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.country && seen.network);
+        /* one more from Sydney: Germany is now beyond the newest 1000 */
+        e = login_from(f, T0 + ACTIVITY_SEEN_MAX, "alice", "ok", "203.0.113.7", "sshd", &s);
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.located && seen.addressed);
+        assert_false(seen.country || seen.network);
+        /* the current one left out: the oldest is back in */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, e.id, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.country && seen.network);
+
+        assert_int_equal(activity_failures(f->a, "alice", 0, 0, NULL, &n, &last), 0);
+        assert_int_equal(n, ACTIVITY_FAILURES_MAX); /* 10001 stored, counted up to 10000 */
+        assert_int_equal(last.event.time_us, T0 + 100000 + ACTIVITY_FAILURES_MAX); /* the newest all the same */
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 100000 + 5, 0, NULL, &n, NULL), 0);
+        assert_int_equal(n, ACTIVITY_FAILURES_MAX - 5);
+}
+
 int main(void)
 {
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1385,6 +1423,7 @@ int main(void)
                 TO(test_notice_current_and_previous),
                 TO(test_notice_failures_between),
                 TO(test_notice_place_seen),
+                TO(test_notice_bounds),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
