@@ -79,6 +79,7 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(lockout_alert_window, 1, 604800),
         {"alert_rules", KIND_RULES, offsetof(struct mlsec_conf, alert_rules),
          sizeof(((struct mlsec_conf *)0)->alert_rules), 0, 0},
+        UINT_KEY(backup_codes_low, 0, 9),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -114,6 +115,7 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->password_min_classes = 0;
         (void)snprintf(ret->pwquality_conf, sizeof(ret->pwquality_conf), "%s", "/etc/security/pwquality.conf");
         (void)snprintf(ret->geoip_db, sizeof(ret->geoip_db), "%s", ""); /* no database */
+        ret->backup_codes_low = 3;
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
         ret->enroll_grace_days = 0; /* no grace: members without MFA are refused */
         ret->require_mfa_group.n = 0; /* list: empty, no policy */

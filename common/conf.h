@@ -53,6 +53,7 @@ struct mlsec_conf {
         unsigned burst_failures;                /* failure-burst: this many failed logins ... */
         unsigned burst_window;                  /* ... within this many seconds */
         unsigned lockout_alert_window;          /* success-after-lockout: seconds after a lockout */
+        unsigned backup_codes_low;     /* the login notice warns at this many unused backup codes or fewer */
 };
 
 /* Fill *ret with the built-in defaults. */

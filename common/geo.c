@@ -193,6 +193,42 @@ const char *geo_describe(const struct geo_place *p, char *buf, size_t len)
         }
 }
 
+int geo_network(const char *ip, char *ret, size_t len)
+{
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        uint8_t a[16] = {0};
+        char text[INET6_ADDRSTRLEN], net[GEO_NETWORK_MAX];
+        int af, bits, n;
+
+        if (!ip || !ret || len == 0)
+                return -EINVAL;
+        if (inet_pton(AF_INET, ip, a) == 1) {
+                af = AF_INET;
+        } else if (inet_pton(AF_INET6, ip, a) == 1) {
+                af = AF_INET6;
+                if (memcmp(a, mapped, 12) == 0) {
+                        memmove(a, a + 12, 4);
+                        af = AF_INET;
+                }
+        } else {
+                return -EINVAL;
+        }
+        if (af == AF_INET) {
+                a[3] = 0;
+                bits = 24;
+        } else {
+                memset(a + 6, 0, 10);
+                bits = 48;
+        }
+        if (!inet_ntop(af, a, text, sizeof(text)))
+                return -EINVAL;
+        n = snprintf(net, sizeof(net), "%s/%d", text, bits);
+        if (n < 0 || (size_t)n >= sizeof(net) || (size_t)n >= len)
+                return -ENOBUFS;
+        memcpy(ret, net, (size_t)n + 1);
+        return 0;
+}
+
 double geo_distance_km(double lat1, double lon1, double lat2, double lon2)
 {
         const double rad = M_PI / 180.0;

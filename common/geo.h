@@ -45,5 +45,11 @@ const char *geo_describe(const struct geo_place *p, char *buf, size_t len);
 /* "found", "private", "loopback", "unknown", "not-an-address": the wire spelling (mlsecctl.1) */
 const char *geo_kind_to_string(enum geo_kind k);
 
+/* The network IP belongs to, as text: its /24 for IPv4 (an IPv4-mapped IPv6 address counts
+ * as IPv4), its /48 for IPv6 ("198.51.100.0/24", "2001:db8:1::/48"). -EINVAL when IP is not
+ * an address, -ENOBUFS when LEN is too small (GEO_NETWORK_MAX always fits). */
+#define GEO_NETWORK_MAX 48
+int geo_network(const char *ip, char *ret, size_t len);
+
 /* Great-circle distance in kilometres (haversine, mean Earth radius 6371 km). */
 double geo_distance_km(double lat1, double lon1, double lat2, double lon2);

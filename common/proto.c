@@ -4,6 +4,7 @@
  * The decoders are the trust boundary for bytes from any local user: bounded, strict (exact
  * keys, types and ranges, no duplicate keys, no NUL), and every string passes the event text
  * rule. Error strings are fixed English plus at most an escaped key. Nothing here logs. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -313,6 +314,7 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_REPORT_EVENT] = "report-event",
         [PROTO_ADMIN_ALERTS] = "admin-alerts",
         [PROTO_ADMIN_ALERT_ACK] = "admin-alert-ack",
+        [PROTO_NOTICE] = "notice",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -756,6 +758,9 @@ enum {
         P_NOTE = 1u << 22,
         P_ALERT = 1u << 23,
         P_OPEN = 1u << 24,
+        P_RHOST = 1u << 25,
+        P_IP = 1u << 26,
+        P_LOGIN = 1u << 27,
 };
 
 static const struct {
@@ -787,6 +792,9 @@ static const struct {
         {"note", P_NOTE},
         {"alert", P_ALERT},
         {"open", P_OPEN},
+        {"rhost", P_RHOST},
+        {"ip", P_IP},
+        {"login", P_LOGIN},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -814,6 +822,7 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_REPORT_EVENT] = P_EVENT_ID | P_NOTE,
         [PROTO_ADMIN_ALERTS] = P_USER | P_LIMIT | P_OPEN,
         [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
+        [PROTO_NOTICE] = P_USER | P_SERVICE | P_RHOST | P_IP | P_LOGIN,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -847,6 +856,8 @@ static bool session_valid(const char *s, size_t n)
         }
         return true;
 }
+
+_Static_assert(PROTO_TOKEN_LEN == EVENT_ID_LEN, "\"login\" (an event id) is checked as a token");
 
 /* An enrolment token: exactly PROTO_TOKEN_LEN lower-case hex digits. */
 static bool token_valid(const char *s, size_t n)
@@ -928,6 +939,15 @@ static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
         case P_NOTE:
                 *ret_n = sizeof(req->note);
                 return req->note;
+        case P_RHOST:
+                *ret_n = sizeof(req->rhost);
+                return req->rhost;
+        case P_IP:
+                *ret_n = sizeof(req->ip);
+                return req->ip;
+        case P_LOGIN:
+                *ret_n = sizeof(req->login);
+                return req->login;
         default:
                 return NULL;
         }
@@ -940,10 +960,15 @@ static bool text_param_valid(unsigned bit, const char *s, size_t n)
                 return enroll_device_name_valid(s);
         case P_TOKEN:
         case P_EVENT_ID: /* an event id has the shape of a token */
+        case P_LOGIN:
                 return token_valid(s, n);
         case P_SECRET:
                 return secret_valid(s, n);
-        default: /* code, reason, source, service, tty, note: not empty */
+        case P_IP: {
+                unsigned char a[sizeof(struct in6_addr)];
+                return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+        }
+        default: /* code, reason, source, service, tty, note, rhost: not empty */
                 return s[0] != '\0';
         }
 }
@@ -1033,7 +1058,10 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
         case P_TTY:
         case P_SECRET:
         case P_EVENT_ID:
-        case P_NOTE: {
+        case P_NOTE:
+        case P_RHOST:
+        case P_IP:
+        case P_LOGIN: {
                 size_t n = 0;
                 char *dst = text_param(req, bit, &n);
 

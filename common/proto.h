@@ -66,6 +66,12 @@ enum proto_method {
         PROTO_ADMIN_ALERTS,    /* {"user"?,"limit"?,"open"?} -> {"alerts":[{"id","time_us","user","kind","event_id",
                                 *  "detail","note"?,"reporter_uid"?,"acked_us"?,"acked_by_uid"?}]}; admins */
         PROTO_ADMIN_ALERT_ACK, /* {"alert"} -> {"alert","user","kind"}; admins */
+        /* The login notice at session open (issue #5). "login" is the event id of this login's
+         * auth event when the module knows it; "service", "rhost", "ip" describe the session.
+         * Another user's only for uid 0 (the PAM module); a user may ask for their own. */
+        PROTO_NOTICE, /* {"user"?,"service"?,"rhost"?,"ip"?,"login"?} -> {"user","current"?,"previous"?,
+                       *  "failed","last_failure"?,"mfa_enabled","backup_codes_left",
+                       *  "warnings":[{"kind",...}]} (mlsecd.8, LOGIN NOTICE) */
         _PROTO_METHOD_MAX,
 };
 
@@ -124,6 +130,9 @@ struct proto_request {
         char note[PROTO_NOTE_MAX];       /* "note": text */
         int64_t alert;                   /* "alert": an alert id, 1..INT64_MAX */
         bool open_only;                  /* "open" */
+        char rhost[EVENT_HOST_MAX];      /* "rhost": text (notice: the session's remote host) */
+        char ip[EVENT_IP_MAX];           /* "ip": an IPv4 or IPv6 address (notice: the client's) */
+        char login[EVENT_ID_LEN + 1];    /* "login": an event id, 32 lower-case hex digits */
 };
 
 /* Overwrite the secrets a request may carry (code, secret, scratch codes). */

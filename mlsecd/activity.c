@@ -149,6 +149,14 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define NEWEST_LOGIN " ORDER BY time_us DESC, id DESC LIMIT ?2"
 #define NEWEST_SESS  " ORDER BY opened_us DESC, id DESC LIMIT ?2"
 #define SESSION_SET  "UPDATE sessions SET closed_us = ?2, end_reason = ?3, ended_by_uid = ?4"
+#define NEWEST_ONE   " ORDER BY time_us DESC, id DESC LIMIT 1"
+#define NEWEST_N     " ORDER BY time_us DESC, id DESC LIMIT ?5"
+/* a login that got through: a code (ok), or no MFA under unenrolled = allow (skipped) */
+#define LOGIN_OK "result IN ('ok', 'skipped')"
+/* where a login came from: its client address, else its remote host */
+#define LOGIN_ADDR "(CASE WHEN ip != '' THEN ip ELSE rhost END)"
+/* USER's successful logins since ?2 but the one with event id ?3 */
+#define SEEN_WHERE "kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND time_us >= ?2 AND event_id != ?3"
 
 enum stmt_id {
         ST_BEGIN,
@@ -183,7 +191,6 @@ enum stmt_id {
         ST_LAST_LOGIN,
         ST_COUNT_FAILED,
         ST_COUNT_FAILED_IN,
-        ST_PLACE_SEEN,
         ST_PREV_SUCCESS,
         ST_PREV_LOCATED,
         ST_LAST_LOCKOUT,
@@ -197,6 +204,13 @@ enum stmt_id {
         ST_ALERTS_ALL,
         ST_ALERTS_ALL_OPEN,
         ST_ALERTS_COUNT_OPEN,
+        ST_LOGIN_GET,
+        ST_RECENT_LOGIN,
+        ST_PREVIOUS_LOGIN,
+        ST_FAILURES_COUNT,
+        ST_FAILURES_LAST,
+        ST_SEEN_COUNTRY,
+        ST_SEEN_ADDRESSES,
         _ST_MAX,
 };
 
@@ -262,8 +276,6 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_COUNT_FAILED_IN] = "SELECT count(*) FROM events"
                                " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2"
                                " AND time_us <= ?3",
-        [ST_PLACE_SEEN] = "SELECT 1 FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
-                          " AND time_us >= ?2 AND time_us < ?3 AND geo_country = ?4 LIMIT 1",
         /* ?2: at or before this time, ?3: not this event, ?4: not this service */
         [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
                             " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
@@ -278,6 +290,32 @@ static const char *const stmt_sql[_ST_MAX] = {
                             " AND time_us > ?3 AND time_us <= ?2"
                             " UNION ALL SELECT max(time_us) FROM events WHERE kind = 'auth' AND result = 'fail'"
                             " AND user = ?1 AND reason = 'locked' AND time_us > ?3 AND time_us <= ?2)",
+        /* the login notice: a successful login is an auth row with result ok or skipped */
+        [ST_LOGIN_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth' AND user = ?2"
+                         " AND " LOGIN_OK,
+        /* the same source: the client address (?3) or the remote host (?5) agree, or neither
+         * side has either; an address seen at authentication but not at session open (or the
+         * other way round) still matches by the remote host */
+        [ST_RECENT_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK
+                            " AND service = ?2 AND time_us >= ?4"
+                            " AND ((?3 != '' AND ip = ?3) OR (?5 != '' AND rhost = ?5)"
+                            " OR (?3 = '' AND ?5 = '' AND ip = '' AND rhost = ''))" NEWEST_ONE,
+        /* ?3: the current login's event id ('' for none), of which only older rows count */
+        [ST_PREVIOUS_LOGIN] =
+                "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK " AND service != ?2"
+                " AND (?3 = '' OR (time_us, id) < (SELECT time_us, id FROM events WHERE event_id = ?3))" NEWEST_ONE,
+        /* counted up to ?5: an attack's millions of attempts cost no more than that */
+        [ST_FAILURES_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM events WHERE kind = 'auth' AND result = 'fail'"
+                              " AND user = ?1 AND time_us > ?2 AND time_us < ?3 AND service != ?4 LIMIT ?5)",
+        [ST_FAILURES_LAST] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'fail' AND user = ?1"
+                             " AND time_us > ?2 AND time_us < ?3 AND service != ?4" NEWEST_ONE,
+        /* over the newest ?5 of them only: the work per notice stays bounded for an account
+         * that logs in every minute */
+        [ST_SEEN_COUNTRY] = "SELECT coalesce(max(geo_kind = 'found' AND geo_country != ''), 0),"
+                            " coalesce(max(geo_kind = 'found' AND geo_country = ?4), 0)"
+                            " FROM (SELECT geo_kind, geo_country FROM events WHERE " SEEN_WHERE NEWEST_N ")",
+        [ST_SEEN_ADDRESSES] = "SELECT DISTINCT addr FROM (SELECT " LOGIN_ADDR " AS addr FROM events WHERE " SEEN_WHERE
+                              " AND (ip != '' OR rhost != '')" NEWEST_N ")",
         [ST_EVENT_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth'",
         [ST_ALERT_ADD] = "INSERT INTO alerts(time_us, user, kind, event_id, detail, note, reporter_uid)"
                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, event_id) DO NOTHING",
@@ -1478,27 +1516,6 @@ static int one_int(sqlite3_stmt *st, int64_t *ret)
         return copy_int(st, 0, ret);
 }
 
-int activity_place_seen(struct activity *a, const char *user, const char *country, int64_t since_us, int64_t before_us,
-                        bool *ret_seen)
-{
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
-        int r;
-
-        if (!a || !user || !user_filter_ok(user) || !string_ok(country, GEO_COUNTRY_MAX) || !ret_seen)
-                return -EINVAL;
-        r = stmt_get(a, ST_PLACE_SEEN, &st);
-        if (r < 0)
-                return r;
-        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, since_us)) < 0 ||
-            (r = bind_int(a, st, 3, before_us)) < 0 || (r = bind_text(a, st, 4, country)) < 0)
-                return r;
-        r = stmt_step(st);
-        if (r < 0)
-                return r;
-        *ret_seen = r > 0;
-        return 0;
-}
-
 int activity_prev_success(struct activity *a, const char *user, int64_t until_us, const char *exclude_event_id,
                           const char *exclude_service, bool located, struct activity_login *ret)
 {
@@ -1571,7 +1588,7 @@ int activity_last_lockout(struct activity *a, const char *user, int64_t after_us
         return 0;
 }
 
-int activity_login_get(struct activity *a, const char *event_id, struct activity_login *ret)
+int activity_event_get(struct activity *a, const char *event_id, struct activity_login *ret)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         struct activity_login l;
@@ -1750,4 +1767,219 @@ int activity_alert_ack(struct activity *a, int64_t id, int64_t time_us, int64_t 
         if (r < 0)
                 return r;
         return sqlite3_changes(a->db) > 0 ? 1 : 0;
+}
+
+/* ---- the login notice -------------------------------------------------------------- */
+
+/* Step ST once into a login with its place: 0, or -ENOENT for no row. */
+static int one_login(sqlite3_stmt *st, struct activity_login *ret)
+{
+        struct activity_login l;
+        int r;
+
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        r = placed_login_from_row(st, &l);
+        if (r < 0)
+                return r;
+        *ret = l;
+        return 0;
+}
+
+static bool id_ok(const char *id)
+{
+        return id && strnlen(id, EVENT_ID_LEN + 1) == EVENT_ID_LEN && strspn(id, "0123456789abcdef") == EVENT_ID_LEN;
+}
+
+int activity_login_get(struct activity *a, const char *user, const char *id, struct activity_login *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !id_ok(id) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_LOGIN_GET, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, id)) < 0 || (r = bind_text(a, st, 2, user)) < 0)
+                return r;
+        return one_login(st, ret);
+}
+
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *ip, const char *rhost,
+                          int64_t since_us, struct activity_login *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !service || !ip || !rhost || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_RECENT_LOGIN, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_text(a, st, 2, service)) < 0 ||
+            (r = bind_text(a, st, 3, ip)) < 0 || (r = bind_int(a, st, 4, since_us)) < 0 ||
+            (r = bind_text(a, st, 5, rhost)) < 0)
+                return r;
+        return one_login(st, ret);
+}
+
+int activity_previous_login(struct activity *a, const char *user, const char *before_id, const char *exclude_service,
+                            struct activity_login *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || (before_id && before_id[0] && !id_ok(before_id)) || !ret)
+                return -EINVAL;
+        r = stmt_get(a, ST_PREVIOUS_LOGIN, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, user)) < 0 ||
+            (r = bind_text(a, st, 2, exclude_service ? exclude_service : "")) < 0 ||
+            (r = bind_text(a, st, 3, before_id ? before_id : "")) < 0)
+                return r;
+        return one_login(st, ret);
+}
+
+/* ?1 user, ?2 after, ?3 before, ?4 the service left out. */
+static int bind_failures(struct activity *a, sqlite3_stmt *st, const char *user, int64_t after_us, int64_t before_us,
+                         const char *exclude_service)
+{
+        int r;
+
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, after_us)) < 0 ||
+            (r = bind_int(a, st, 3, before_us > 0 ? before_us : INT64_MAX)) < 0 ||
+            (r = bind_text(a, st, 4, exclude_service ? exclude_service : "")) < 0)
+                return r;
+        return 0;
+}
+
+int activity_failures(struct activity *a, const char *user, int64_t after_us, int64_t before_us,
+                      const char *exclude_service, uint64_t *ret_n, struct activity_login *ret_last)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        _cleanup_reset_ sqlite3_stmt *lt = NULL;
+        struct activity_login last;
+        int64_t n = 0;
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || !ret_n)
+                return -EINVAL;
+        r = stmt_get(a, ST_FAILURES_COUNT, &st);
+        if (r < 0)
+                return r;
+        r = bind_failures(a, st, user, after_us, before_us, exclude_service);
+        if (r >= 0)
+                r = bind_int(a, st, 5, ACTIVITY_FAILURES_MAX);
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r > 0 && (r = copy_int(st, 0, &n)) < 0)
+                return r;
+        if (n > 0 && ret_last) {
+                r = stmt_get(a, ST_FAILURES_LAST, &lt);
+                if (r < 0)
+                        return r;
+                r = bind_failures(a, lt, user, after_us, before_us, exclude_service);
+                if (r < 0)
+                        return r;
+                r = one_login(lt, &last);
+                if (r < 0)
+                        return r == -ENOENT ? -EIO : r; /* counted, then gone: not in one read */
+        }
+        *ret_n = n > 0 ? (uint64_t)n : 0;
+        if (n > 0 && ret_last)
+                *ret_last = last;
+        return 0;
+}
+
+/* ?1 user, ?2 since, ?3 the login left out, ?5 how many logins at most. */
+static int bind_seen(struct activity *a, sqlite3_stmt *st, const char *user, int64_t since_us, const char *exclude_id)
+{
+        int r;
+
+        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, since_us)) < 0 ||
+            (r = bind_text(a, st, 3, exclude_id ? exclude_id : "")) < 0 ||
+            (r = bind_int(a, st, 5, ACTIVITY_SEEN_MAX)) < 0)
+                return r;
+        return 0;
+}
+
+static int seen_country(struct activity *a, const char *user, int64_t since_us, const char *exclude_id,
+                        const char *country, struct activity_seen *seen)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t located = 0, same = 0;
+        int r;
+
+        r = stmt_get(a, ST_SEEN_COUNTRY, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_seen(a, st, user, since_us, exclude_id)) < 0 || (r = bind_text(a, st, 4, country)) < 0)
+                return r;
+        r = stmt_step(st);
+        if (r <= 0)
+                return r < 0 ? r : -EIO;
+        if ((r = copy_int(st, 0, &located)) < 0 || (r = copy_int(st, 1, &same)) < 0)
+                return r;
+        seen->located = located != 0;
+        seen->country = same != 0;
+        return 0;
+}
+
+static int seen_network(struct activity *a, const char *user, int64_t since_us, const char *exclude_id,
+                        const char *network, struct activity_seen *seen)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        char addr[EVENT_HOST_MAX], net[GEO_NETWORK_MAX];
+        int r;
+
+        r = stmt_get(a, ST_SEEN_ADDRESSES, &st);
+        if (r < 0)
+                return r;
+        r = bind_seen(a, st, user, since_us, exclude_id);
+        if (r < 0)
+                return r;
+        /* the networks are worked out here, not stored: one row per distinct address */
+        while ((r = stmt_step(st)) > 0) {
+                r = COPY_TEXT(st, 0, addr);
+                if (r < 0)
+                        return r;
+                if (geo_network(addr, net, sizeof(net)) < 0)
+                        continue; /* a host name: no network */
+                seen->addressed = true;
+                if (strcmp(net, network) == 0) {
+                        seen->network = true;
+                        return 0;
+                }
+        }
+        return r;
+}
+
+int activity_place_seen(struct activity *a, const char *user, int64_t since_us, const char *exclude_id,
+                        const char *country, const char *network, struct activity_seen *ret)
+{
+        struct activity_seen seen = {false};
+        int r;
+
+        if (!a || !user || !user_filter_ok(user) || (exclude_id && exclude_id[0] && !id_ok(exclude_id)) || !ret)
+                return -EINVAL;
+        if (country && country[0]) {
+                r = seen_country(a, user, since_us, exclude_id, country, &seen);
+                if (r < 0)
+                        return r;
+        }
+        if (network && network[0]) {
+                r = seen_network(a, user, since_us, exclude_id, network, &seen);
+                if (r < 0)
+                        return r;
+        }
+        *ret = seen;
+        return 0;
 }

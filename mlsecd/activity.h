@@ -127,6 +127,43 @@ int activity_last_login(struct activity *a, const char *user, const char *exclud
 /* Failed login attempts of USER after SINCE_US. */
 int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret);
 
+/* The login notice. A successful login is an auth event with result "ok" (a code) or
+ * "skipped" (no MFA, let through under unenrolled = allow: after the password in the
+ * documented stacks). Each returns -ENOENT when there is no such login.
+ * activity_login_get: the successful login of USER with event id ID.
+ * activity_recent_login: USER's newest successful login through SERVICE at or after SINCE_US
+ * from the same source: the client address IP or the remote host RHOST is the login's (either
+ * may be ""), or neither is known on both sides.
+ * activity_previous_login: USER's newest successful login older than the one with event id
+ * BEFORE_ID (NULL or "": the newest of all), not through EXCLUDE_SERVICE (NULL: any). */
+int activity_login_get(struct activity *a, const char *user, const char *id, struct activity_login *ret);
+int activity_recent_login(struct activity *a, const char *user, const char *service, const char *ip, const char *rhost,
+                          int64_t since_us, struct activity_login *ret);
+int activity_previous_login(struct activity *a, const char *user, const char *before_id, const char *exclude_service,
+                            struct activity_login *ret);
+/* USER's failed login attempts after AFTER_US and before BEFORE_US (0: now), not through
+ * EXCLUDE_SERVICE (NULL: any): how many in *ret_n (counted up to ACTIVITY_FAILURES_MAX: that
+ * many means at least that many) and, when there is one and RET_LAST is not NULL, the newest
+ * with its place in *ret_last. */
+#define ACTIVITY_FAILURES_MAX 10000
+int activity_failures(struct activity *a, const char *user, int64_t after_us, int64_t before_us,
+                      const char *exclude_service, uint64_t *ret_n, struct activity_login *ret_last);
+
+/* Whether a place was seen before: the newest ACTIVITY_SEEN_MAX of USER's successful
+ * logins since SINCE_US, but the one with event id EXCLUDE_ID (NULL: none), compared with
+ * COUNTRY (ISO code; NULL or "": not asked) and NETWORK (as geo_network writes it; NULL or
+ * "": not asked). The one check behind "a login from a new country / a new network"; a
+ * login with no earlier one to compare with (located / addressed false) is not new. */
+#define ACTIVITY_SEEN_MAX 1000
+struct activity_seen {
+        bool located;   /* one of them has a known country */
+        bool country;   /* one of them is from COUNTRY */
+        bool addressed; /* one of them came from an address */
+        bool network;   /* one of them came from NETWORK */
+};
+int activity_place_seen(struct activity *a, const char *user, int64_t since_us, const char *exclude_id,
+                        const char *country, const char *network, struct activity_seen *ret);
+
 /* Delete logins and closed sessions older than BEFORE_US in one transaction. The audit
  * chain is never pruned here (its integrity would be lost). *ret_deleted (may be NULL)
  * counts the rows deleted, events and sessions. */
@@ -134,11 +171,6 @@ int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted)
 
 /* ---- what the suspicious-activity rules ask (mlsecd/rules.c) ---- */
 
-/* Has USER logged in successfully from COUNTRY (an ISO code, as the geo database gave it
- * when the login was stored) at a time in [SINCE_US, BEFORE_US)? The one "seen this
- * country before" check: the rules and the login notice ask the same question. */
-int activity_place_seen(struct activity *a, const char *user, const char *country, int64_t since_us, int64_t before_us,
-                        bool *ret_seen);
 /* The newest successful login of USER at or before UNTIL_US that is not EXCLUDE_EVENT_ID
  * (NULL: none) and whose service is not EXCLUDE_SERVICE (NULL: any); with LOCATED only one
  * whose place has coordinates. -ENOENT if none. */
@@ -149,8 +181,8 @@ int activity_count_failed_in(struct activity *a, const char *user, int64_t after
 /* The time of USER's newest lockout in (AFTER_US, UNTIL_US]: a "lockout" audit entry (a
  * lockout begun) or a login refused as "locked". -ENOENT if none. */
 int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us);
-/* The login (auth) event with this id; -ENOENT if none. */
-int activity_login_get(struct activity *a, const char *event_id, struct activity_login *ret);
+/* The login (auth) event with this id, whatever its result; -ENOENT if none. */
+int activity_event_get(struct activity *a, const char *event_id, struct activity_login *ret);
 
 /* ---- alerts: raised by a rule (kind = the rule's name) or by a user's report of one of
  * their own events (kind "user-report"). At most one per kind and event. ---- */

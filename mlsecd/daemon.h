@@ -121,6 +121,9 @@ int handle_alerts(struct daemon *d, const struct peer *p, const struct proto_req
                   size_t *ret_len);
 /* The overview's "alerts": {"open": N, "latest": [the newest open ones]} into O. */
 int handle_alerts_status(struct daemon *d, const char *user, struct proto_obj *o);
+/* handlers_notice.c: notice, the login notice at session open (another user's: uid 0 only). */
+int handle_notice(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
 
 /* handlers.c: the reply helpers every handler file uses. */
 int handle_reply_error(const char *code, const char *msg, char *out, size_t max, size_t *ret_len);

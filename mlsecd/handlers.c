@@ -485,6 +485,8 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
         case PROTO_ADMIN_ALERTS:
         case PROTO_ADMIN_ALERT_ACK:
                 return handle_alerts(d, p, req, out, outmax, ret_len);
+        case PROTO_NOTICE:
+                return handle_notice(d, p, req, out, outmax, ret_len);
         default:
                 return reply_error(PROTO_E_METHOD, "unknown method", out, outmax, ret_len);
         }

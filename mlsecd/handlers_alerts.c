@@ -180,7 +180,7 @@ static int on_report_event(struct daemon *d, const struct peer *p, const struct 
         if (!p->user[0])
                 return handle_reply_error(PROTO_E_FORBIDDEN, "your uid has no user name", out, max, ret_len);
         (void)server_flush(d); /* an event reported a moment ago can be flagged */
-        r = activity_login_get(d->act, req->event_id, &l);
+        r = activity_event_get(d->act, req->event_id, &l);
         if (r < 0 && r != -ENOENT)
                 return handle_reply_error(PROTO_E_INTERNAL, "the history could not be read", out, max, ret_len);
         /* another user's event gets the answer of one that does not exist: no probing */

@@ -111,7 +111,7 @@ static int new_country(struct activity *a, const struct mlsec_conf *c, const str
         struct activity_login prev;
         char w[256], desc[2 * GEO_NAME_MAX + 4];
         int64_t since = e->time_us - (int64_t)c->history_days * 86400 * US_PER_S;
-        bool seen = false;
+        struct activity_seen seen;
         int r;
 
         if (!p || p->kind != GEO_FOUND || !p->country[0])
@@ -122,8 +122,9 @@ static int new_country(struct activity *a, const struct mlsec_conf *c, const str
                 return 0;
         if (r < 0)
                 return r;
-        r = activity_place_seen(a, e->user, p->country, since, e->time_us, &seen);
-        if (r < 0 || seen)
+        /* the login notice's check (it asks the network too) */
+        r = activity_place_seen(a, e->user, since, e->id, p->country, NULL, &seen);
+        if (r < 0 || seen.country)
                 return r;
         add(out, n, RULE_NEW_COUNTRY,
             "successful login %s in %s (%s), a country no successful login of %s came from in the last %u days",

@@ -111,7 +111,7 @@ static void report_refusal(pam_handle_t *pamh, const struct acct_ctx *ctx, const
         (void)event_set_text(e.result, sizeof(e.result), "fail");
         (void)event_set_text(e.reason, sizeof(e.reason), reason);
         (void)event_set_text(e.method, sizeof(e.method), "none");
-        module_send_event(pamh, &ctx->conf, &e);
+        (void)module_send_event(pamh, &ctx->conf, &e);
 }
 
 /* A member let in without a device: an audit entry (actor: the system) saying why. */
@@ -127,7 +127,7 @@ __attribute__((format(printf, 4, 5))) static void report_admission(pam_handle_t 
         va_start(ap, fmt);
         (void)vsnprintf(e.detail, sizeof(e.detail), fmt, ap);
         va_end(ap);
-        module_send_event(pamh, &ctx->conf, &e);
+        (void)module_send_event(pamh, &ctx->conf, &e);
 }
 
 /* Refuse with CODE, saying MSG to the user, logging WHY and reporting a failed login with

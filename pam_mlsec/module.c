@@ -163,17 +163,20 @@ void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char 
         client_ip(pamh, rhost, e->ip, sizeof(e->ip));
 }
 
-void module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e)
+bool module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e)
 {
         bool spooled = false;
         char err[256];
 
         if (geteuid() != 0)
-                return; /* only root may report; an unprivileged caller's events are mlsecd's to record */
+                return false; /* only root may report; an unprivileged caller's events are mlsecd's to record */
         if (event_validate(e, err, sizeof(err)) < 0) {
                 pam_syslog(pamh, LOG_WARNING, "event not reported: %s", err);
-                return;
+                return false;
         }
-        if (report_event(c, e, &spooled) < 0)
+        if (report_event(c, e, &spooled) < 0) {
                 pam_syslog(pamh, LOG_ERR, "event %s could not be reported nor spooled in %s", e->id, c->spool_dir);
+                return false;
+        }
+        return !spooled;
 }

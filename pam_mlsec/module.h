@@ -39,8 +39,9 @@ int module_mlsecd_enrolled(pam_handle_t *pamh, const struct mlsec_conf *conf, co
  * caller has run seal_init(). */
 void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char *user, struct mlsec_event *e);
 /* Hand E to mlsecd, else to the spool; a failure of both, or an invalid event, is logged,
- * never fatal. Only with effective uid 0 (only root may report); otherwise nothing. */
-void module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e);
+ * never fatal. Only with effective uid 0 (only root may report); otherwise nothing. True
+ * when mlsecd itself took it (not spooled, not dropped). */
+bool module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e);
 
 /* say(pamh, o, style, fmt, ...) with O a module's own options (which have `silent`). */
 #define say(pamh, o, style, ...) module_say((pamh), (o)->silent, (style), __VA_ARGS__)

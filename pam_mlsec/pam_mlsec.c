@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "module.h"
 #include "event.h"
+#include "notice.h"
 #include "proto.h"
 #include "report.h"
 #include "seal.h"
@@ -48,6 +49,7 @@ struct options {
         bool forward_pass; /* one prompt: password then code; password handed on */
         bool debug;
         bool silent; /* PAM_SILENT: no info or error messages */
+        bool notice; /* session open: the login notice (notice=yes|no) */
 };
 
 /* The state one authentication needs, released in one place. */
@@ -64,12 +66,16 @@ struct auth_ctx {
 
 static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
 {
-        *o = (struct options){.silent = (flags & PAM_SILENT) != 0};
+        *o = (struct options){.silent = (flags & PAM_SILENT) != 0, .notice = true};
         for (int i = 0; i < argc; i++) {
                 if (module_option(argv[i], &o->conf, &o->debug, &o->silent))
                         continue;
                 if (strcmp(argv[i], "forward_pass") == 0)
                         o->forward_pass = true;
+                else if (strncmp(argv[i], "notice=", 7) == 0 && strcmp(argv[i] + 7, "yes") == 0)
+                        o->notice = true;
+                else if (strncmp(argv[i], "notice=", 7) == 0 && strcmp(argv[i] + 7, "no") == 0)
+                        o->notice = false;
                 else
                         module_option_unknown(pamh, argv[i]);
         }
@@ -232,7 +238,10 @@ static void report_auth(pam_handle_t *pamh, const struct auth_ctx *ctx, const ch
         (void)event_set_text(e.result, sizeof(e.result), result);
         (void)event_set_text(e.reason, sizeof(e.reason), reason);
         (void)event_set_text(e.method, sizeof(e.method), verify_method_to_string(method));
-        module_send_event(pamh, &ctx->conf, &e);
+        (void)module_send_event(pamh, &ctx->conf, &e);
+        /* the session opened through this handle is this login (the notice's "current") */
+        if (strcmp(result, "ok") == 0 || strcmp(result, "skipped") == 0)
+                notice_remember_login(pamh, e.id);
 }
 
 /* The outcomes that are security-relevant changes, not just attempts: a backup code spent,
@@ -247,7 +256,7 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
                 module_event_from_pam(pamh, EVENT_AUDIT, user, &e);
                 (void)event_set_text(e.action, sizeof(e.action), "backup-code-used");
                 snprintf(e.detail, sizeof(e.detail), "a backup code was used to log in; %u left", res->backup_left);
-                module_send_event(pamh, &ctx->conf, &e);
+                (void)module_send_event(pamh, &ctx->conf, &e);
         }
         if (res->lock_started) {
                 module_event_from_pam(pamh, EVENT_AUDIT, user, &e);
@@ -257,7 +266,7 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
                          "with mlsecctl admin unlock)",
                          res->lock_user_wide ? "every remote source" : ctx->source_esc,
                          util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
-                module_send_event(pamh, &ctx->conf, &e);
+                (void)module_send_event(pamh, &ctx->conf, &e);
         }
 }
 
@@ -555,6 +564,33 @@ static void show_notices(pam_handle_t *pamh, const struct options *o, const stru
         free(notes);
 }
 
+/* The login notice (notice.h), as root, unless silent or notice=no. Only asked when mlsecd
+ * just took the session's report: when that went to the spool, mlsecd is down or too slow
+ * and asking again would only delay the login. Never fails the session. */
+static void show_login_notice(pam_handle_t *pamh, const struct options *o, const struct mlsec_conf *conf,
+                              const struct mlsec_event *e, bool reported)
+{
+        char err[CONF_ERR_MAX], user_esc[UTIL_USER_MAX * 4 + 4], esc[CONF_ERR_MAX];
+        int r;
+
+        if (o->silent || !o->notice || geteuid() != 0 || !reported || !e->user[0])
+                return;
+        r = notice_show(pamh, conf, e->user, e->service, e->rhost, e->ip, err, sizeof(err));
+        if (r >= 0)
+                return;
+        util_escape(e->user, user_esc, sizeof(user_esc));
+        if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT) {
+                if (o->debug)
+                        pam_syslog(pamh, LOG_DEBUG, "user=%s: no login notice: mlsecd %s", user_esc,
+                                   r == -ETIMEDOUT ? "did not answer in time" : "is not running");
+                return;
+        }
+        pam_syslog(pamh, LOG_WARNING, "user=%s: no login notice: %s", user_esc,
+                   r == -EREMOTEIO ? util_escape(err, esc, sizeof(esc))
+                   : r == -EBADMSG ? "unexpected answer from mlsecd"
+                                   : strerror(-r));
+}
+
 /* Session open and close are reported with the logind session id: from pam_systemd's
  * XDG_SESSION_ID when it ran before us, else from this process's cgroup. Reporting never
  * fails a session: every error is logged and PAM_SUCCESS returned. */
@@ -565,6 +601,7 @@ static int report_session(pam_handle_t *pamh, int flags, int argc, const char **
         struct options o;
         const char *user = NULL, *sid;
         char err[CONF_ERR_MAX];
+        bool reported;
 
         parse_options(pamh, flags, argc, argv, &o);
         if (conf_load(o.conf, &conf, err, sizeof(err)) < 0) {
@@ -579,9 +616,11 @@ static int report_session(pam_handle_t *pamh, int flags, int argc, const char **
                 (void)session_of_pid(0, e.session, sizeof(e.session));
         if (kind == EVENT_SESSION_CLOSE)
                 (void)event_set_text(e.reason, sizeof(e.reason), "closed");
-        module_send_event(pamh, &conf, &e);
-        if (kind == EVENT_SESSION_OPEN)
+        reported = module_send_event(pamh, &conf, &e);
+        if (kind == EVENT_SESSION_OPEN) {
                 show_notices(pamh, &o, &conf, user);
+                show_login_notice(pamh, &o, &conf, &e, reported);
+        }
         return PAM_SUCCESS;
 }
 

@@ -205,12 +205,14 @@ module_types() {
 check "pam_mlsec.8 names the module types the module provides (auth, account, session, password)" module_types
 # the prompts and the sentences the user reads, as the code writes them: each piece between
 # format conversions must be quoted in the page
-python3 - "$PAM_C" "$TOP/common/verify.c" "$PW_C" "$PWPOLICY_C" "$ACCT_C" >"$T/msgs.txt" <<'PYEOF'
+python3 - "$PAM_C" "$TOP/common/verify.c" "$PW_C" "$PWPOLICY_C" "$ACCT_C" "$TOP/pam_mlsec/notice.c" >"$T/msgs.txt" <<'PYEOF'
 import re, sys
-pam, verify, pw, policy, acct = (open(f).read() for f in sys.argv[1:6])
+pam, verify, pw, policy, acct, notice = (open(f).read() for f in sys.argv[1:7])
 texts = re.findall(r'#define PROMPT_\w+\s+"([^"]*)"', pam)
 # the password stack: its prompts and messages, and the sentence of every policy rule
 texts += re.findall(r'#define (?:PROMPT|MSG)_\w+\s+"([^"]*)"', pw)
+# the login notice: every sentence (C escapes undone: \" is a quote)
+texts += [re.sub(r'\\(.)', r'\1', m) for m in re.findall(r'#define MSG_\w+\s+(?:\\\s*)?"((?:[^"\\]|\\.)*)"', notice)]
 def literals(code):
     # adjacent C string literals are one string
     for m in re.finditer(r'"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*', code):

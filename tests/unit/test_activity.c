@@ -1260,7 +1260,6 @@ static void test_rule_questions(void **state)
         struct activity_login l;
         uint64_t n = 0;
         int64_t t = 0;
-        bool seen = true;
 
         strcpy(us.country, "US");
         strcpy(k.service, "mlsecctl");
@@ -1270,20 +1269,6 @@ static void test_rule_questions(void **state)
         assert_true(store_at(f, &c, &s)); /* a failure from Australia */
         assert_true(store(f, &d));
         assert_true(store(f, &k));
-
-        assert_int_equal(activity_place_seen(f->a, "alice", "AU", 0, T0 + 1000, &seen), 0);
-        assert_true(seen);
-        assert_int_equal(activity_place_seen(f->a, "alice", "AU", T0 + 1, T0 + 1000, &seen), 0);
-        assert_false(seen); /* only the failure after T0: failures do not count */
-        assert_int_equal(activity_place_seen(f->a, "alice", "AU", 0, T0, &seen), 0);
-        assert_false(seen); /* [since, before): before is outside */
-        assert_int_equal(activity_place_seen(f->a, "alice", "US", T0 + 100, T0 + 101, &seen), 0);
-        assert_true(seen);
-        assert_int_equal(activity_place_seen(f->a, "alice", "DE", 0, T0 + 1000, &seen), 0);
-        assert_false(seen);
-        assert_int_equal(activity_place_seen(f->a, "bob", "AU", 0, T0 + 1000, &seen), 0);
-        assert_false(seen);
-        assert_int_equal(activity_place_seen(f->a, "alice", "", 0, T0 + 1000, &seen), -EINVAL);
 
         assert_int_equal(activity_prev_success(f->a, "alice", T0 + 1000, NULL, NULL, false, &l), 0);
         assert_string_equal(l.event.id, k.id);
@@ -1312,10 +1297,10 @@ static void test_rule_questions(void **state)
         assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 350, T0 + 1000, &t), -ENOENT); /* (after, */
         assert_int_equal(activity_last_lockout(f->a, "bob", 0, T0 + 1000, &t), -ENOENT);
 
-        assert_int_equal(activity_login_get(f->a, b.id, &l), 0);
+        assert_int_equal(activity_event_get(f->a, b.id, &l), 0);
         assert_string_equal(l.event.user, "alice");
         assert_string_equal(l.place.geo.country, "US");
-        assert_int_equal(activity_login_get(f->a, "0123456789abcdef0123456789abcdef", &l), -ENOENT);
+        assert_int_equal(activity_event_get(f->a, "0123456789abcdef0123456789abcdef", &l), -ENOENT);
 }
 
 /* A place this file could not have written is corruption, not a place. */
@@ -1346,6 +1331,256 @@ static void test_place_corrupt(void **state)
         assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), 0);
         assert_int_equal(n, 1);
         free(l);
+}
+
+/* ---- the login notice ------------------------------------------------------------- */
+
+static struct geo_place berlin(void)
+{
+        struct geo_place p = {.kind = GEO_FOUND};
+
+        strcpy(p.country, "DE");
+        strcpy(p.country_name, "Germany");
+        strcpy(p.city, "Berlin");
+        return p;
+}
+
+/* A login of USER at T with RESULT from IP (rhost the same), through SERVICE, stored with PLACE. */
+static struct mlsec_event login_from(struct fixture *f, int64_t t, const char *user, const char *result, const char *ip,
+                                     const char *service, const struct geo_place *place)
+{
+        struct mlsec_event e = make_login(f, t, user, result);
+
+        snprintf(e.ip, sizeof(e.ip), "%s", ip);
+        snprintf(e.rhost, sizeof(e.rhost), "%s", ip);
+        snprintf(e.service, sizeof(e.service), "%s", service);
+        assert_true(store_at(f, &e, place));
+        return e;
+}
+
+/* The current login by id or by (service, address, recent), the one before it (skipping
+ * mlsecctl's code checks), never another user's. */
+static void test_notice_current_and_previous(void **state)
+{
+        struct fixture *f = *state;
+        struct geo_place s = sydney(), b = berlin();
+        struct activity_login l;
+        struct mlsec_event first, skipped, cur, tie, local;
+
+        assert_int_equal(activity_previous_login(f->a, "alice", NULL, "mlsecctl", &l), -ENOENT);
+        first = login_from(f, T0, "alice", "ok", "203.0.113.7", "sshd", &s);
+        (void)login_from(f, T0 + 5, "alice", "fail", "198.51.100.9", "sshd", &b);
+        skipped = login_from(f, T0 + 10, "alice", "skipped", "203.0.113.8", "login", &s);
+        (void)login_from(f, T0 + 15, "alice", "ok", "", "mlsecctl", NULL); /* a settings change: no login */
+        (void)login_from(f, T0 + 16, "bob", "ok", "192.0.2.1", "sshd", NULL);
+        cur = login_from(f, T0 + 20, "alice", "ok", "198.51.100.9", "sshd", &b);
+        (void)login_from(f, T0 + 30, "bob", "ok", "198.51.100.9", "sshd", &b);
+
+        /* by id: only a successful login of that user */
+        assert_int_equal(activity_login_get(f->a, "alice", cur.id, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        assert_true(l.place.stored);
+        assert_string_equal(l.place.geo.country, "DE");
+        assert_int_equal(activity_login_get(f->a, "bob", cur.id, &l), -ENOENT);
+        assert_int_equal(activity_login_get(f->a, "alice", "0123456789abcdef0123456789abcdef", &l), -ENOENT);
+        assert_int_equal(activity_login_get(f->a, "alice", "not-an-id", &l), -EINVAL);
+
+        /* recent: service and source must match, and it must be late enough */
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", "", T0 + 20, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", "", T0 + 21, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "login", "198.51.100.9", "", 0, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "203.0.113.99", "", 0, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "203.0.113.99", "h.example", 0, &l), -ENOENT);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "", "", 0, &l), -ENOENT); /* it has a source */
+        assert_int_equal(activity_recent_login(f->a, "alice", "login", "203.0.113.8", "", 0, &l), 0);
+        assert_string_equal(l.event.id, skipped.id); /* skipped: let through without MFA */
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "198.51.100.9", "", 0, &l), 0);
+        assert_string_equal(l.event.id, cur.id); /* bob's later login from there is not alice's */
+        /* the remote host alone (sshd authenticating with SSH_CONNECTION, opening without) */
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "", "198.51.100.9", 0, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", "192.0.2.200", "198.51.100.9", 0, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        local = make_login(f, T0 + 19, "carol", "ok");
+        strcpy(local.service, "login");
+        local.ip[0] = local.rhost[0] = '\0';
+        assert_true(store(f, &local));
+        assert_int_equal(activity_recent_login(f->a, "carol", "login", "", "", 0, &l), 0);
+        assert_string_equal(l.event.id, local.id); /* a console login: no source on either side */
+
+        /* previous: older than the current one, mlsecctl's checks and failures left out */
+        assert_int_equal(activity_previous_login(f->a, "alice", cur.id, "mlsecctl", &l), 0);
+        assert_string_equal(l.event.id, skipped.id);
+        assert_int_equal(l.event.time_us, T0 + 10);
+        assert_string_equal(l.event.service, "login");
+        assert_string_equal(l.place.geo.city, "Sydney");
+        assert_int_equal(activity_previous_login(f->a, "alice", skipped.id, "mlsecctl", &l), 0);
+        assert_string_equal(l.event.id, first.id);
+        assert_int_equal(activity_previous_login(f->a, "alice", first.id, "mlsecctl", &l), -ENOENT);
+        /* without a current one: the newest */
+        assert_int_equal(activity_previous_login(f->a, "alice", NULL, "mlsecctl", &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        assert_int_equal(activity_previous_login(f->a, "alice", "", NULL, &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        /* the service excluded only when asked */
+        assert_int_equal(activity_previous_login(f->a, "alice", cur.id, NULL, &l), 0);
+        assert_string_equal(l.event.service, "mlsecctl");
+        /* two logins in the same microsecond: the order they were stored in decides */
+        tie = login_from(f, T0 + 20, "alice", "ok", "203.0.113.7", "sshd", &s);
+        assert_int_equal(activity_previous_login(f->a, "alice", tie.id, "mlsecctl", &l), 0);
+        assert_string_equal(l.event.id, cur.id);
+        assert_int_equal(activity_previous_login(f->a, "alice", cur.id, "mlsecctl", &l), 0);
+        assert_string_equal(l.event.id, skipped.id);
+        assert_int_equal(activity_previous_login(f->a, "bob", NULL, NULL, &l), 0);
+        assert_int_equal(l.event.time_us, T0 + 30);
+
+        assert_int_equal(activity_previous_login(NULL, "alice", NULL, NULL, &l), -EINVAL);
+        assert_int_equal(activity_previous_login(f->a, "alice", "xyz", NULL, &l), -EINVAL);
+        assert_int_equal(activity_recent_login(f->a, NULL, "sshd", "", "", 0, &l), -EINVAL);
+        assert_int_equal(activity_recent_login(f->a, "alice", "sshd", NULL, "", 0, &l), -EINVAL);
+}
+
+/* Failures between two logins: how many, and the newest with its place. */
+static void test_notice_failures_between(void **state)
+{
+        struct fixture *f = *state;
+        struct geo_place b = berlin();
+        struct activity_login last;
+        uint64_t n = 99;
+
+        assert_int_equal(activity_failures(f->a, "alice", 0, 0, "mlsecctl", &n, &last), 0);
+        assert_int_equal(n, 0);
+        (void)login_from(f, T0, "alice", "fail", "192.0.2.1", "sshd", NULL); /* before the previous login */
+        (void)login_from(f, T0 + 10, "alice", "ok", "203.0.113.7", "sshd", NULL);
+        (void)login_from(f, T0 + 20, "alice", "fail", "203.0.113.7", "sshd", NULL);
+        (void)login_from(f, T0 + 25, "alice", "fail", "", "mlsecctl", NULL); /* a settings change's code */
+        (void)login_from(f, T0 + 30, "alice", "fail", "198.51.100.9", "login", &b);
+        (void)login_from(f, T0 + 35, "bob", "fail", "192.0.2.2", "sshd", NULL);
+        (void)login_from(f, T0 + 40, "alice", "ok", "203.0.113.7", "sshd", NULL); /* the current one */
+        (void)login_from(f, T0 + 50, "alice", "fail", "192.0.2.3", "sshd", NULL); /* after it */
+
+        memset(&last, 0, sizeof(last));
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 10, T0 + 40, "mlsecctl", &n, &last), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(last.event.time_us, T0 + 30);
+        assert_string_equal(last.event.ip, "198.51.100.9");
+        assert_string_equal(last.event.service, "login");
+        assert_string_equal(last.event.result, "fail");
+        assert_true(last.place.stored);
+        assert_string_equal(last.place.geo.city, "Berlin");
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 10, T0 + 40, NULL, &n, NULL), 0);
+        assert_int_equal(n, 3); /* with mlsecctl's */
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 10, 0, "mlsecctl", &n, &last), 0);
+        assert_int_equal(n, 3); /* up to now */
+        assert_int_equal(last.event.time_us, T0 + 50);
+        assert_int_equal(activity_failures(f->a, "alice", 0, T0 + 10, "mlsecctl", &n, &last), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(last.event.time_us, T0);
+        assert_false(last.place.stored);
+        /* none: *ret_last untouched */
+        memset(&last, 0x5a, sizeof(last));
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 30, T0 + 40, "mlsecctl", &n, &last), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(last.event.time_us, 0x5a5a5a5a5a5a5a5aLL);
+        assert_int_equal(activity_failures(f->a, "carol", 0, 0, NULL, &n, &last), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(activity_failures(f->a, NULL, 0, 0, NULL, &n, &last), -EINVAL);
+}
+
+/* The one check of a new country or network: earlier successful logins in the window only,
+ * the current one left out, failures and other users never counted. */
+static void test_notice_place_seen(void **state)
+{
+        struct fixture *f = *state;
+        struct geo_place s = sydney(), b = berlin(), priv = {.kind = GEO_PRIVATE};
+        struct activity_seen seen;
+        struct mlsec_event cur;
+
+        /* nothing yet: nothing to compare with */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "AU", "203.0.113.0/24", &seen), 0);
+        assert_false(seen.located || seen.country || seen.addressed || seen.network);
+
+        cur = login_from(f, T0 + 100, "alice", "ok", "203.0.113.7", "sshd", &s);
+        /* the current login alone is its own first: still nothing to compare with */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, cur.id, "AU", "203.0.113.0/24", &seen), 0);
+        assert_false(seen.located || seen.country || seen.addressed || seen.network);
+        /* without leaving it out, it is seen */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "AU", "203.0.113.0/24", &seen), 0);
+        assert_true(seen.located && seen.country && seen.addressed && seen.network);
+
+        (void)login_from(f, T0, "alice", "ok", "10.0.0.5", "sshd", &priv);         /* a LAN, no country */
+        (void)login_from(f, T0 + 10, "alice", "fail", "198.51.100.9", "sshd", &b); /* failed: never counts */
+        (void)login_from(f, T0 + 20, "bob", "ok", "198.51.100.7", "sshd", &b);     /* bob's: never counts */
+        (void)login_from(f, T0 + 30, "alice", "ok", "host.example", "sshd", NULL); /* a name: no network */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, cur.id, "DE", "198.51.100.0/24", &seen), 0);
+        assert_false(seen.located); /* the LAN login has no country: Germany is not "new" */
+        assert_false(seen.country);
+        assert_true(seen.addressed);
+        assert_false(seen.network);
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, cur.id, NULL, "10.0.0.0/24", &seen), 0);
+        assert_true(seen.network);
+        assert_false(seen.located); /* country not asked */
+
+        (void)login_from(f, T0 + 40, "alice", "skipped", "2001:db8:1::5", "login", &s);
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, cur.id, "DE", "2001:db8:1::/48", &seen), 0);
+        assert_true(seen.located);
+        assert_false(seen.country);
+        assert_true(seen.network);
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, cur.id, "AU", "2001:db8:2::/48", &seen), 0);
+        assert_true(seen.country);
+        assert_false(seen.network);
+        /* the window: only logins at or after SINCE */
+        assert_int_equal(activity_place_seen(f->a, "alice", T0 + 41, cur.id, "AU", "10.0.0.0/24", &seen), 0);
+        assert_false(seen.located || seen.country || seen.addressed || seen.network);
+        assert_int_equal(activity_place_seen(f->a, "alice", T0 + 40, cur.id, "AU", "10.0.0.0/24", &seen), 0);
+        assert_true(seen.located && seen.country && seen.addressed);
+        assert_false(seen.network);
+        /* bob saw Germany, alice did not */
+        assert_int_equal(activity_place_seen(f->a, "bob", 0, NULL, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.country && seen.network);
+
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, "bad id", "AU", NULL, &seen), -EINVAL);
+        assert_int_equal(activity_place_seen(f->a, NULL, 0, NULL, "AU", NULL, &seen), -EINVAL);
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "AU", NULL, NULL), -EINVAL);
+}
+
+/* The bounds on the work of one notice: the newest ACTIVITY_SEEN_MAX logins are compared,
+ * failures are counted up to ACTIVITY_FAILURES_MAX. */
+static void test_notice_bounds(void **state)
+{
+        struct fixture *f = *state;
+        struct geo_place s = sydney(), b = berlin();
+        struct activity_login last;
+        struct activity_seen seen;
+        struct mlsec_event e;
+        uint64_t n = 0;
+
+        assert_int_equal(activity_begin(f->a), 0);
+        e = login_from(f, T0, "alice", "ok", "198.51.100.9", "sshd", &b); /* the oldest: Germany */
+        for (int i = 1; i < ACTIVITY_SEEN_MAX; i++)
+                e = login_from(f, T0 + i, "alice", "ok", "203.0.113.7", "sshd", &s);
+        for (int i = 0; i <= ACTIVITY_FAILURES_MAX; i++)
+                (void)login_from(f, T0 + 100000 + i, "alice", "fail", "192.0.2.1", "sshd", NULL);
+        assert_int_equal(activity_commit(f->a), 0);
+
+        /* 1000 logins: Germany is still among them */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.country && seen.network);
+        /* one more from Sydney: Germany is now beyond the newest 1000 */
+        e = login_from(f, T0 + ACTIVITY_SEEN_MAX, "alice", "ok", "203.0.113.7", "sshd", &s);
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, NULL, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.located && seen.addressed);
+        assert_false(seen.country || seen.network);
+        /* the current one left out: the oldest is back in */
+        assert_int_equal(activity_place_seen(f->a, "alice", 0, e.id, "DE", "198.51.100.0/24", &seen), 0);
+        assert_true(seen.country && seen.network);
+
+        assert_int_equal(activity_failures(f->a, "alice", 0, 0, NULL, &n, &last), 0);
+        assert_int_equal(n, ACTIVITY_FAILURES_MAX); /* 10001 stored, counted up to 10000 */
+        assert_int_equal(last.event.time_us, T0 + 100000 + ACTIVITY_FAILURES_MAX); /* the newest all the same */
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 100000 + 5, 0, NULL, &n, NULL), 0);
+        assert_int_equal(n, ACTIVITY_FAILURES_MAX - 5);
 }
 
 int main(void)
@@ -1381,6 +1616,10 @@ int main(void)
                 TO(test_alerts),
                 TO(test_rule_questions),
                 TO(test_place_corrupt),
+                TO(test_notice_current_and_previous),
+                TO(test_notice_failures_between),
+                TO(test_notice_place_seen),
+                TO(test_notice_bounds),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,6 +77,7 @@ static void assert_defaults(const struct mlsec_conf *c)
         assert_int_equal(c->lockout_alert_window, 3600);
         assert_true(conf_alert_rule_on(c, "new-country"));
         assert_true(conf_alert_rule_on(c, "backup-code-used"));
+        assert_int_equal(c->backup_codes_low, 3);
 }
 
 struct tmp {
@@ -350,6 +351,19 @@ static void test_numbers(void **state)
         expect_error("window = 1 2\n", "t.conf:1: window must be a number, got \"1 2\"");
         expect_error("window = 1.5\n", "t.conf:1: window must be a number, got \"1.5\"");
         expect_error("max_failures = five\n", "t.conf:1: max_failures must be a number, got \"five\"");
+}
+
+/* The login notice's keys: their ranges, ends included. */
+static void test_notice_keys(void **state)
+{
+        struct mlsec_conf c;
+
+        expect_ok("backup_codes_low = 0\n", &c);
+        assert_int_equal(c.backup_codes_low, 0);
+        expect_ok("backup_codes_low = 9\n", &c);
+        assert_int_equal(c.backup_codes_low, 9);
+        expect_error("backup_codes_low = 10\n", "t.conf:1: backup_codes_low must be between 0 and 9, got \"10\"");
+        expect_error("backup_codes_low = -1\n", "t.conf:1: backup_codes_low must be a number, got \"-1\"");
 }
 
 static void test_paths(void **state)
@@ -630,6 +644,7 @@ int main(void)
                 cmocka_unit_test(test_bad_lines),
                 cmocka_unit_test(test_duplicate_key),
                 cmocka_unit_test(test_numbers),
+                cmocka_unit_test(test_notice_keys),
                 cmocka_unit_test(test_paths),
                 cmocka_unit_test(test_unenrolled_and_group),
                 cmocka_unit_test(test_alert_rules),

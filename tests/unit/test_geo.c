@@ -214,6 +214,37 @@ static void test_maxmind_test_databases(void **state)
         g = geo_close(g);
 }
 
+static void test_network(void **state)
+{
+        char n[GEO_NETWORK_MAX], small[12];
+
+        assert_int_equal(geo_network("198.51.100.9", n, sizeof(n)), 0);
+        assert_string_equal(n, "198.51.100.0/24");
+        assert_int_equal(geo_network("198.51.100.255", n, sizeof(n)), 0);
+        assert_string_equal(n, "198.51.100.0/24");
+        assert_int_equal(geo_network("::ffff:203.0.113.7", n, sizeof(n)), 0);
+        assert_string_equal(n, "203.0.113.0/24"); /* IPv4-mapped: the IPv4 network */
+        assert_int_equal(geo_network("2001:db8:1:2:3:4:5:6", n, sizeof(n)), 0);
+        assert_string_equal(n, "2001:db8:1::/48");
+        assert_int_equal(geo_network("2001:db8:1::", n, sizeof(n)), 0);
+        assert_string_equal(n, "2001:db8:1::/48");
+        assert_int_equal(geo_network("2001:db8:2::1", n, sizeof(n)), 0);
+        assert_string_equal(n, "2001:db8:2::/48");
+        assert_int_equal(geo_network("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", n, sizeof(n)), 0);
+        assert_string_equal(n, "ffff:ffff:ffff::/48");
+        assert_int_equal(geo_network("127.0.0.1", n, sizeof(n)), 0);
+        assert_string_equal(n, "127.0.0.0/24");
+        /* not an address */
+        strcpy(n, "untouched");
+        assert_int_equal(geo_network("host.example", n, sizeof(n)), -EINVAL);
+        assert_int_equal(geo_network("", n, sizeof(n)), -EINVAL);
+        assert_int_equal(geo_network("198.51.100.0/24", n, sizeof(n)), -EINVAL);
+        assert_int_equal(geo_network("1.2.3.4 ", n, sizeof(n)), -EINVAL);
+        assert_int_equal(geo_network(NULL, n, sizeof(n)), -EINVAL);
+        assert_string_equal(n, "untouched");
+        assert_int_equal(geo_network("2001:db8:1::5", small, sizeof(small)), -ENOBUFS);
+}
+
 static void test_distance(void **state)
 {
         /* London - Sydney about 16,990 km; Berlin - Tokyo about 8,920 km; same point 0 */
@@ -234,6 +265,7 @@ int main(void)
                 cmocka_unit_test(test_lookups_in_own_database),
                 cmocka_unit_test(test_open_refuses),
                 cmocka_unit_test(test_maxmind_test_databases),
+                cmocka_unit_test(test_network),
                 cmocka_unit_test(test_distance),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -468,6 +468,13 @@ static void full_request(struct proto_request *req, enum proto_method m)
         case PROTO_ADMIN_ALERT_ACK:
                 req->alert = INT64_MAX;
                 break;
+        case PROTO_NOTICE:
+                strcpy(req->user, "grace");
+                strcpy(req->service, "sshd");
+                strcpy(req->rhost, "host-7.example.org");
+                strcpy(req->ip, "2001:db8:1::5");
+                strcpy(req->login, "00112233445566778899aabbccddeeff");
+                break;
         default:
                 break;
         }
@@ -500,7 +507,7 @@ static void test_method_names(void **state)
                 "ping",         "report",       "history",           "sessions",       "logout",      "audit",
                 "audit-verify", "status",       "mfa-begin",         "mfa-confirm",    "mfa-devices", "mfa-remove",
                 "mfa-disable",  "backup-codes", "backup-regenerate", "verify",         "admin-users", "admin-reset-mfa",
-                "admin-unlock", "admin-import", "report-event",      "admin-alerts",   "admin-alert-ack"};
+                "admin-unlock", "admin-import", "report-event",      "admin-alerts",   "admin-alert-ack", "notice"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;
@@ -740,6 +747,50 @@ static void test_request_settings_params(void **state)
         full_request(&req, PROTO_MFA_REMOVE);
         strcpy(req.device, "bad\001name");
         assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+}
+
+/* The login notice's parameters: all optional, each with its rule. */
+static void test_request_notice_params(void **state)
+{
+        struct proto_request req;
+        char buf[PROTO_MSG_MAX];
+        size_t len;
+
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\"}"), 0);
+        const char *ok = "{\"v\":1,\"method\":\"notice\",\"params\":{\"ip\":\"198.51.100.9\","
+                         "\"rhost\":\"198.51.100.9\",\"service\":\"login\"}}";
+        assert_int_equal(decode_req_len(ok, strlen(ok), &req), 0);
+        assert_string_equal(req.ip, "198.51.100.9");
+        assert_string_equal(req.rhost, "198.51.100.9");
+        assert_string_equal(req.service, "login");
+        assert_string_equal(req.login, "");
+        /* ip: an address, nothing else */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"ip\":\"host.example\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"ip\":\"10.0.0.1/8\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"ip\":\"\"}}"), -EINVAL);
+        /* login: an event id, 32 lower-case hex digits */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"login\":"
+                                    "\"00112233445566778899AABBCCDDEEFF\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"login\":\"0011\"}}"), -EINVAL);
+        /* rhost: text without control characters, not empty */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"rhost\":\"a\\u001bb\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"rhost\":\"\"}}"), -EINVAL);
+        /* not another method's parameter, and not the notice's elsewhere */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"notice\",\"params\":{\"code\":\"1\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"history\",\"params\":{\"login\":"
+                                    "\"00112233445566778899aabbccddeeff\"}}"),
+                         -EINVAL);
+        /* the encoder refuses the same */
+        full_request(&req, PROTO_NOTICE);
+        strcpy(req.ip, "not-an-ip");
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_NOTICE);
+        req.login[0] = 'G';
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_NOTICE);
+        memset(req.rhost, 'h', sizeof(req.rhost) - 1);
+        assert_request_round_trip(&req);
 }
 
 /* A secret reply's strings can be zeroed before the object is freed. */
@@ -1593,6 +1644,7 @@ int main(void)
                 cmocka_unit_test(test_request_settings_params),
                 cmocka_unit_test(test_request_import_params),
                 cmocka_unit_test(test_request_alert_params),
+                cmocka_unit_test(test_request_notice_params),
                 cmocka_unit_test(test_obj_wipe),
                 cmocka_unit_test(test_request_decodes_what_the_header_shows),
                 cmocka_unit_test(test_request_encoder_refuses_what_the_decoder_would),
