@@ -283,6 +283,28 @@ ctl admin backup-codes hank --json >"$T/codes.json"
 login hank --rhost $SYD --answer "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backup_codes"][0])' "$T/codes.json")"
 check "a backup code with backup-code-used off: no alert" eval 'succeeded && kinds_are hank "failure-burst"'
 
+# --- MaxMind's test databases (../shared/testdata/geoip, read in place): a second check ---
+MAXMIND=$(cd "$TOP/.." && pwd)/shared/testdata/geoip/GeoIP2-City-Test.mmdb
+if [ -r "$MAXMIND" ]; then
+        stop_mlsecd
+        # shellcheck disable=SC2086
+        write_conf window=10 max_failures=8 "geoip_db=$MAXMIND"
+        start_mlsecd
+        add_user mona
+        S[mona]=$(enroll mona --no-qr)
+        okl mona 81.2.69.142
+        okl mona 81.2.69.142
+        check "MaxMind's London twice: no alert" kinds_are mona ""
+        okl mona 89.160.20.128
+        check "MaxMind's London then Linköping a moment later: new-country and impossible-travel" \
+                kinds_are mona "new-country impossible-travel"
+else
+        for _ in 1 2; do
+                N_TEST=$((N_TEST + 1))
+                echo "ok $N_TEST - # SKIP MaxMind's test databases: $MAXMIND not present"
+        done
+fi
+
 stop_mlsecd
 write_conf "alert_rules=new-country,bogus"
 "$MLSECD" --conf "$CONF" --init >/dev/null 2>"$ERR"
