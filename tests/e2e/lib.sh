@@ -191,9 +191,22 @@ teardown() {
         echo "# teardown: $(($(date +%s) - t0)) s"
 }
 
-# The last test: the container is gone, and with it everything it had on the host.
+# host_state: what of the host the suite must never change (users, PAM files, mlsec state)
+host_state() {
+        (cd / && find etc/pam.d etc/passwd etc/shadow etc/group etc/sudoers.d etc/mlsec var/lib/mlsec \
+                -maxdepth 1 -type f -exec sha256sum {} + 2>/dev/null | sort)
+}
+
+# The last tests: the container is gone, and with it everything it had on the host.
 verify_teardown() {
         local left=() h
+        host_state >"$W/host.after"
+        if cmp -s "$W/host.before" "$W/host.after"; then
+                ok "the host's /etc/pam.d, users, sudoers and mlsec state are as they were"
+        else
+                diff "$W/host.before" "$W/host.after" >"$W/out"
+                not_ok "the host's users, PAM files or mlsec state changed"
+        fi
         [ -n "$(pgrep -f "systemd-nspawn -q -D $R " 2>/dev/null)" ] && left+=("nspawn process")
         for h in "${CGROUPS[@]}"; do [ -e "$h/$NAME" ] && left+=("$h/$NAME"); done
         [ -e "/run/systemd/nspawn/propagate/$NAME" ] && left+=("/run/systemd/nspawn/propagate/$NAME")

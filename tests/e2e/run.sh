@@ -61,6 +61,9 @@ if [ -n "${MLSEC_E2E_FRESH:-}" ] || [ ! -s "$TARBALL" ]; then
         timeout 10 bash -c "exec 3<>/dev/tcp/$host/80" 2>/dev/null || skip "the Debian mirror $MIRROR is not reachable"
 fi
 
+. "$E2E/lib.sh"
+. "$E2E/scenarios.sh"
+
 # --- the run's own names: machine, work directory (rootfs inside), cgroup ---
 NAME=mlsec-e2e-$$
 W=$(mktemp -d /var/tmp/mlsec-e2e.XXXXXX)
@@ -68,11 +71,10 @@ R=$W/root
 COUNT=$W/count
 echo 0 >"$COUNT"
 echo 0 >"$W/failed"
+host_state >"$W/host.before"
 
 # The run. Everything happens in this subshell, whose EXIT trap tears the container down,
 # whatever way it ends; the parent then checks that nothing is left.
-. "$E2E/lib.sh"
-. "$E2E/scenarios.sh"
 (
         trap teardown EXIT
         trap 'exit 130' INT TERM

@@ -84,11 +84,13 @@ check "PREFIX=/usr/local: uninstall leaves only mlsec.conf" \
         bash -c "[ \"\$(cd '$D2' && find . \\( -type f -o -type l \\) -printf '%P\n')\" = etc/mlsec/mlsec.conf ]"
 
 # --- the profile through the real pam-auth-update, on private copies ---
-if command -v pam-auth-update >/dev/null && [ -f /etc/pam.d/common-auth ]; then
+# (every directory must exist to be covered: else pam-auth-update would create the host's)
+if command -v pam-auth-update >/dev/null && [ -f /etc/pam.d/common-auth ] && [ -d /var/lib/pam ] &&
+        [ -d /usr/share/pam-configs ] && [ -d /var/cache/debconf ]; then
         for d in /etc/pam.d /usr/share/pam-configs /var/lib/pam /var/cache/debconf; do
                 mkdir -p "$T/priv$d"
                 cp -a "$d/." "$T/priv$d/" 2>/dev/null
-                mount --bind "$T/priv$d" "$d"
+                mount --bind "$T/priv$d" "$d" || { echo "Bail out! cannot cover $d"; exit 1; }
         done
         rm -f /usr/share/pam-configs/mlsec
         # the stock files of this machine, as pam-auth-update itself writes them
@@ -130,7 +132,7 @@ PYEOF
                         cmp -s '$T/common-session.before' /etc/pam.d/common-session"
         for d in /var/cache/debconf /var/lib/pam /usr/share/pam-configs /etc/pam.d; do umount -l "$d"; done
 else
-        echo "ok $((N_TEST + 1)) - # SKIP pam-auth-update is not installed"
+        echo "ok $((N_TEST + 1)) - # SKIP pam-auth-update (libpam-runtime) is not installed"
         N_TEST=$((N_TEST + 1))
 fi
 finish
