@@ -65,7 +65,7 @@ run_e2e() {
         local rc=$?
         why=$(sed -n 's/^1\.\.0 # SKIP //p' "$log")
         if [ $rc -eq 0 ] && [ -n "$why" ]; then
-                echo "e2e                          skipped: $why"
+                printf '%-28s skipped: %s\n' "e2e/run" "${why#e2e: }"
                 return
         fi
         p=$(grep -c '^ok ' "$log")

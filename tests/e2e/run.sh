@@ -74,7 +74,10 @@ echo 0 >"$W/failed"
 host_state >"$W/host.before"
 
 # The run. Everything happens in this subshell, whose EXIT trap tears the container down,
-# whatever way it ends; the parent then checks that nothing is left.
+# whatever way it ends; the parent then checks that nothing is left. A signal (Ctrl-C, a
+# timeout's TERM) ends the subshell through its trap; the parent waits for that, checks.
+trap 'interrupted=1' INT TERM
+interrupted=0
 (
         trap teardown EXIT
         trap 'exit 130' INT TERM
@@ -86,6 +89,7 @@ host_state >"$W/host.before"
         echo "# scenarios: $(($(date +%s) - t0)) s"
 )
 rc=$?
+[ "$interrupted" = 1 ] && echo "# interrupted"
 verify_teardown
 echo "1..$(cat "$COUNT")"
 failed=$(cat "$W/failed" 2>/dev/null || echo 0)
