@@ -14,7 +14,6 @@ D=$T/root
 mk() { make -s -C "$TOP" BUILD="$BUILD" SANITIZE="${SANITIZE:-}" "$@" >"$OUT" 2>&1; }
 # files DIR: every file and link below DIR, with its mode, sorted
 files() { (cd "$1" && find . \( -type f -o -type l \) -printf '%m %P\n' | LC_ALL=C sort -k2); }
-dirs() { (cd "$1" && find . -mindepth 1 -type d -printf '%m %P\n' | LC_ALL=C sort -k2); }
 
 check "make install DESTDIR PREFIX=/usr" mk install DESTDIR="$D" PREFIX=/usr
 files "$D" >"$T/files"
