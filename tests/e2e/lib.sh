@@ -117,7 +117,7 @@ boot() {
                 done
                 exec setsid systemd-nspawn -q -D "$R" -M "$NAME" -b --register=no --keep-unit \
                         --console=pipe
-        ) </dev/null >"$W/nspawn.log" 2>&1 &
+        ) </dev/null >"$W/nspawn.log" 2>&1 9>&- &
         NP=$!
         for _ in $(seq 300); do
                 for c in $(cat /proc/$NP/task/*/children 2>/dev/null); do

@@ -11,8 +11,9 @@
 # every exit path the container is stopped, and its cgroups, nspawn's propagation
 # directory and the root file system are removed; the last test checks that they are gone.
 # The debootstrapped tree is cached as a tarball in $BUILD/e2e-cache (MLSEC_E2E_FRESH=1
-# makes a new one). Prints "1..0 # SKIP why" where it cannot run (not root, no
-# systemd-nspawn/debootstrap, no mirror, an ASan build, port 2222 in use).
+# makes a new one). One run at a time per machine (a lock in /run/lock). Prints
+# "1..0 # SKIP why" where it cannot run (not root, no systemd-nspawn/debootstrap, no
+# mirror, an ASan build, port 2222 in use).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -32,7 +33,7 @@ skip() {
 # --- can this machine run it? ---
 [ "$(id -u)" -eq 0 ] || skip "needs root (systemd-nspawn)"
 [ "${SANITIZE:-}" = 1 ] && skip "runs the regular build only (an ASan build needs its runtime in the container)"
-for c in systemd-nspawn debootstrap nsenter ssh oathtool expect python3 setsid; do
+for c in systemd-nspawn debootstrap nsenter ssh oathtool expect python3 setsid flock; do
         command -v "$c" >/dev/null || skip "$c is missing (scripts/install-deps.sh installs it)"
 done
 for f in pam_mlsec.so mlsecd mlsecctl; do
@@ -46,6 +47,9 @@ for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
         esac
 done
 [ ${#CGROUPS[@]} -gt 0 ] && [ -w "${CGROUPS[0]}" ] || skip "no writable cgroup hierarchy for systemd-nspawn"
+# one run at a time on this machine (the port, the cache): wait for another worktree's run
+exec 9>/run/lock/mlsec-e2e.lock || skip "cannot open /run/lock/mlsec-e2e.lock"
+flock -w 600 9 || skip "another end-to-end run has held /run/lock/mlsec-e2e.lock for 10 minutes"
 if ss -ltn 2>/dev/null | awk '{print $4}' | grep -qx "127.0.0.1:$PORT"; then
         skip "127.0.0.1:$PORT is in use"
 fi

@@ -37,14 +37,14 @@ ssh_run() {
         : >"$W/prompts"
         E2E_PASSWORD=$2 E2E_CODE=$3 E2E_ASKPASS_LOG=$W/prompts SSH_ASKPASS=$E2E/askpass.sh \
                 SSH_ASKPASS_REQUIRE=force timeout 30 setsid ssh -n "${SSH_OPTS[@]}" "$1@127.0.0.1" \
-                "${4:-echo IN \$XDG_SESSION_ID}" >"$W/out" 2>&1
+                "${4:-echo IN \$XDG_SESSION_ID}" >"$W/out" 2>&1 9>&-
 }
 # ssh_bg USER PASSWORD CODE: a login that stays; sets SSH_PID (the client) and SID (logind's id)
 ssh_bg() {
         : >"$W/prompts"
         E2E_PASSWORD=$2 E2E_CODE=$3 E2E_ASKPASS_LOG=$W/prompts SSH_ASKPASS=$E2E/askpass.sh \
                 SSH_ASKPASS_REQUIRE=force setsid ssh -n "${SSH_OPTS[@]}" "$1@127.0.0.1" \
-                'echo IN $XDG_SESSION_ID; exec sleep 600' >"$W/ssh.$1" 2>&1 &
+                'echo IN $XDG_SESSION_ID; exec sleep 600' >"$W/ssh.$1" 2>&1 9>&- &
         SSH_PID=$!
         SID=
         for _ in $(seq 150); do
