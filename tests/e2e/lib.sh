@@ -166,6 +166,11 @@ setup() {
 teardown() {
         local h p t0
         t0=$(date +%s)
+        # ssh clients of this run still running (a scenario that failed half-way); a pid
+        # counts only while its environment still names this run's askpass log
+        for p in $(cat "$W/ssh.pids" 2>/dev/null); do
+                grep -qzx "E2E_ASKPASS_LOG=$W/prompts" "/proc/$p/environ" 2>/dev/null && kill -TERM "$p"
+        done
         if [ -n "$NP" ]; then
                 kill -TERM "$NP" 2>/dev/null
                 for _ in $(seq 150); do kill -0 "$NP" 2>/dev/null || break; sleep 0.2; done
@@ -199,7 +204,7 @@ host_state() {
 
 # The last tests: the container is gone, and with it everything it had on the host.
 verify_teardown() {
-        local left=() h
+        local left=() h p
         host_state >"$W/host.after"
         if cmp -s "$W/host.before" "$W/host.after"; then
                 ok "the host's /etc/pam.d, users, sudoers and mlsec state are as they were"
@@ -208,12 +213,15 @@ verify_teardown() {
                 not_ok "the host's users, PAM files or mlsec state changed"
         fi
         [ -n "$(pgrep -f "systemd-nspawn -q -D $R " 2>/dev/null)" ] && left+=("nspawn process")
+        for p in $(cat "$W/ssh.pids" 2>/dev/null); do
+                grep -qzx "E2E_ASKPASS_LOG=$W/prompts" "/proc/$p/environ" 2>/dev/null && left+=("ssh client $p")
+        done
         for h in "${CGROUPS[@]}"; do [ -e "$h/$NAME" ] && left+=("$h/$NAME"); done
         [ -e "/run/systemd/nspawn/propagate/$NAME" ] && left+=("/run/systemd/nspawn/propagate/$NAME")
         [ -e "$R" ] && left+=("$R")
         awk -v r="$R" 'index($2, r) == 1' /proc/self/mounts | grep -q . && left+=("mounts below $R")
         if [ ${#left[@]} -eq 0 ]; then
-                ok "teardown: container stopped, its cgroups, propagation directory and root file system removed"
+                ok "teardown: container stopped, ssh clients gone, its cgroups, propagation directory and root file system removed"
         else
                 : >"$W/out"
                 not_ok "teardown left: ${left[*]}"

@@ -46,6 +46,7 @@ ssh_bg() {
                 SSH_ASKPASS_REQUIRE=force setsid ssh -n "${SSH_OPTS[@]}" "$1@127.0.0.1" \
                 'echo IN $XDG_SESSION_ID; exec sleep 600' >"$W/ssh.$1" 2>&1 9>&- &
         SSH_PID=$!
+        echo $SSH_PID >>"$W/ssh.pids" # teardown ends any client still running
         SID=
         for _ in $(seq 150); do
                 SID=$(awk '/^IN / {print $2}' "$W/ssh.$1")
@@ -298,17 +299,18 @@ scenario_sudo_su() {
                 history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -"
 }
 
-# The notice after failed attempts (issue #5) is being added in parallel. Until pam_mlsec.8
-# documents it, this says so; once it does, the scenario must be written here.
+# >>> scenario_notice: the login notice after failed attempts (issue #5), added in
+# parallel. Until pam_mlsec.8 documents a notice option this is a SKIP; once it does, the
+# scenario (the SSH user sees the notice after failed attempts) must be written here.
 scenario_notice() {
-        if ! grep -qiE '^\.(It|Op) Cm [a-z_]*notice' "$TOP/man/pam_mlsec.8" &&
-                ! grep -qiE '^\.It Cm [a-z_]*notice' "$TOP/man/mlsec.conf.5"; then
+        if ! grep -qiE '^\.(It|Op) Cm [a-z_]*notice' "$TOP/man/pam_mlsec.8"; then
                 echo "ok $(($(cat "$COUNT") + 1)) - # SKIP notice not merged yet"
                 echo $(($(cat "$COUNT") + 1)) >"$COUNT"
         else
                 not_ok "the login notice after failed attempts is documented but scenario_notice is not written"
         fi
 }
+# <<< scenario_notice
 
 scenario_mlsecd_down() {
         cin systemctl stop mlsecd.socket mlsecd.service
@@ -337,18 +339,14 @@ scenario_mlsecd_down() {
         check "mlsecd back: the spool is empty" wait_until bash -c "[ -z \"\$(find '$R/var/lib/mlsec/spool' -type f)\" ]"
 }
 
+# MLSEC_E2E_FAIL=NAME (install, ssh, ..., mlsecd_down) fails the run on purpose right after
+# that scenario, to see the teardown work on a failing path too (alice's SSH session is
+# still open after "ssh").
 run_scenarios() {
-        scenario_install
-        scenario_exposure
-        scenario_ssh
-        scenario_sessions
-        scenario_history
-        scenario_lockout
-        scenario_sudo_su
-        scenario_notice
-        scenario_mlsecd_down
-        if [ -n "${MLSEC_E2E_FAIL:-}" ]; then
-                # a deliberate failure, to see the teardown work on that path too
-                bail "MLSEC_E2E_FAIL is set"
-        fi
+        local s
+        for s in install exposure ssh sessions history lockout sudo_su notice mlsecd_down; do
+                "scenario_$s"
+                [ "${MLSEC_E2E_FAIL:-}" = "$s" ] && bail "MLSEC_E2E_FAIL=$s: failing on purpose"
+        done
+        return 0
 }
