@@ -42,7 +42,7 @@ ITEST_BIN := $(BUILD)/tests/pamdrive $(if $(wildcard mlsecd/main.c),$(BUILD)/tes
 BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor \
 	$(BUILD)/tests/mlsecd_bench $(BUILD)/tests/activity_bench
 
-.PHONY: all deps check check-unit check-integration demo bench fuzz format clean install uninstall
+.PHONY: all deps check check-unit check-integration check-e2e demo bench fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd)
 
 $(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h) Makefile
@@ -123,6 +123,12 @@ check-unit: all tests
 check-integration: all tests
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh integration
 
+# the end-to-end suite: a Debian container (systemd-nspawn) with mlsec installed; root only,
+# one skip line where the machine cannot run it (tests/e2e/run.sh says why)
+check-e2e: deps
+	$(MAKE) all
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) tests/run.sh e2e
+
 demo: deps
 	$(MAKE) all tests
 	@BUILD=$(BUILD) tests/demo.sh
@@ -131,28 +137,42 @@ bench: deps
 	$(MAKE) all tests $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
 
-# Installation. PAM modules go where libpam looks for them, whatever PREFIX says.
+# Installation. PAM modules go where libpam looks for them, whatever PREFIX says; so do the
+# files that systemd and pam-auth-update read (units, tmpfiles, sysusers, pam-configs).
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR ?= /usr/lib/$(MULTIARCH)/security
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
-
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+PAMCONFIGDIR ?= /usr/share/pam-configs
+COMPLETIONDIR ?= /usr/share/bash-completion/completions
 UNITDIR ?= /usr/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+
+# every file install puts (the configuration and /var/lib/mlsec aside): uninstall removes these
+INSTALLED := $(PAMDIR)/pam_mlsec.so $(PREFIX)/bin/mlsecctl $(PREFIX)/sbin/mlsecd \
+	$(MANDIR)/man1/mlsecctl.1 $(MANDIR)/man5/mlsec.conf.5 $(MANDIR)/man8/mlsecd.8 $(MANDIR)/man8/pam_mlsec.8 \
+	$(COMPLETIONDIR)/mlsecctl $(TMPFILESDIR)/mlsec.conf $(SYSUSERSDIR)/mlsec.conf $(PAMCONFIGDIR)/mlsec \
+	$(UNITDIR)/mlsecd.service $(UNITDIR)/mlsecd.socket
 
 install: all
 	install -D -m 0644 $(BUILD)/pam_mlsec.so $(DESTDIR)$(PAMDIR)/pam_mlsec.so
 	install -D -m 0755 $(BUILD)/mlsecctl $(DESTDIR)$(PREFIX)/bin/mlsecctl
 	install -D -m 0755 $(BUILD)/mlsecd $(DESTDIR)$(PREFIX)/sbin/mlsecd
-	install -D -m 0644 man/mlsecctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlsecctl.1
-	install -D -m 0644 man/mlsec.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mlsec.conf.5
-	install -D -m 0644 man/mlsecd.8 $(DESTDIR)$(PREFIX)/share/man/man8/mlsecd.8
-	install -D -m 0644 man/pam_mlsec.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_mlsec.8
-	install -D -m 0644 conf/mlsecctl.bash-completion $(DESTDIR)/usr/share/bash-completion/completions/mlsecctl
+	install -D -m 0644 man/mlsecctl.1 $(DESTDIR)$(MANDIR)/man1/mlsecctl.1
+	install -D -m 0644 man/mlsec.conf.5 $(DESTDIR)$(MANDIR)/man5/mlsec.conf.5
+	install -D -m 0644 man/mlsecd.8 $(DESTDIR)$(MANDIR)/man8/mlsecd.8
+	install -D -m 0644 man/pam_mlsec.8 $(DESTDIR)$(MANDIR)/man8/pam_mlsec.8
+	install -D -m 0644 conf/mlsecctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/mlsecctl
 	install -D -m 0644 systemd/mlsec.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
+	install -D -m 0644 systemd/mlsec.sysusers $(DESTDIR)$(SYSUSERSDIR)/mlsec.conf
+	@# a profile only: `pam-auth-update --enable mlsec` is the administrator's step (INSTALL)
+	install -D -m 0644 conf/pam-configs/mlsec $(DESTDIR)$(PAMCONFIGDIR)/mlsec
 	@# the units name /usr/sbin/mlsecd; another PREFIX gets its own path in them
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/sbin/mlsecd|$(PREFIX)/sbin/mlsecd|g' systemd/mlsecd.service >$(DESTDIR)$(UNITDIR)/mlsecd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mlsecd.service
 	install -m 0644 systemd/mlsecd.socket $(DESTDIR)$(UNITDIR)/mlsecd.socket
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/mlsec
 	@# never overwrite an administrator's configuration
@@ -160,13 +180,17 @@ install: all
 		install -m 0644 conf/mlsec.conf $(DESTDIR)$(SYSCONFDIR)/mlsec/mlsec.conf
 	install -d -m 0700 $(DESTDIR)/var/lib/mlsec
 
+# Removing the module while a PAM file still names it would refuse every login that file
+# serves (a missing "required" module fails the stack): uninstall refuses, and says which.
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_mlsec.so $(DESTDIR)$(PREFIX)/bin/mlsecctl $(DESTDIR)$(PREFIX)/sbin/mlsecd \
-		$(DESTDIR)$(TMPFILESDIR)/mlsec.conf $(DESTDIR)$(UNITDIR)/mlsecd.service $(DESTDIR)$(UNITDIR)/mlsecd.socket
-	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/mlsecctl.1 $(DESTDIR)$(PREFIX)/share/man/man5/mlsec.conf.5 \
-		$(DESTDIR)$(PREFIX)/share/man/man8/mlsecd.8 $(DESTDIR)$(PREFIX)/share/man/man8/pam_mlsec.8 \
-		$(DESTDIR)/usr/share/bash-completion/completions/mlsecctl
-	@echo "left in place: $(SYSCONFDIR)/mlsec (configuration, key) and /var/lib/mlsec (credentials)"
+	@users=$$(grep -ls '^[^#]*pam_mlsec\.so' $(DESTDIR)$(SYSCONFDIR)/pam.d/* 2>/dev/null); \
+	if [ -n "$$users" ]; then \
+		echo "uninstall: pam_mlsec.so is still used by:" $$users >&2; \
+		echo "uninstall: run 'pam-auth-update --remove mlsec' and remove the pam_mlsec lines first" >&2; \
+		exit 1; \
+	fi
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@echo "left in place: $(SYSCONFDIR)/mlsec (configuration, key) and /var/lib/mlsec (credentials, activity)"
 
 format:
 	clang-format -i common/*.[ch] pam_mlsec/*.c mlsecd/*.[ch] tests/unit/*.[ch] tests/integration/*.c tests/bench/*.c

@@ -11,6 +11,7 @@ PACKAGES=(
         libpam-modules libpam-runtime pamtester oathtool expect libpwquality-tools cracklib-runtime sqlite3 valgrind util-linux passwd openssl python3
         libpam-google-authenticator libpam-oath libmaxmind-db-writer-perl
         dbus python3-dbusmock systemd
+        systemd-container debootstrap openssh-client
 )
 
 missing=()

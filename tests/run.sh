@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Runs the unit tests (cmocka) and the integration tests (TAP from tests/integration/*.sh),
 # prints each failure in full, and ends with one line: "N passed, N failed".
-# Usage: tests/run.sh [unit|integration|fuzz]...   (default: all of them)
+# Usage: tests/run.sh [unit|integration|e2e|fuzz]...   (default: all of them)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export BUILD SANITIZE=${SANITIZE:-}
 kinds=("$@")
-[ ${#kinds[@]} -eq 0 ] && kinds=(unit integration fuzz)
+[ ${#kinds[@]} -eq 0 ] && kinds=(unit integration e2e fuzz)
 passed=0
 failed=0
 failures=()
@@ -56,6 +56,30 @@ run_integration() {
         done
 }
 
+# The end-to-end suite in systemd-nspawn (tests/e2e/run.sh): counted like an integration
+# test, or one line saying why this machine cannot run it.
+run_e2e() {
+        local start p f why
+        start=$(date +%s)
+        bash tests/e2e/run.sh >"$log" 2>&1
+        local rc=$?
+        why=$(sed -n 's/^1\.\.0 # SKIP //p' "$log")
+        if [ $rc -eq 0 ] && [ -n "$why" ]; then
+                printf '%-28s skipped: %s\n' "e2e/run" "${why#e2e: }"
+                return
+        fi
+        p=$(grep -c '^ok ' "$log")
+        f=$(grep -c '^not ok ' "$log")
+        if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p))
+        failed=$((failed + f))
+        printf '%-28s %4d passed %4d failed  (%ds)\n' "e2e/run" "$p" "$f" $(($(date +%s) - start))
+        if [ "$f" -ne 0 ]; then
+                grep -v '^ok ' "$log"
+                failures+=("e2e/run.sh")
+        fi
+}
+
 # Each fuzz harness runs for a bounded time on its seed corpus (libFuzzer, ASan+UBSan).
 run_fuzz() {
         local h name
@@ -88,6 +112,7 @@ for k in "${kinds[@]}"; do
         case $k in
         unit) run_unit ;;
         integration) run_integration ;;
+        e2e) run_e2e ;;
         fuzz) run_fuzz ;;
         *) echo "run.sh: unknown kind $k" >&2; exit 2 ;;
         esac

@@ -1,0 +1,354 @@
+# SPDX-License-Identifier: MIT
+# The scenarios of the end-to-end suite (issue #6), run against the booted container by
+# tests/e2e/run.sh. Each user has one job, so that no two successful logins of one user
+# need the same 30-second step: alice, bob and grace log in over SSH (sessions), frank
+# with a backup code, erin is locked out over SSH and logs in on the console, henry uses
+# sudo, judy is the target of su (from ivan), carol is never enrolled, kate logs in while
+# mlsecd is stopped, dave is an administrator (group mlsec-admin).
+
+# --- codes, computed here on the host by oathtool ---
+enroll() {
+        ctl admin enroll "$1" --json --no-qr >"$W/out" 2>&1 &&
+                python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' "$W/out" \
+                        >"$W/secret.$1"
+}
+# code USER [OFFSET_SECONDS]
+code() { oathtool --totp -b -N "@$(($(date +%s) + ${2:-0}))" "$(cat "$W/secret.$1")"; }
+# a code that is none of those accepted around now
+wrong_code() {
+        local c
+        for c in 000000 111111 222222 333333 444444; do
+                case " $(code "$1" -30) $(code "$1") $(code "$1" 30) " in
+                *" $c "*) ;;
+                *) echo $c; return ;;
+                esac
+        done
+}
+# wait until at least 8 seconds remain in the current step, so a code stays current
+fresh_step() { while [ $(($(date +%s) % 30)) -gt 22 ]; do sleep 1; done; }
+
+# --- SSH, keyboard-interactive, answered by askpass.sh ---
+SSH_OPTS=(-F /dev/null -p "$PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+        -o LogLevel=ERROR -o PreferredAuthentications=keyboard-interactive
+        -o NumberOfPasswordPrompts=1 -o ConnectTimeout=10)
+# ssh_run USER PASSWORD CODE [COMMAND]: one login, output in $W/out, prompts in $W/prompts;
+# returns ssh's status (255: refused)
+ssh_run() {
+        : >"$W/prompts"
+        E2E_PASSWORD=$2 E2E_CODE=$3 E2E_ASKPASS_LOG=$W/prompts SSH_ASKPASS=$E2E/askpass.sh \
+                SSH_ASKPASS_REQUIRE=force timeout 30 setsid ssh -n "${SSH_OPTS[@]}" "$1@127.0.0.1" \
+                "${4:-echo IN \$XDG_SESSION_ID}" >"$W/out" 2>&1 9>&-
+}
+# ssh_bg USER PASSWORD CODE: a login that stays; sets SSH_PID (the client) and SID (logind's id)
+ssh_bg() {
+        : >"$W/prompts"
+        E2E_PASSWORD=$2 E2E_CODE=$3 E2E_ASKPASS_LOG=$W/prompts SSH_ASKPASS=$E2E/askpass.sh \
+                SSH_ASKPASS_REQUIRE=force setsid ssh -n "${SSH_OPTS[@]}" "$1@127.0.0.1" \
+                'echo IN $XDG_SESSION_ID; exec sleep 600' >"$W/ssh.$1" 2>&1 9>&- &
+        SSH_PID=$!
+        echo $SSH_PID >>"$W/ssh.pids" # teardown ends any client still running
+        SID=
+        for _ in $(seq 150); do
+                SID=$(awk '/^IN / {print $2}' "$W/ssh.$1")
+                [ -n "$SID" ] && break
+                kill -0 $SSH_PID 2>/dev/null || break
+                sleep 0.1
+        done
+        cp "$W/ssh.$1" "$W/out"
+        [ -n "$SID" ]
+}
+# ssh_gone PID: the ssh client ended within 10 s, disconnected by the server (255)
+ssh_gone() {
+        local rc
+        for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$1" 2>/dev/null && return 1
+        wait "$1"
+        rc=$?
+        [ $rc -eq 255 ] || { echo "# ssh exited $rc"; return 1; }
+}
+prompts_are() { [ "$(cat "$W/prompts")" = "$(printf '%s\n' "$@")" ] || { sed 's/^/# asked: /' "$W/prompts"; return 1; }; }
+refused() { grep -q 'Permission denied' "$W/out"; }
+# refused_rc STATUS: ssh_run's status says refused (255) and so does ssh
+refused_rc() { [ "$1" -eq 255 ] && refused; }
+
+# --- a pseudo-terminal in the container (login, su), driven by pty.exp on the host ---
+# pty USER PASSWORD CODE COMMAND...: COMMAND runs on a terminal of the container's own
+pty() {
+        local pw=$2 c=$3
+        shift 3
+        E2E_PASSWORD=$pw E2E_CODE=$c timeout 60 "$E2E/pty.exp" nsenter -t "$L" -a /usr/bin/env -i \
+                PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb LANG=C.UTF-8 "$@" >"$W/out" 2>&1
+}
+
+# --- JSON from mlsecctl ---
+# jq_py FILE EXPR: EXPR, a Python expression over d (the JSON of FILE), is true
+jq_py() {
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2" ||
+                { sed 's/^/# json: /' "$1" | head -n 40; return 1; }
+}
+# history USER: "result reason method service" of each attempt, oldest first
+history() {
+        ctl --json admin history --user "$1" --limit 100 >"$W/hist.json" 2>&1 &&
+                python3 -c 'import json,sys
+for e in reversed(json.load(open(sys.argv[1]))["events"]):
+    print(e["result"], e["reason"].replace(" ", "_"), e["method"], e["service"], e.get("rhost") or e.get("tty") or "-")' \
+                        "$W/hist.json"
+}
+# history_is USER LINE...: the user's attempts are exactly these, in this order
+history_is() {
+        local u=$1
+        shift
+        history "$u" >"$W/hist.txt" || return 1
+        [ "$(cat "$W/hist.txt")" = "$(printf '%s\n' "$@")" ] || { sed 's/^/# history: /' "$W/hist.txt"; return 1; }
+}
+session_json() { ctl --json admin sessions --user "$1" --closed --limit 50 >"$W/sess.json"; }
+# logind_has SID: logind still knows the session
+logind_has() { cin loginctl show-session "$1" -p Id >/dev/null 2>&1; }
+wait_until() {
+        local i
+        for i in $(seq 100); do "$@" && return 0; sleep 0.1; done
+        return 1
+}
+
+scenario_install() {
+        local auth
+        auth=$(grep -v '^#' "$R/etc/pam.d/common-auth" | sed -E 's/[[:space:]]+/ /g; s/ $//' | grep .)
+        check "pam-auth-update --enable mlsec: common-auth asks the code only after the password succeeded" \
+                test "$auth" = "$(printf '%s\n' 'auth [success=1 default=ignore] pam_unix.so nullok' \
+                        'auth requisite pam_deny.so' 'auth required pam_permit.so' 'auth required pam_mlsec.so')"
+        check "common-session: pam_mlsec after pam_systemd (the logind id), not in common-session-noninteractive" \
+                bash -c "grep -v '^#' '$R/etc/pam.d/common-session' | awk '\$1 == \"session\" {print \$3}' |
+                        grep -A1 -x pam_systemd.so | grep -qx pam_mlsec.so &&
+                        ! grep -q pam_mlsec '$R/etc/pam.d/common-session-noninteractive'"
+        check "sysusers.d: the group mlsec-admin exists" bash -c "nsenter -t $L -a getent group mlsec-admin >/dev/null"
+        check "mlsecd.socket listens, mlsecd.service waits for the first request" \
+                bash -c "[ \"\$(nsenter -t $L -a systemctl is-active mlsecd.socket)\" = active ] &&
+                        [ \"\$(nsenter -t $L -a systemctl is-active mlsecd.service)\" = inactive ]"
+        cin usermod -aG mlsec-admin dave
+        local u
+        for u in alice bob erin frank grace henry judy kate; do enroll "$u" || break; done
+        check "mlsecctl admin enroll (8 users) in the container" test -s "$W/secret.kate"
+        check "the first request started mlsecd.service through its socket (systemd's unit, Type=notify)" \
+                bash -c "[ \"\$(nsenter -t $L -a systemctl is-active mlsecd.service)\" = active ] &&
+                        [ \"\$(nsenter -t $L -a systemctl show -p TriggeredBy --value mlsecd.service)\" = mlsecd.socket ]"
+}
+
+scenario_exposure() {
+        local level
+        cin systemd-analyze security --no-pager mlsecd.service >"$W/out" 2>&1
+        level=$(sed -n 's/.*Overall exposure level for mlsecd.service: \([0-9.]*\).*/\1/p' "$W/out")
+        echo "# systemd-analyze security mlsecd.service (in the container): ${level:-?}; what it still counts:"
+        grep '^✗' "$W/out" | sed -E 's/[[:space:]]{2,}/  /g; s/^/#   /'
+        check "systemd-analyze security mlsecd.service: exposure ${level:-?} <= 2.0" \
+                python3 -c "import sys; sys.exit(0 if 0 <= float('${level:-99}') <= 2.0 else 1)"
+        check "mlsecd.service, sandboxed like that, is running and answering" \
+                bash -c "[ \"\$(nsenter -t $L -a systemctl is-active mlsecd.service)\" = active ]"
+}
+
+scenario_ssh() {
+        local c
+        fresh_step
+        c=$(code alice)
+        if ssh_bg alice alice-pw-1 "$c"; then
+                ok "ssh alice: password and right code: logged in (logind session $SID)"
+        else
+                not_ok "ssh alice: password and right code: logged in"
+        fi
+        A_PID=$SSH_PID A_SID=$SID
+        check "ssh alice: keyboard-interactive asked 'Password:' then 'Verification code:'" \
+                prompts_are "(alice@127.0.0.1) Password: " "(alice@127.0.0.1) Verification code: "
+        ssh_run alice alice-pw-1 "$c"
+        check "ssh alice: the same code again (replay): refused" refused_rc $?
+        ssh_run alice alice-pw-1 "$(wrong_code alice)"
+        check "ssh alice: a wrong code: refused" refused_rc $?
+        ssh_run alice wrong-password "$c"
+        check "ssh alice: a wrong password: refused, and no code asked" \
+                bash -c "$(declare -f refused prompts_are); W='$W'; refused && prompts_are '(alice@127.0.0.1) Password: '"
+
+        # a backup code: once
+        ctl admin backup-codes frank --json >"$W/codes.json" 2>&1
+        local b
+        b=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backup_codes"][0])' "$W/codes.json")
+        ssh_run frank frank-pw-5 "$b"
+        check "ssh frank: a backup code: logged in" grep -q '^IN [0-9]' "$W/out"
+        ssh_run frank frank-pw-5 "$b"
+        check "ssh frank: the same backup code again: refused" refused
+}
+
+scenario_sessions() {
+        fresh_step
+        ssh_bg bob bob-pw-2 "$(code bob)"
+        check "ssh bob: logged in (logind session $SID)" test -n "$SID"
+        B_PID=$SSH_PID B_SID=$SID
+        cas alice mlsecctl --json sessions >"$W/out" 2>&1
+        check "mlsecctl sessions (alice): her SSH session with logind's id, service sshd-test, from 127.0.0.1, live" \
+                jq_py "$W/out" "any(s['id'] == '$A_SID' and s['user'] == 'alice' and s['service'] == 'sshd-test'
+                        and s['rhost'] == '127.0.0.1' and s['ip'] == '127.0.0.1' and s['live'] for s in d['sessions'])
+                        and all(s['user'] == 'alice' for s in d['sessions'])"
+        check "logind agrees: session $A_SID is alice's, service sshd-test, remote 127.0.0.1" \
+                bash -c "nsenter -t $L -a loginctl show-session '$A_SID' -p Name -p Service -p RemoteHost |
+                        sort | tr '\n' ' ' | grep -qx 'Name=alice RemoteHost=127.0.0.1 Service=sshd-test '"
+
+        cas bob mlsecctl logout "$A_SID" >"$W/out" 2>&1
+        local rc=$?
+        check "bob cannot log out alice's session (exit $rc), and it goes on" \
+                bash -c "[ $rc -ne 0 ] && kill -0 $A_PID && nsenter -t $L -a loginctl show-session '$A_SID' -p Id >/dev/null"
+
+        cas alice mlsecctl logout "$A_SID" >"$W/out" 2>&1
+        check "alice: mlsecctl logout $A_SID succeeds" grep -q "logged out" "$W/out"
+        check "alice's ssh client is disconnected" ssh_gone "$A_PID"
+        check "alice's session processes are gone, logind dropped the session" \
+                wait_until bash -c "! nsenter -t $L -a pgrep -u alice -x sleep >/dev/null &&
+                        ! nsenter -t $L -a loginctl show-session '$A_SID' -p Id >/dev/null 2>&1"
+        session_json alice
+        check "mlsecctl sessions --closed: alice's session ended by log-out, by alice" \
+                jq_py "$W/sess.json" "any(s['id'] == '$A_SID' and not s['live'] and s['end_reason'] == 'logout'
+                        and s['ended_by_uid'] == $(cin id -u alice) for s in d['sessions'])"
+        ctl --json admin audit --user alice >"$W/audit.json" 2>&1
+        check "audit log: session-terminated, session $A_SID logged out by alice" \
+                jq_py "$W/audit.json" "any(e['action'] == 'session-terminated' and 'session $A_SID ' in e['detail']
+                        and 'logged out by alice' in e['detail'] for e in d['entries'])"
+
+        cas dave mlsecctl logout "$B_SID" >"$W/out" 2>&1
+        check "dave (mlsec-admin) logs out bob's session" grep -q "logged out" "$W/out"
+        check "bob's ssh client is disconnected" ssh_gone "$B_PID"
+        check "bob's session processes are gone" wait_until no_sleep_of bob
+        session_json bob
+        check "bob's session shows as ended by log-out, by dave" \
+                jq_py "$W/sess.json" "any(s['id'] == '$B_SID' and s['end_reason'] == 'logout'
+                        and s['ended_by_uid'] == $(cin id -u dave) for s in d['sessions'])"
+        ctl --json admin audit --user bob >"$W/audit.json" 2>&1
+        check "audit log: dave logged out bob's session" \
+                jq_py "$W/audit.json" "any(e['action'] == 'session-terminated' and e['actor_uid'] == $(cin id -u dave)
+                        and 'logged out by dave' in e['detail'] for e in d['entries'])"
+
+        # closed by the remote side: the client goes away, sshd closes the PAM session
+        fresh_step
+        ssh_bg grace grace-pw-6 "$(code grace)"
+        G_SID=$SID
+        check "ssh grace: logged in (logind session $G_SID)" test -n "$G_SID"
+        kill -TERM "$SSH_PID"
+        wait "$SSH_PID" 2>/dev/null
+        check "grace's client went away: her session is closed in mlsecctl sessions (end: closed)" \
+                wait_until grace_closed
+}
+no_sleep_of() { ! cin pgrep -u "$1" -x sleep >/dev/null; }
+grace_closed() {
+        session_json grace &&
+                jq_py "$W/sess.json" "any(s['id'] == '$G_SID' and not s['live'] and s['end_reason'] == 'closed'
+                        for s in d['sessions'])" >/dev/null
+}
+
+scenario_history() {
+        check "mlsecctl history: alice's attempts, each with its result and reason" \
+                history_is alice "ok ok totp sshd-test 127.0.0.1" "fail replay totp sshd-test 127.0.0.1" \
+                "fail wrong_code none sshd-test 127.0.0.1"
+        check "mlsecctl history: frank's backup code in, then refused" \
+                history_is frank "ok ok backup sshd-test 127.0.0.1" "fail wrong_code none sshd-test 127.0.0.1"
+        cas alice mlsecctl --json history >"$W/out" 2>&1
+        check "alice reads her own history (3 attempts), nobody else's" \
+                jq_py "$W/out" "len(d['events']) == 3 and all(e['user'] == 'alice' for e in d['events'])"
+}
+
+scenario_lockout() {
+        local i c
+        for i in 1 2 3 4 5; do ssh_run erin erin-pw-4 "$(wrong_code erin)"; done
+        fresh_step
+        c=$(code erin)
+        ssh_run erin erin-pw-4 "$c"
+        check "ssh erin: after 5 wrong codes from 127.0.0.1 the right code is refused too" refused
+        check "mlsecctl history: 5 wrong codes, then locked" \
+                history_is erin "fail wrong_code none sshd-test 127.0.0.1" "fail wrong_code none sshd-test 127.0.0.1" \
+                "fail wrong_code none sshd-test 127.0.0.1" "fail wrong_code none sshd-test 127.0.0.1" \
+                "fail wrong_code none sshd-test 127.0.0.1" "fail locked none sshd-test 127.0.0.1"
+        pty erin erin-pw-4 "$c" script -qfec "login erin" /dev/null
+        check "console login (pty in the container) still lets erin in with the right code" \
+                grep -q 'E2E-SHELL:[0-9]*:erin' "$W/out"
+        check "console login asked 'Password:' then 'Verification code:'" \
+                bash -c "grep -q '^Password: ' '$W/out' && grep -q '^Verification code: ' '$W/out'"
+        history erin | tail -n1 >"$W/hist.txt"
+        check "mlsecctl history: erin's console login, service login, from her terminal" \
+                grep -qE '^ok ok totp login (tty:)?(/dev/)?pts/[0-9]+$' "$W/hist.txt"
+        pty judy judy-pw-10 "$(wrong_code judy)" script -qfec "login judy" /dev/null
+        check "console login with a wrong code: Login incorrect" grep -q 'Login incorrect' "$W/out"
+}
+
+# sudo_as USER PASSWORD [CODE]: sudo -S id -un as USER, stdout in $W/out, prompts in $W/err
+sudo_as() {
+        cas "$1" sh -c "printf '%s\n' '$2' ${3:+'$3'} | sudo -S -k id -un" >"$W/out" 2>"$W/err"
+}
+scenario_sudo_su() {
+        fresh_step
+        local c
+        c=$(code henry)
+        sudo_as henry henry-pw-7 "$c"
+        check "sudo (henry): password and code: root" bash -c "grep -qx root '$W/out' && grep -q 'Verification code:' '$W/err'"
+        sudo_as henry henry-pw-7 "$(wrong_code henry)"
+        check "sudo (henry): a wrong code: refused" bash -c "! grep -qx root '$W/out'"
+        pty judy judy-pw-10 "$(code judy)" setpriv --reuid=ivan --regid=ivan --init-groups \
+                script -qfec "su judy -c 'echo SU-AS:\$(id -un)'" /dev/null
+        check "su (ivan to judy, on a pty): judy's password and code" grep -q 'SU-AS:judy' "$W/out"
+
+        sudo_as carol carol-pw-8
+        check "sudo (carol, no MFA) under unenrolled = allow: the password is enough, no code asked" \
+                bash -c "grep -qx root '$W/out' && ! grep -q 'Verification code' '$W/err'"
+        cp "$R/etc/mlsec/mlsec.conf" "$W/mlsec.conf.orig"
+        echo "unenrolled = deny" >>"$R/etc/mlsec/mlsec.conf"
+        sudo_as carol carol-pw-8 123456
+        check "sudo (carol, no MFA) under unenrolled = deny: asked a code, refused" bash -c "! grep -qx root '$W/out' && grep -q 'Verification code' '$W/err'"
+        cp "$W/mlsec.conf.orig" "$R/etc/mlsec/mlsec.conf"
+        check "mlsecctl history: carol's sudo skipped the code, then was refused as unenrolled" \
+                history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -"
+}
+
+# >>> scenario_notice: the login notice after failed attempts (issue #5), added in
+# parallel. Until pam_mlsec.8 documents a notice option this is a SKIP; once it does, the
+# scenario (the SSH user sees the notice after failed attempts) must be written here.
+scenario_notice() {
+        if ! grep -qiE '^\.(It|Op) Cm [a-z_]*notice' "$TOP/man/pam_mlsec.8"; then
+                echo "ok $(($(cat "$COUNT") + 1)) - # SKIP notice not merged yet"
+                echo $(($(cat "$COUNT") + 1)) >"$COUNT"
+        else
+                not_ok "the login notice after failed attempts is documented but scenario_notice is not written"
+        fi
+}
+# <<< scenario_notice
+
+scenario_mlsecd_down() {
+        cin systemctl stop mlsecd.socket mlsecd.service
+        check "mlsecd stopped (socket and service)" \
+                bash -c "[ \"\$(nsenter -t $L -a systemctl is-active mlsecd.service)\" = inactive ] &&
+                        ! nsenter -t $L -a systemctl is-active -q mlsecd.socket"
+        fresh_step
+        local c
+        c=$(code kate)
+        ssh_run kate kate-pw-11 "$c"
+        check "mlsecd down: ssh kate with the right code: logged in" grep -q '^IN [0-9]' "$W/out"
+        ssh_run kate kate-pw-11 "$c"
+        check "mlsecd down: the same code again: refused (enforced from credentials.db)" refused
+        ssh_run kate kate-pw-11 "$(wrong_code kate)"
+        check "mlsecd down: a wrong code: refused" refused
+        local n
+        n=$(find "$R/var/lib/mlsec/spool" -type f | wc -l)
+        check "mlsecd down: the events are in the spool ($n files)" test "$n" -ge 5
+        cin systemctl start mlsecd.socket
+        check "mlsecd back: kate's three attempts are in the history" \
+                wait_until history_is kate "ok ok totp sshd-test 127.0.0.1" "fail replay totp sshd-test 127.0.0.1" \
+                "fail wrong_code none sshd-test 127.0.0.1"
+        session_json kate
+        check "mlsecd back: kate's session (opened and closed while it was down) is recorded" \
+                jq_py "$W/sess.json" "len(d['sessions']) == 1 and d['sessions'][0]['end_reason'] == 'closed'"
+        check "mlsecd back: the spool is empty" wait_until bash -c "[ -z \"\$(find '$R/var/lib/mlsec/spool' -type f)\" ]"
+}
+
+# MLSEC_E2E_FAIL=NAME (install, ssh, ..., mlsecd_down) fails the run on purpose right after
+# that scenario, to see the teardown work on a failing path too (alice's SSH session is
+# still open after "ssh").
+run_scenarios() {
+        local s
+        for s in install exposure ssh sessions history lockout sudo_su notice mlsecd_down; do
+                "scenario_$s"
+                [ "${MLSEC_E2E_FAIL:-}" = "$s" ] && bail "MLSEC_E2E_FAIL=$s: failing on purpose"
+        done
+        return 0
+}
