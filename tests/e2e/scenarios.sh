@@ -4,7 +4,8 @@
 # need the same 30-second step: alice, bob and grace log in over SSH (sessions), frank
 # with a backup code, erin is locked out over SSH and logs in on the console, henry uses
 # sudo, judy is the target of su (from ivan), carol is never enrolled, kate logs in while
-# mlsecd is stopped, dave is an administrator (group mlsec-admin).
+# mlsecd is stopped, dave is an administrator (group mlsec-admin), lena sees the login
+# notice.
 
 # --- codes, computed here on the host by oathtool ---
 enroll() {
@@ -301,18 +302,40 @@ scenario_sudo_su() {
                 history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -"
 }
 
-# >>> scenario_notice: the login notice after failed attempts (issue #5), added in
-# parallel. Until pam_mlsec.8 documents a notice option this is a SKIP; once it does, the
-# scenario (the SSH user sees the notice after failed attempts) must be written here.
-scenario_notice() {
-        if ! grep -qiE '^\.(It|Op) Cm [a-z_]*notice' "$TOP/man/pam_mlsec.8"; then
-                echo "ok $(($(cat "$COUNT") + 1)) - # SKIP notice not merged yet"
-                echo $(($(cat "$COUNT") + 1)) >"$COUNT"
-        else
-                not_ok "the login notice after failed attempts is documented but scenario_notice is not written"
-        fi
+# The login notice (issue #5) as an SSH user sees it: sshd shows the session's PAM messages
+# on an interactive login (a terminal, no command), after the password and the code.
+# ssh_shell USER PASSWORD CODE: an interactive login on a terminal that types "exit"
+ssh_shell() {
+        : >"$W/prompts"
+        printf 'exit\n' | E2E_PASSWORD=$2 E2E_CODE=$3 E2E_ASKPASS_LOG=$W/prompts SSH_ASKPASS=$E2E/askpass.sh \
+                SSH_ASKPASS_REQUIRE=force timeout 30 setsid ssh -tt "${SSH_OPTS[@]}" "$1@127.0.0.1" 2>&1 9>&- |
+                tr -d '\r' >"$W/out"
 }
-# <<< scenario_notice
+scenario_notice() {
+        enroll lena
+        fresh_step
+        ssh_shell lena lena-pw-12 "$(code lena)"
+        check "ssh lena (first login, a terminal): the notice says it is the first recorded login" \
+                grep -qx "This is the first login recorded for this account." "$W/out"
+        ssh_run lena lena-pw-12 "$(wrong_code lena)"
+        ssh_run lena lena-pw-12 "$(wrong_code lena)"
+        check "ssh lena: two wrong codes refused" refused
+        # the first login spent this step's code: the next step's, within the window
+        ssh_shell lena lena-pw-12 "$(code lena 30)"
+        check "ssh lena after two failed attempts: the previous login, from where and through which service" \
+                grep -qE "^Last login: [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} [0-9]{4} from 127\.0\.0\.1( \(.*\))? via sshd-test$" "$W/out"
+        check "ssh lena: \"There were 2 failed login attempts since the last successful login.\"" \
+                grep -qx "There were 2 failed login attempts since the last successful login." "$W/out"
+        check "ssh lena: the last failure's source" \
+                grep -qE "^Last failed attempt: .* from 127\.0\.0\.1( \(.*\))? via sshd-test$" "$W/out"
+        # admin enroll gave lena no backup codes; MFA is on and 127.0.0.0/24 was seen before
+        check "ssh lena: one warning, no backup codes left (not MFA off, not a new network)" \
+                test "$(grep '^Warning:' "$W/out")" = \
+                'Warning: no backup codes left; run "mlsecctl backup-codes regenerate" for new ones.'
+        check "ssh lena: the notice is shown once" \
+                test "$(grep -c '^There were 2 failed login attempts' "$W/out")" = 1
+        if ! grep -q "^There were 2 failed" "$W/out"; then sed 's/^/# out: /' "$W/out"; fi
+}
 
 scenario_mlsecd_down() {
         cin systemctl stop mlsecd.socket mlsecd.service
