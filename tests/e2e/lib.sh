@@ -212,6 +212,15 @@ verify_teardown() {
                 diff "$W/host.before" "$W/host.after" >"$W/out"
                 not_ok "the host's users, PAM files or mlsec state changed"
         fi
+        # the run's private /tmp (run.sh) is still empty: nothing of it wrote there, so on a
+        # host without the private mount it would not have written to the host's /tmp either
+        find /tmp -mindepth 1 -maxdepth 1 | sed 's/^/written to \/tmp: /' >"$W/out"
+        if [ -n "${MLSEC_E2E_NS:-}" ] && [ ! -s "$W/out" ]; then
+                ok "nothing was written to /tmp (the run's own, empty, private /tmp)"
+        else
+                [ -n "${MLSEC_E2E_NS:-}" ] || echo "not in a private mount namespace" >"$W/out"
+                not_ok "nothing was written to /tmp (the run's own, empty, private /tmp)"
+        fi
         [ -n "$(pgrep -f "systemd-nspawn -q -D $R " 2>/dev/null)" ] && left+=("nspawn process")
         for p in $(cat "$W/ssh.pids" 2>/dev/null); do
                 grep -qzx "E2E_ASKPASS_LOG=$W/prompts" "/proc/$p/environ" 2>/dev/null && left+=("ssh client $p")

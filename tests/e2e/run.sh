@@ -15,6 +15,14 @@
 # "1..0 # SKIP why" where it cannot run (not root, no systemd-nspawn/debootstrap, no
 # mirror, an ASan build, port 2222 in use).
 set -uo pipefail
+# The run's own processes on the host (ssh, expect, oathtool, make install, nspawn) get a /tmp
+# of their own: an empty tmpfs in a private mount namespace (unshare without --fork: the same
+# process, signals and all). The host's /tmp cannot be touched, and the last test checks that
+# nothing was written to /tmp either.
+if [ -z "${MLSEC_E2E_NS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+        export MLSEC_E2E_NS=1
+        exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
@@ -76,6 +84,9 @@ COUNT=$W/count
 echo 0 >"$COUNT"
 echo 0 >"$W/failed"
 host_state >"$W/host.before"
+if [ -n "${MLSEC_E2E_NS:-}" ]; then
+        mount -t tmpfs -o mode=1777,size=64m mlsec-e2e-tmp /tmp || skip "cannot mount a private /tmp"
+fi
 
 # The run. Everything happens in this subshell, whose EXIT trap tears the container down,
 # whatever way it ends; the parent then checks that nothing is left. A signal (Ctrl-C, a
