@@ -6,6 +6,7 @@
  * checked with the login rules. Secrets never reach the journal or an error message. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "daemon.h"
 #include "enroll.h"
 #include "journal.h"
+#include "policy.h"
 #include "store.h"
 #include "totp.h"
 #include "util.h"
@@ -337,6 +339,70 @@ static struct proto_obj *last_login_obj(const struct mlsec_event *e, const struc
         return o;
 }
 
+/* The overview's "mfa_policy" (null when no require_mfa_group names USER) and, for a member
+ * without a device, a warning saying what the account stack will do at the next login. Read
+ * only: the grace period starts at a login, never because somebody looked. */
+static int policy_status(struct daemon *d, const char *user, bool enrolled, struct proto_obj *o,
+                         struct proto_obj *warns)
+{
+        struct policy_membership m;
+        struct passwd pw, *res = NULL;
+        struct proto_obj *p;
+        int64_t started = 0, now = time(NULL);
+        const char *state;
+        unsigned left = 0;
+        char buf[4096];
+        int r;
+
+        if (!policy_active(&d->conf) || getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || !res)
+                return proto_obj_set_str(o, "mfa_policy", NULL);
+        r = policy_member(&d->conf, user, pw.pw_gid, &m);
+        if (r >= 0 && !m.member)
+                return proto_obj_set_str(o, "mfa_policy", NULL);
+        if (r < 0)
+                state = "unknown"; /* the account stack refuses on a failed lookup */
+        else if (enrolled)
+                state = "met";
+        else if (d->conf.enroll_grace_days == 0)
+                state = "refused";
+        else if ((r = store_get_grace(d->store, user, &started)) == -ENOENT) {
+                state = "grace-not-started";
+                left = d->conf.enroll_grace_days;
+        } else if (r < 0) {
+                state = "unknown";
+        } else {
+                left = policy_days_left(started, d->conf.enroll_grace_days, now);
+                state = left > 0 ? "grace" : "expired";
+        }
+        p = proto_obj_new();
+        r = p ? 0 : -ENOMEM;
+        if (r >= 0)
+                r = proto_obj_set_str(p, "state", state);
+        if (r >= 0)
+                r = proto_obj_set_str(p, "group", m.member ? m.group : NULL);
+        if (r >= 0)
+                r = left > 0 ? proto_obj_set_int(p, "days_left", left) : proto_obj_set_str(p, "days_left", NULL);
+        if (r >= 0) {
+                r = proto_obj_set_obj(o, "mfa_policy", p);
+                p = NULL;
+        }
+        proto_obj_free(p);
+        if (r < 0 || strcmp(state, "met") == 0)
+                return r;
+        if (strcmp(state, "grace") == 0 || strcmp(state, "grace-not-started") == 0)
+                return proto_array_add(warns, warning("mfa-policy",
+                                                      "MFA is required for this account (group %s): %u day%s left "
+                                                      "to turn it on with 'mlsecctl mfa enable'",
+                                                      m.group, left, left == 1 ? "" : "s"));
+        if (strcmp(state, "unknown") == 0)
+                return proto_array_add(warns, warning("mfa-policy", "the MFA policy could not be checked for "
+                                                                    "this account: logins may be refused"));
+        return proto_array_add(warns, warning("mfa-policy",
+                                              "MFA is required for this account (group %s) and it is off: "
+                                              "logins are refused until an administrator turns it on",
+                                              m.group));
+}
+
 static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
 {
         struct enroll_status st = {0};
@@ -392,6 +458,8 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
         if (r >= 0 && st.n_devices > 0 && st.backup_left <= ENROLL_BACKUP_LOW)
                 r = proto_array_add(warns, warning("backup-codes-low", "only %u backup code%s left", st.backup_left,
                                                    st.backup_left == 1 ? "" : "s"));
+        if (r >= 0)
+                r = policy_status(d, user, st.n_devices > 0, o, warns);
         for (size_t i = 0; r >= 0 && i < st.n_lockouts; i++) {
                 const struct store_lockout *l = &st.lockouts[i];
                 struct proto_obj *e = proto_obj_new();

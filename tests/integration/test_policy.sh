@@ -227,6 +227,34 @@ check "and nothing was recorded for her" eval '[ -z "$(grace_of carol)" ]'
 as dave "$PAMDRIVE" --confdir "$PAMDIR" --user carol --no-auth --acct >"$OUT" 2>&1
 check "unprivileged: another user's account is refused" \
         eval 'failed && out_has "$MSG_CANNOT" && syslog_has "only the calling user'"'"'s own account"'
+# --- the overview tells what the account stack will do (read only: no grace start) ---
+# pol USER: USER's overview as USER sees it (text) and its mfa_policy (JSON, in $T/pol)
+pol() {
+        as "$1" "$MLSECCTL" --conf "$CONF" status >"$OUT" 2>&1
+        as "$1" "$MLSECCTL" --conf "$CONF" status --json 2>/dev/null |
+                python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["mfa_policy"]))' >"$T/pol"
+}
+pol_is() { [ "$(cat "$T/pol")" = "$1" ] || { echo "# mfa_policy: $(cat "$T/pol")"; return 1; }; }
+pol carol
+check "overview: carol (no device, no grace start yet) reads how many days she will have and what to run" \
+        eval 'pol_is '"'"'{"state": "grace-not-started", "group": "mfa-admins", "days_left": 7}'"'"' &&
+                out_has "MFA is required for this account (group mfa-admins): 7 days left to turn it on with '"'"'mlsecctl mfa enable'"'"'"'
+check "and looking at it started no grace period" eval '[ -z "$(grace_of carol)" ]'
+pol pat
+check "overview: pat, whose grace period ended, reads that logins are refused" \
+        eval 'pol_is '"'"'{"state": "expired", "group": "mfa-ops", "days_left": null}'"'"' &&
+                out_has "MFA is required for this account (group mfa-ops) and it is off: logins are refused until an administrator turns it on"'
+pol dave
+check "overview: dave (a device) meets the policy, no warning about it" \
+        eval 'pol_is '"'"'{"state": "met", "group": "mfa-admins", "days_left": null}'"'"' && ! out_has "MFA is required"'
+pol bob
+check "overview: bob (in no required group): no policy" eval 'pol_is null && ! out_has "MFA is required"'
+stop_mlsecd
+write_conf "${POLICY[@]}"
+start_mlsecd
+pol carol
+check "overview without a grace period: carol reads that her logins are refused" \
+        eval 'pol_is '"'"'{"state": "refused", "group": "mfa-admins", "days_left": null}'"'"' && out_has "logins are refused"'
 stop_mlsecd
 ulogin dave
 check "unprivileged with mlsecd down: a member is refused" \
