@@ -62,7 +62,8 @@ enum proto_method {
                                   *  "backup_codes","devices_replaced"}; admins. A google-authenticator
                                   *  file read by mlsecctl ("source": its path, for the audit log) */
         /* Alerts (issue #5): the suspicious-activity rules' and users' reports. */
-        PROTO_REPORT_EVENT,    /* {"event_id","note"?} -> {"alert","event_id"}; the caller's own login events */
+        PROTO_REPORT_EVENT,    /* {"event_id","note"?} -> {"alert","event_id"}; the caller's own login events;
+                                * "event_id" may be an unambiguous prefix among them, the reply has the full id */
         PROTO_ADMIN_ALERTS,    /* {"user"?,"limit"?,"open"?} -> {"alerts":[{"id","time_us","user","kind","event_id",
                                 *  "detail","note"?,"reporter_uid"?,"acked_us"?,"acked_by_uid"?}]}; admins */
         PROTO_ADMIN_ALERT_ACK, /* {"alert"} -> {"alert","user","kind"}; admins */
@@ -87,6 +88,7 @@ enum proto_method {
 #define PROTO_E_CODE        "code-refused" /* the code was wrong, replayed, drifting or locked: message says */
 #define PROTO_E_CONFLICT    "conflict"     /* e.g. a device of that name exists, no MFA to disable */
 #define PROTO_E_EXPIRED     "expired"      /* an enrolment token that ran out or is unknown */
+#define PROTO_E_AMBIGUOUS   "ambiguous"    /* an event id prefix that more than one of the caller's events has */
 
 #define PROTO_CODE_MAX   512 /* "code": bytes incl. NUL (a combined password + code fits) */
 #define PROTO_DEVICE_MAX 64  /* "device": as STORE_NAME_MAX */
@@ -94,6 +96,9 @@ enum proto_method {
 #define PROTO_REASON_MAX 256 /* "reason" */
 #define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
 #define PROTO_NOTE_MAX   256 /* "note": as ACTIVITY_NOTE_MAX */
+
+/* report-event: "event_id" may be the start of an event id, of at least this many digits */
+#define PROTO_EVENT_ID_PREFIX_MIN 8
 
 /* admin-import */
 #define PROTO_SECRET_MAX  128 /* "secret": base32 (A-Z, 2-7), bytes incl. NUL; as TOTP_BASE32_MAX */
@@ -126,7 +131,8 @@ struct proto_request {
         unsigned period;   /* "period": 1..60 seconds */
         int64_t last_step; /* "last_step": 1..2^31-1, the newest step already used; 0 when absent */
         bool replace;      /* "replace" */
-        char event_id[EVENT_ID_LEN + 1]; /* "event_id": 32 lower-case hex digits */
+        char event_id[EVENT_ID_LEN + 1]; /* "event_id": PROTO_EVENT_ID_PREFIX_MIN..32 lower-case hex
+                                          * digits, an event id or the start of one */
         char note[PROTO_NOTE_MAX];       /* "note": text */
         int64_t alert;                   /* "alert": an alert id, 1..INT64_MAX */
         bool open_only;                  /* "open" */

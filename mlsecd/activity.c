@@ -195,6 +195,7 @@ enum stmt_id {
         ST_PREV_LOCATED,
         ST_LAST_LOCKOUT,
         ST_EVENT_GET,
+        ST_EVENT_FIND,
         ST_ALERT_ADD,
         ST_ALERT_RECENT,
         ST_ALERT_ACK,
@@ -317,6 +318,12 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_SEEN_ADDRESSES] = "SELECT DISTINCT addr FROM (SELECT " LOGIN_ADDR " AS addr FROM events WHERE " SEEN_WHERE
                               " AND (ip != '' OR rhost != '')" NEWEST_N ")",
         [ST_EVENT_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth'",
+        /* the ids that start with a prefix: [?1, ?2) with ?2 the prefix and a 'g' (above every
+         * hex digit). Only USER's (?3, by name, and by uid ?4 where the row knows one): another
+         * user's can neither match nor make a prefix ambiguous. "+user" keeps the planner on
+         * the event_id index, not on the walk of every login of the user. */
+        [ST_EVENT_FIND] = "SELECT " LOGIN_COLS " FROM events WHERE event_id >= ?1 AND event_id < ?2"
+                          " AND kind = 'auth' AND +user = ?3 AND (uid < 0 OR uid = ?4) ORDER BY event_id LIMIT 2",
         [ST_ALERT_ADD] = "INSERT INTO alerts(time_us, user, kind, event_id, detail, note, reporter_uid)"
                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, event_id) DO NOTHING",
         [ST_ALERT_RECENT] = "SELECT 1 FROM alerts WHERE user = ?1 AND kind = ?2 AND time_us > ?3 AND time_us <= ?4"
@@ -1610,6 +1617,46 @@ int activity_event_get(struct activity *a, const char *event_id, struct activity
         r = placed_login_from_row(st, &l);
         if (r < 0)
                 return r;
+        *ret = l;
+        return 0;
+}
+
+int activity_event_find(struct activity *a, const char *user, int64_t uid, const char *prefix,
+                        struct activity_login *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        char upper[EVENT_ID_LEN + 2];
+        struct activity_login l;
+        size_t n;
+        int r;
+
+        if (!a || !string_ok(user, EVENT_USER_MAX) || !prefix || !ret)
+                return -EINVAL;
+        n = strnlen(prefix, EVENT_ID_LEN + 1);
+        if (n < ACTIVITY_EVENT_PREFIX_MIN || n > EVENT_ID_LEN || strspn(prefix, "0123456789abcdef") != n)
+                return -EINVAL;
+        memcpy(upper, prefix, n);
+        upper[n] = 'g';
+        upper[n + 1] = '\0';
+        r = stmt_get(a, ST_EVENT_FIND, &st);
+        if (r < 0)
+                return r;
+        if ((r = bind_text(a, st, 1, prefix)) < 0 || (r = bind_text(a, st, 2, upper)) < 0 ||
+            (r = bind_text(a, st, 3, user)) < 0 || (r = bind_int(a, st, 4, uid)) < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        r = placed_login_from_row(st, &l);
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return -ENOTUNIQ;
         *ret = l;
         return 0;
 }

@@ -183,6 +183,13 @@ int activity_count_failed_in(struct activity *a, const char *user, int64_t after
 int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us);
 /* The login (auth) event with this id, whatever its result; -ENOENT if none. */
 int activity_event_get(struct activity *a, const char *event_id, struct activity_login *ret);
+/* USER's login (auth) event whose id is PREFIX or starts with it (ACTIVITY_EVENT_PREFIX_MIN
+ * to EVENT_ID_LEN lower-case hex digits, else -EINVAL): one of USER's own by name, and by UID
+ * where the event knows its uid; nobody else's event matches. -ENOENT if none, -ENOTUNIQ if
+ * more than one of USER's match. */
+#define ACTIVITY_EVENT_PREFIX_MIN 8
+int activity_event_find(struct activity *a, const char *user, int64_t uid, const char *prefix,
+                        struct activity_login *ret);
 
 /* ---- alerts: raised by a rule (kind = the rule's name) or by a user's report of one of
  * their own events (kind "user-report"). At most one per kind and event. ---- */

@@ -46,7 +46,9 @@ void ctl_table_add(struct ctl_table *t, ...);
 void ctl_table_print(FILE *f, const struct ctl_table *t, const char *indent);
 struct ctl_table *ctl_table_free(struct ctl_table *t);
 
-/* ctl_activity.c: history, sessions, logout, audit (through mlsecd). */
+/* ctl_activity.c: history, sessions, logout, audit (through mlsecd). History's ID column
+ * shows the first CTL_EVENT_ID_SHORT hex digits of each event id, which report accepts. */
+#define CTL_EVENT_ID_SHORT 12
 int ctl_history(struct ctl *c, int argc, char **argv);
 int ctl_sessions(struct ctl *c, int argc, char **argv);
 int ctl_logout(struct ctl *c, int argc, char **argv);

@@ -33,7 +33,8 @@ static const struct {
         const char *cmd, *text;
 } help_texts[] = {
         {"history", "Usage: mlsecctl history [--limit N] [--failed] [--user NAME | --all] [--json]\n"
-                    "Login attempts, newest first: time, result, reason, method, service, user, from, tty.\n"
+                    "Login attempts, newest first: id (the first 12 hex digits; 'mlsecctl report' takes\n"
+                    "them), time, result, reason, method, service, user, from, place, tty.\n"
                     "  --limit N     at most N entries (1..1000, default 50)\n"
                     "  --failed      only failed attempts\n"
                     "  --user NAME   another user's (administrators)\n"
@@ -214,6 +215,20 @@ static void fill_target(struct proto_request *req, const struct read_opts *o)
         req->limit = o->limit;
 }
 
+/* An event's short id for the ID column: its first CTL_EVENT_ID_SHORT hex digits, like git's
+ * short ids; anything else the reply might hold is shown as "-". */
+static const char *short_id(const struct proto_obj *e, char *buf, size_t len)
+{
+        const char *id = proto_obj_get_str(e, "id");
+
+        if (!id || strnlen(id, EVENT_ID_LEN + 1) != EVENT_ID_LEN || strspn(id, "0123456789abcdef") != EVENT_ID_LEN ||
+            len <= CTL_EVENT_ID_SHORT)
+                return "-";
+        memcpy(buf, id, CTL_EVENT_ID_SHORT);
+        buf[CTL_EVENT_ID_SHORT] = '\0';
+        return buf;
+}
+
 static void history_table(const struct proto_obj *res)
 {
         struct proto_obj *ev = proto_obj_get(res, "events");
@@ -226,19 +241,20 @@ static void history_table(const struct proto_obj *res)
                 proto_obj_free(ev);
                 return;
         }
-        t = ctl_table_new(10, "TIME", "WHEN", "RESULT", "REASON", "METHOD", "SERVICE", "USER", "FROM", "PLACE", "TTY");
+        t = ctl_table_new(11, "ID", "TIME", "WHEN", "RESULT", "REASON", "METHOD", "SERVICE", "USER", "FROM", "PLACE",
+                          "TTY");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *e = proto_array_get(ev, i);
                 struct proto_obj *place = proto_obj_get(e, "place");
                 int64_t tm = ctl_get_int(e, "time_us", 0) / 1000000;
-                char tb[64], ab[64];
+                char id[CTL_EVENT_ID_SHORT + 1], tb[64], ab[64];
                 const char *from = ctl_get_str(e, "ip")[0] ? ctl_get_str(e, "ip") : ctl_get_str(e, "rhost");
                 const char *where = ctl_get_str(place, "description");
 
-                ctl_table_add(t, ctl_fmt_time(tm, tb, sizeof(tb)), ctl_fmt_ago(tm, now, ab, sizeof(ab)),
-                              ctl_get_str(e, "result"), ctl_get_str(e, "reason"), ctl_get_str(e, "method"),
-                              ctl_get_str(e, "service"), ctl_get_str(e, "user"), from[0] ? from : "local",
-                              where[0] ? where : "-", ctl_get_str(e, "tty"));
+                ctl_table_add(t, short_id(e, id, sizeof(id)), ctl_fmt_time(tm, tb, sizeof(tb)),
+                              ctl_fmt_ago(tm, now, ab, sizeof(ab)), ctl_get_str(e, "result"), ctl_get_str(e, "reason"),
+                              ctl_get_str(e, "method"), ctl_get_str(e, "service"), ctl_get_str(e, "user"),
+                              from[0] ? from : "local", where[0] ? where : "-", ctl_get_str(e, "tty"));
                 proto_obj_free(place);
                 proto_obj_free(e);
         }

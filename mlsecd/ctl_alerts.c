@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* mlsecctl's alerts: `report EVENT_ID [--note TEXT]` flags one of the caller's own login
- * events for the administrators (mlsecd checks whose event it is), `admin alerts` lists the
- * rules' alerts and the users' reports and acknowledges one (--ack ID), and the overview's
- * "Alerts" lines. Every string from the reply is made safe for the terminal. */
+ * events for the administrators (the id or a prefix of it: mlsecd resolves it among the
+ * caller's own events), `admin alerts` lists the rules' alerts and the users' reports and
+ * acknowledges one (--ack ID), and the overview's "Alerts" lines. Every string from the reply
+ * is made safe for the terminal. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -20,8 +21,9 @@
 static const char report_help[] =
         "Usage: mlsecctl report EVENT_ID [--note TEXT] [--json]\n"
         "Flag one of your own login events as suspicious (not you, or not as you remember it): the\n"
-        "administrators see it in 'mlsecctl admin alerts'. The event ids are in 'mlsecctl history --json'\n"
-        "(\"id\") and on the overview's alerts.\n"
+        "administrators see it in 'mlsecctl admin alerts'. EVENT_ID is the ID column of 'mlsecctl history'\n"
+        "(its first 12 hex digits), the \"id\" of 'mlsecctl history --json', or any start of it of at\n"
+        "least 8 digits that no other event of yours shares; the overview's alerts show them too.\n"
         "  --note TEXT   what you know about it (at most 255 bytes)\n"
         "  --json        machine-readable output\n";
 
@@ -45,9 +47,12 @@ static bool wants_help(int argc, char **argv)
         return false;
 }
 
+/* The id or its start; mlsecd decides which of the caller's events it names. */
 static bool event_id_ok(const char *s)
 {
-        return strlen(s) == EVENT_ID_LEN && strspn(s, "0123456789abcdef") == EVENT_ID_LEN;
+        size_t n = strlen(s);
+
+        return n >= PROTO_EVENT_ID_PREFIX_MIN && n <= EVENT_ID_LEN && strspn(s, "0123456789abcdef") == n;
 }
 
 static void report_text(const struct proto_obj *res)
@@ -82,10 +87,11 @@ int ctl_report(struct ctl *c, int argc, char **argv)
                         return ctl_usage_error("invalid option for 'report'");
         }
         if (optind != argc - 1)
-                return ctl_usage_error("report needs one EVENT_ID (see 'mlsecctl history --json')");
+                return ctl_usage_error("report needs one EVENT_ID (the ID column of 'mlsecctl history')");
         if (!event_id_ok(argv[optind]))
-                return ctl_usage_error("an event id is 32 lower-case hex digits (the \"id\" of 'mlsecctl history "
-                                       "--json')");
+                return ctl_usage_error("an event id is %d to %d lower-case hex digits: the ID column of 'mlsecctl "
+                                       "history' or the start of the \"id\" of its --json",
+                                       PROTO_EVENT_ID_PREFIX_MIN, EVENT_ID_LEN);
         if (note && (!note[0] || strlen(note) >= sizeof(req.note) || event_set_text(tmp, sizeof(tmp), note) < 0))
                 return ctl_usage_error("--note must be 1 to %d bytes of text without control characters",
                                        PROTO_NOTE_MAX - 1);

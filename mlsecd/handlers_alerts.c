@@ -2,7 +2,8 @@
 /* Alerts: the suspicious-activity rules run on every login event mlsecd stores (reports,
  * the spool, its own code checks), each alert an audit entry and a journal event; a user's
  * report of one of their own events (report-event: whose events they are comes from
- * SO_PEERCRED, and another user's event is "no such event" like one that does not exist);
+ * SO_PEERCRED, the id may be an unambiguous prefix among the caller's own events, and another
+ * user's event is "no such event" like one that does not exist);
  * the administrators' list of alerts and their acknowledgement; and the alerts on a user's
  * overview. */
 #define _GNU_SOURCE
@@ -24,6 +25,8 @@
 #define KIND_USER_REPORT    "user-report"
 #define STATUS_LATEST       3 /* open alerts shown on the overview */
 #define HOST_SHOWN          80
+
+_Static_assert(PROTO_EVENT_ID_PREFIX_MIN == ACTIVITY_EVENT_PREFIX_MIN, "the wire's shortest prefix is looked up");
 
 static int64_t wall_us(void)
 {
@@ -180,11 +183,20 @@ static int on_report_event(struct daemon *d, const struct peer *p, const struct 
         if (!p->user[0])
                 return handle_reply_error(PROTO_E_FORBIDDEN, "your uid has no user name", out, max, ret_len);
         (void)server_flush(d); /* an event reported a moment ago can be flagged */
-        r = activity_event_get(d->act, req->event_id, &l);
-        if (r < 0 && r != -ENOENT)
+        /* the id or its start, looked up among the caller's own events only: another user's
+         * event gets the answer of one that does not exist, and never makes a prefix
+         * ambiguous, so there is no probing */
+        r = activity_event_find(d->act, p->user, p->uid, req->event_id, &l);
+        if (r == -ENOTUNIQ) {
+                (void)snprintf(what, sizeof(what),
+                               "the event id prefix %s is ambiguous: more than one event in your history "
+                               "starts with it; give more digits",
+                               req->event_id);
+                return handle_reply_error(PROTO_E_AMBIGUOUS, what, out, max, ret_len);
+        }
+        if (r < 0 && r != -ENOENT && r != -EINVAL)
                 return handle_reply_error(PROTO_E_INTERNAL, "the history could not be read", out, max, ret_len);
-        /* another user's event gets the answer of one that does not exist: no probing */
-        if (r == -ENOENT || strcmp(l.event.user, p->user) != 0 || (l.event.uid >= 0 && l.event.uid != p->uid))
+        if (r < 0 || strcmp(l.event.user, p->user) != 0 || (l.event.uid >= 0 && l.event.uid != p->uid))
                 return handle_reply_error(PROTO_E_NOT_FOUND, "no such event in your history", out, max, ret_len);
         x.time_us = wall_us();
         memcpy(x.user, p->user, sizeof(x.user));

@@ -7,7 +7,8 @@
 # alert is on the user's overview, in the audit log, in mlsecd's journal output and in
 # `mlsecctl admin alerts`; a spooled login is judged with its own time; alert_rules turns
 # rules off. Users report their own events (another user's or an unknown id: "no such
-# event"), administrators acknowledge; non-admins are refused.
+# event"), by the full id or a prefix of 8+ digits such as history's ID column (ambiguous
+# among their own: refused); administrators acknowledge; non-admins are refused.
 . "$(dirname "$0")/lib.sh"
 
 GEO=$T/geo/test-city.mmdb
@@ -210,6 +211,79 @@ actl alice audit --json
 check "the report is in alice's audit log as alert-user-report, with the note" \
         json 'e=[x for x in d["entries"] if x["action"]=="alert-user-report"]; assert len(e)==1 and "note: \"not me: I was in Sydney\"" in e[0]["detail"] and e[0]["actor_uid"]>=40000, e'
 check "and a journal event: 'alert: user-report for alice'" grep -q "^alert: user-report for alice: alert " "$T/mlsecd.log"
+
+# --- short ids: history's ID column, and report by an unambiguous prefix ---
+actl alice history
+cp "$OUT" "$T/hist.txt"
+actl alice history --json
+# shellcheck disable=SC2016
+check "history: an ID column first, each the first 12 hex digits of the event's --json id, in the same order" \
+        python3 -c '
+import json, re, sys
+rows = open(sys.argv[1]).read().splitlines()
+assert re.match(r"ID {12}TIME ", rows[0]), rows[0]
+ids = [r.split()[0] for r in rows[1:]]
+full = [e["id"] for e in json.load(open(sys.argv[2]))["events"]]
+assert len(ids) == len(full) >= 5 and all(re.fullmatch(r"[0-9a-f]{12}", i) for i in ids), ids
+assert ids == [f[:12] for f in full] and all(len(f) == 32 for f in full), (ids, full)' "$T/hist.txt" "$OUT"
+ctl admin history --user alice >"$OUT"
+check "admin history has the same ID column" \
+        eval 'head -n1 "$OUT" | grep -Eq "^ID {12}TIME  +WHEN  +RESULT" && [ "$(awk "NR>1{print \$1}" "$OUT")" = "$(awk "NR>1{print \$1}" "$T/hist.txt")" ]'
+# alice's oldest login (Sydney, not reported yet), by the ID column only
+SYD_SHORT=$(tail -n1 "$T/hist.txt" | awk '{print $1}')
+SYD_ID=$(as alice "$MLSECCTL" --conf "$CONF" history --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"][-1]["id"])')
+actl bob report "$SYD_SHORT"
+check "bob reporting alice's event by its 12-digit prefix: 'no such event in your history'" \
+        eval '[ $RC -eq 1 ] && grep -qx "mlsecctl: no such event in your history" "$ERR"'
+actl bob report "${SYD_SHORT:0:8}"
+check "and by its first 8 digits: the same" \
+        eval '[ $RC -eq 1 ] && grep -qx "mlsecctl: no such event in your history" "$ERR"'
+actl alice report "${SYD_SHORT:0:7}"
+check "a 7-digit prefix: usage error (exit 2), nothing sent" \
+        eval '[ $RC -eq 2 ] && grep -q "an event id is 8 to 32 lower-case hex digits" "$ERR"'
+raw '{"v":1,"method":"report-event","params":{"event_id":"'"${SYD_SHORT:0:7}"'"}}' >"$OUT"
+check "on the wire: a 7-digit event_id is a bad request" grep -Eq '"code": ?"bad-request"' "$OUT"
+actl alice report "$SYD_SHORT" --note "by the ID column"
+check "alice reports her Sydney login by the 12 digits of the ID column; the reply names the full id" \
+        eval '[ $RC -eq 0 ] && [ ${#SYD_ID} -eq 32 ] && [ "${SYD_ID:0:12}" = "$SYD_SHORT" ] &&
+              grep -q "^Reported: event $SYD_ID is alert " "$OUT"'
+ctl admin alerts --user alice --json >"$OUT"
+check "the alert is about that event, with the note" \
+        python3 -c 'import json,sys; a=[x for x in json.load(open(sys.argv[1]))["alerts"] if x["kind"]=="user-report" and x["event_id"]==sys.argv[2]]; assert len(a)==1 and a[0]["note"]=="by the ID column", a' "$OUT" "$SYD_ID"
+actl alice report "${SYD_ID:0:20}"
+check "the same event by 20 digits: 'already' (the prefix names the same event)" \
+        eval '[ $RC -eq 1 ] && grep -q "reported this event already" "$ERR"'
+# two logins of erin's whose ids share 12 digits, and one of bob's sharing 8 with another of
+# erin's: crafted ids, reported by root as the PAM module reports a login
+NOW_US=$(($(date +%s) * 1000000))
+ev() { printf '{"v":1,"method":"report","params":{"event":{"id":"%s","kind":"auth","time_us":%s,"user":"%s","uid":%s,"service":"mlsec-test","method":"totp","result":"ok","reason":"ok"}}}' "$1" "$NOW_US" "$2" "$(id -u "$2")"; }
+raw "$(ev e1e1e1e1e1e10000000000000000000a erin)" "$(ev e1e1e1e1e1e11111111111111111111b erin)" \
+        "$(ev e2e2e2e200000000000000000000000c erin)" "$(ev e2e2e2e2ffffffffffffffffffffffff bob)" >"$OUT"
+check "root reports 4 crafted logins" eval '[ "$(grep -Ec "\"stored\": ?true" "$OUT")" -eq 4 ]'
+actl erin history
+check "erin's history shows both as e1e1e1e1e1e1" eval '[ "$(grep -c "^e1e1e1e1e1e1 " "$OUT")" -eq 2 ]'
+actl erin report e1e1e1e1e1e1
+check "two of erin's events start with the prefix: refused as ambiguous, asking for more digits" \
+        eval '[ $RC -eq 1 ] && grep -qx "mlsecctl: the event id prefix e1e1e1e1e1e1 is ambiguous: more than one event in your history starts with it; give more digits" "$ERR"'
+as erin /usr/bin/python3 - "$SOCK" >"$OUT" 2>&1 <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(b'{"v":1,"method":"report-event","params":{"event_id":"e1e1e1e1"}}')
+print(s.recv(65536).decode())
+PY
+check "on the wire: the error code is 'ambiguous'" grep -Eq '"code": ?"ambiguous"' "$OUT"
+actl erin report e1e1e1e1e1e11
+check "one more digit tells them apart" \
+        eval '[ $RC -eq 0 ] && grep -q "^Reported: event e1e1e1e1e1e11111111111111111111b is alert " "$OUT"'
+actl erin report e2e2e2e2
+check "bob's event does not make erin's 8-digit prefix ambiguous" \
+        eval '[ $RC -eq 0 ] && grep -q "^Reported: event e2e2e2e200000000000000000000000c is alert " "$OUT"'
+actl bob report e2e2e2e20
+check "nor can bob reach erin's event by a prefix only hers has: 'no such event'" \
+        eval '[ $RC -eq 1 ] && grep -qx "mlsecctl: no such event in your history" "$ERR"'
+ctl admin alerts --json >"$OUT"
+check "no alert is about bob's crafted event" json 'assert all(x["event_id"]!="e2e2e2e2ffffffffffffffffffffffff" for x in d["alerts"]), d'
 
 # --- who may read and acknowledge ---
 actl bob admin alerts

@@ -1303,6 +1303,72 @@ static void test_rule_questions(void **state)
         assert_int_equal(activity_event_get(f->a, "0123456789abcdef0123456789abcdef", &l), -ENOENT);
 }
 
+/* report's EVENT_ID: the full id or a prefix of 8 or more digits, among one user's own login
+ * events only (by name, and by uid where the event has one); two of them: ambiguous. */
+static void test_event_find(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event a = make_login(f, T0, "alice", "ok"), b = make_login(f, T0 + 100, "alice", "fail"),
+                           c = make_login(f, T0 + 200, "alice", "ok"), m = make_login(f, T0 + 300, "mallory", "ok"),
+                           u = make_login(f, T0 + 400, "alice", "ok"), o = make_login(f, T0 + 500, "alice", "ok"),
+                           s = make_session(f, EVENT_SESSION_OPEN, T0 + 600, "alice", "7", "pts/1");
+        struct activity_login l;
+
+        /* a and b share 12 digits, c only 8 with them; mallory's shares 16 with c */
+        strcpy(a.id, "0123456789ab0000aaaaaaaaaaaaaaaa");
+        strcpy(b.id, "0123456789ab1111bbbbbbbbbbbbbbbb");
+        strcpy(c.id, "01234567ffff2222cccccccccccccccc");
+        strcpy(m.id, "01234567ffff2222dddddddddddddddd");
+        strcpy(u.id, "fffffffffffffffffffffffffffffff0"); /* no uid: alice's by name */
+        u.uid = -1;
+        strcpy(o.id, "ffffffff00000000eeeeeeeeeeeeeeee"); /* "alice" with another uid: not hers */
+        o.uid = 2000;
+        strcpy(s.id, "5555555555555555aaaaaaaaaaaaaaaa"); /* a session, not a login */
+        for (size_t i = 0; i < 7; i++)
+                assert_true(store(f, (const struct mlsec_event *[]){&a, &b, &c, &m, &u, &o, &s}[i]));
+
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, a.id, &l), 0); /* the full id */
+        assert_string_equal(l.event.id, a.id);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "0123456789ab0", &l), 0);
+        assert_string_equal(l.event.id, a.id);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "0123456789ab1", &l), 0);
+        assert_string_equal(l.event.id, b.id);
+        assert_string_equal(l.event.result, "fail"); /* whatever its result */
+        memset(&l, 0x5a, sizeof(l));
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "0123456789ab", &l), -ENOTUNIQ);
+        assert_int_equal(l.event.time_us, (int64_t)0x5a5a5a5a5a5a5a5a); /* not written */
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "01234567", &l), -ENOTUNIQ);
+        /* mallory's event neither matches for alice nor makes her prefix ambiguous */
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "01234567ffff2222", &l), 0);
+        assert_string_equal(l.event.id, c.id);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "01234567ffff2222d", &l), -ENOENT);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, m.id, &l), -ENOENT);
+        assert_int_equal(activity_event_find(f->a, "mallory", 1000, "01234567", &l), 0);
+        assert_string_equal(l.event.id, m.id);
+        /* an event without a uid is the named user's; one with another uid is not */
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "ffffffff", &l), 0);
+        assert_string_equal(l.event.id, u.id);
+        assert_int_equal(activity_event_find(f->a, "alice", 2000, "ffffffff0", &l), 0);
+        assert_string_equal(l.event.id, o.id);
+        assert_int_equal(activity_event_find(f->a, "alice", 2000, "ffffffff", &l), -ENOTUNIQ);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "ffffffff0", &l), -ENOENT);
+        /* the upper bound after "f...f" (all 32) still finds it */
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "fffffffffffffffffffffffffffffff", &l), 0);
+        assert_string_equal(l.event.id, u.id);
+        /* only login events */
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "55555555", &l), -ENOENT);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "99999999", &l), -ENOENT);
+        /* the prefix: 8 to 32 lower-case hex digits, a user name */
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "0123456", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "0123456789AB", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "01234567%", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "0123456789ab0000aaaaaaaaaaaaaaaa0", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, "", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, "", 1000, "01234567", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, NULL, 1000, "01234567", &l), -EINVAL);
+        assert_int_equal(activity_event_find(f->a, "alice", 1000, NULL, &l), -EINVAL);
+}
+
 /* A place this file could not have written is corruption, not a place. */
 static void test_place_corrupt(void **state)
 {
@@ -1615,6 +1681,7 @@ int main(void)
                 T(test_migration_2_to_3_keeps_rows),
                 TO(test_alerts),
                 TO(test_rule_questions),
+                TO(test_event_find),
                 TO(test_place_corrupt),
                 TO(test_notice_current_and_previous),
                 TO(test_notice_failures_between),

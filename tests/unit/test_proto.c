@@ -574,11 +574,30 @@ static void test_request_alert_params(void **state)
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
                                     "{\"event_id\":\"0123456789abcdef0123456789abcdef\"}}"),
                          0);
-        /* an event id is 32 lower-case hex digits */
+        /* an event id or its start: 8 to 32 lower-case hex digits (mlsecd resolves a prefix) */
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
                                     "{\"event_id\":\"0123456789ABCDEF0123456789abcdef\"}}"),
                          -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":{\"event_id\":\"0123\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":{\"event_id\":\"0123abc\"}}"),
+                         -EINVAL); /* 7 */
+#define REPORT_EVENT(id) "{\"v\":1,\"method\":\"report-event\",\"params\":{\"event_id\":\"" id "\"}}"
+        assert_int_equal(decode_req_len(REPORT_EVENT("0123abcd"), strlen(REPORT_EVENT("0123abcd")), &req), 0); /* 8 */
+        assert_string_equal(req.event_id, "0123abcd");
+        assert_int_equal(decode_req_len(REPORT_EVENT("0123456789ab"), strlen(REPORT_EVENT("0123456789ab")), &req),
+                         0); /* 12, the ID column of history */
+        assert_string_equal(req.event_id, "0123456789ab");
+#undef REPORT_EVENT
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123456789abcdef0123456789abcdef0\"}}"),
+                         -EINVAL); /* 33 */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":{\"event_id\":\"0123abcD\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":{\"event_id\":\"0123abcg\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
+                                    "{\"event_id\":\"0123abcd \"}}"),
                          -EINVAL);
         /* a note: text, not empty, without control characters, at most 255 bytes */
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"report-event\",\"params\":"
@@ -602,6 +621,12 @@ static void test_request_alert_params(void **state)
         full_request(&req, PROTO_REPORT_EVENT);
         req.event_id[0] = 'G';
         assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_REPORT_EVENT);
+        req.event_id[7] = '\0'; /* 7 digits */
+        assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
+        full_request(&req, PROTO_REPORT_EVENT);
+        memset(req.event_id + 8, 0, sizeof(req.event_id) - 8); /* a prefix of 8 goes out and comes back */
+        assert_request_round_trip(&req);
         full_request(&req, PROTO_REPORT_EVENT);
         strcpy(req.note, "two\nlines");
         assert_int_equal(proto_encode_request(&req, buf, sizeof(buf), &len), -EINVAL);
