@@ -194,7 +194,6 @@ enum stmt_id {
         ST_PREV_SUCCESS,
         ST_PREV_LOCATED,
         ST_LAST_LOCKOUT,
-        ST_EVENT_GET,
         ST_EVENT_FIND,
         ST_ALERT_ADD,
         ST_ALERT_RECENT,
@@ -317,7 +316,6 @@ static const char *const stmt_sql[_ST_MAX] = {
                             " FROM (SELECT geo_kind, geo_country FROM events WHERE " SEEN_WHERE NEWEST_N ")",
         [ST_SEEN_ADDRESSES] = "SELECT DISTINCT addr FROM (SELECT " LOGIN_ADDR " AS addr FROM events WHERE " SEEN_WHERE
                               " AND (ip != '' OR rhost != '')" NEWEST_N ")",
-        [ST_EVENT_GET] = "SELECT " LOGIN_COLS " FROM events WHERE event_id = ?1 AND kind = 'auth'",
         /* the ids that start with a prefix: [?1, ?2) with ?2 the prefix and a 'g' (above every
          * hex digit). Only USER's (?3, by name, and by uid ?4 where the row knows one): another
          * user's can neither match nor make a prefix ambiguous. "+user" keeps the planner on
@@ -1592,32 +1590,6 @@ int activity_last_lockout(struct activity *a, const char *user, int64_t after_us
         if (r < 0)
                 return r;
         *ret_us = t;
-        return 0;
-}
-
-int activity_event_get(struct activity *a, const char *event_id, struct activity_login *ret)
-{
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
-        struct activity_login l;
-        int r;
-
-        if (!a || !string_ok(event_id, EVENT_ID_LEN + 1) || !ret)
-                return -EINVAL;
-        r = stmt_get(a, ST_EVENT_GET, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(a, st, 1, event_id);
-        if (r < 0)
-                return r;
-        r = stmt_step(st);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return -ENOENT;
-        r = placed_login_from_row(st, &l);
-        if (r < 0)
-                return r;
-        *ret = l;
         return 0;
 }
 

@@ -181,8 +181,6 @@ int activity_count_failed_in(struct activity *a, const char *user, int64_t after
 /* The time of USER's newest lockout in (AFTER_US, UNTIL_US]: a "lockout" audit entry (a
  * lockout begun) or a login refused as "locked". -ENOENT if none. */
 int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us);
-/* The login (auth) event with this id, whatever its result; -ENOENT if none. */
-int activity_event_get(struct activity *a, const char *event_id, struct activity_login *ret);
 /* USER's login (auth) event whose id is PREFIX or starts with it (ACTIVITY_EVENT_PREFIX_MIN
  * to EVENT_ID_LEN lower-case hex digits, else -EINVAL): one of USER's own by name, and by UID
  * where the event knows its uid; nobody else's event matches. -ENOENT if none, -ENOTUNIQ if
