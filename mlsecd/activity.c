@@ -190,7 +190,6 @@ enum stmt_id {
         ST_USERS,
         ST_LAST_LOGIN,
         ST_COUNT_FAILED,
-        ST_COUNT_FAILED_IN,
         ST_PREV_SUCCESS,
         ST_PREV_LOCATED,
         ST_LAST_LOCKOUT,
@@ -273,9 +272,6 @@ static const char *const stmt_sql[_ST_MAX] = {
                           " AND service != ?2 ORDER BY time_us DESC, id DESC LIMIT 1",
         [ST_COUNT_FAILED] = "SELECT count(*) FROM events"
                             " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2",
-        [ST_COUNT_FAILED_IN] = "SELECT count(*) FROM events"
-                               " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2"
-                               " AND time_us <= ?3",
         /* ?2: at or before this time, ?3: not this event, ?4: not this service */
         [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
                             " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
@@ -306,9 +302,10 @@ static const char *const stmt_sql[_ST_MAX] = {
                 " AND (?3 = '' OR (time_us, id) < (SELECT time_us, id FROM events WHERE event_id = ?3))" NEWEST_ONE,
         /* counted up to ?5: an attack's millions of attempts cost no more than that */
         [ST_FAILURES_COUNT] = "SELECT count(*) FROM (SELECT 1 FROM events WHERE kind = 'auth' AND result = 'fail'"
-                              " AND user = ?1 AND time_us > ?2 AND time_us < ?3 AND service != ?4 LIMIT ?5)",
+                              " AND user = ?1 AND time_us > ?2 AND time_us < ?3 AND (?4 = '' OR service != ?4)"
+                              " LIMIT ?5)",
         [ST_FAILURES_LAST] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'fail' AND user = ?1"
-                             " AND time_us > ?2 AND time_us < ?3 AND service != ?4" NEWEST_ONE,
+                             " AND time_us > ?2 AND time_us < ?3 AND (?4 = '' OR service != ?4)" NEWEST_ONE,
         /* over the newest ?5 of them only: the work per notice stays bounded for an account
          * that logs in every minute */
         [ST_SEEN_COUNTRY] = "SELECT coalesce(max(geo_kind = 'found' AND geo_country != ''), 0),"
@@ -1546,29 +1543,6 @@ int activity_prev_success(struct activity *a, const char *user, int64_t until_us
         if (r < 0)
                 return r;
         *ret = l;
-        return 0;
-}
-
-int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us, uint64_t *ret)
-{
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
-        int64_t n = 0;
-        int r;
-
-        if (!a || !user || !user_filter_ok(user) || !ret)
-                return -EINVAL;
-        r = stmt_get(a, ST_COUNT_FAILED_IN, &st);
-        if (r < 0)
-                return r;
-        if ((r = bind_text(a, st, 1, user)) < 0 || (r = bind_int(a, st, 2, after_us)) < 0 ||
-            (r = bind_int(a, st, 3, until_us)) < 0)
-                return r;
-        r = one_int(st, &n);
-        if (r == -ENOENT)
-                n = 0;
-        else if (r < 0)
-                return r;
-        *ret = n > 0 ? (uint64_t)n : 0;
         return 0;
 }
 

@@ -176,8 +176,6 @@ int activity_prune(struct activity *a, int64_t before_us, uint64_t *ret_deleted)
  * whose place has coordinates. -ENOENT if none. */
 int activity_prev_success(struct activity *a, const char *user, int64_t until_us, const char *exclude_event_id,
                           const char *exclude_service, bool located, struct activity_login *ret);
-/* Failed login attempts of USER in (AFTER_US, UNTIL_US]. */
-int activity_count_failed_in(struct activity *a, const char *user, int64_t after_us, int64_t until_us, uint64_t *ret);
 /* The time of USER's newest lockout in (AFTER_US, UNTIL_US]: a "lockout" audit entry (a
  * lockout begun) or a login refused as "locked". -ENOENT if none. */
 int activity_last_lockout(struct activity *a, const char *user, int64_t after_us, int64_t until_us, int64_t *ret_us);

@@ -169,7 +169,7 @@ static int failure_burst(struct activity *a, const struct mlsec_conf *c, const s
         bool alerted = false;
         int r;
 
-        r = activity_count_failed_in(a, e->user, after, e->time_us, &failures);
+        r = activity_failures(a, e->user, after, e->time_us + 1, NULL, &failures, NULL); /* (after, the event] */
         if (r < 0 || failures < c->burst_failures)
                 return r;
         r = activity_alert_recent(a, e->user, RULE_FAILURE_BURST, after, e->time_us, &alerted);

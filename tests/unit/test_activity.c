@@ -1281,9 +1281,9 @@ static void test_rule_questions(void **state)
         assert_true(l.place.geo.has_location);
         assert_int_equal(activity_prev_success(f->a, "alice", T0 - 1, NULL, NULL, false, &l), -ENOENT);
 
-        assert_int_equal(activity_count_failed_in(f->a, "alice", T0 + 200, T0 + 300, &n), 0);
-        assert_int_equal(n, 1); /* (after, until] */
-        assert_int_equal(activity_count_failed_in(f->a, "alice", T0 + 199, T0 + 300, &n), 0);
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 200, T0 + 301, NULL, &n, NULL), 0);
+        assert_int_equal(n, 1); /* (after, before) */
+        assert_int_equal(activity_failures(f->a, "alice", T0 + 199, T0 + 301, NULL, &n, NULL), 0);
         assert_int_equal(n, 2);
 
         assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 1000, &t), 0);
