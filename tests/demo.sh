@@ -16,7 +16,8 @@ show() {
 }
 
 write_conf
-write_service demo "auth required pam_permit.so" "auth required $MODULE conf=$CONF" "account required pam_permit.so"
+write_service demo "auth required pam_permit.so" "auth required $MODULE conf=$CONF" "account required pam_permit.so" \
+        "session optional $MODULE conf=$CONF"
 add_user demo-user
 cat <<EOT
 mlsec demo
@@ -73,6 +74,12 @@ ctl audit --user demo-user
 say "11. What demo-user sees on their own settings page (mlsecctl, run as demo-user)"
 open_for_users
 as demo-user "$MLSECCTL" --conf "$CONF"
+
+say "12. Two more wrong codes, then a login that opens a session: the login notice"
+login demo-user --service demo --answer "$(wrong_code "$SECRET")"
+login demo-user --service demo --answer "$(wrong_code "$SECRET")"
+login demo-user --service demo --open-session --answer "$(code "$SECRET" 30)"
+show
 stop_mlsecd
 echo
 echo "Demo finished; the private state directory and the throwaway user are gone."
