@@ -5,7 +5,7 @@
 # with a backup code, erin is locked out over SSH and logs in on the console, henry uses
 # sudo, judy is the target of su (from ivan), carol is never enrolled, kate logs in while
 # mlsecd is stopped, dave is an administrator (group mlsec-admin), lena sees the login
-# notice.
+# notice, carol also meets the MFA policy by group.
 
 # --- codes, computed here on the host by oathtool ---
 enroll() {
@@ -302,6 +302,32 @@ scenario_sudo_su() {
                 history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -"
 }
 
+# The MFA policy by group (issue #5) under sshd: the account line of INSTALL section 13 in
+# common-account, carol (never enrolled) in a required group.
+scenario_policy() {
+        cp "$R/etc/pam.d/common-account" "$W/common-account.orig"
+        cp "$R/etc/mlsec/mlsec.conf" "$W/mlsec.conf.orig"
+        echo "account required pam_mlsec.so" >>"$R/etc/pam.d/common-account"
+        cin groupadd mlsec-e2e-req
+        cin usermod -aG mlsec-e2e-req carol
+        echo "require_mfa_group = mlsec-e2e-req" >>"$R/etc/mlsec/mlsec.conf"
+        ssh_run carol carol-pw-8 ""
+        check "policy: ssh carol (in a require_mfa_group group, no device): refused after the password" \
+                bash -c "$(declare -f refused prompts_are); W='$W'; refused && prompts_are '(carol@127.0.0.1) Password: '"
+        history carol >"$W/hist.txt"
+        check "policy: the refusal is carol's newest login in the history, reason mfa-required" \
+                test "$(tail -n1 "$W/hist.txt")" = "fail mfa-required none sshd-test 127.0.0.1"
+        echo "enroll_grace_days = 3" >>"$R/etc/mlsec/mlsec.conf"
+        ssh_run carol carol-pw-8 ""
+        check "policy with enroll_grace_days = 3: ssh carol gets in" grep -q '^IN [0-9]' "$W/out"
+        ctl --json admin audit --user carol >"$W/audit.json" 2>&1
+        check "policy: the grace admission is in the audit log (3 days left, started now)" \
+                jq_py "$W/audit.json" "any(e['action'] == 'mfa-grace' and '3 days left' in e['detail'] and
+                        e['detail'].endswith('(started now)') for e in d['entries'])"
+        cp "$W/common-account.orig" "$R/etc/pam.d/common-account"
+        cp "$W/mlsec.conf.orig" "$R/etc/mlsec/mlsec.conf"
+}
+
 # The login notice (issue #5) as an SSH user sees it: sshd shows the session's PAM messages
 # on an interactive login (a terminal, no command), after the password and the code.
 # ssh_shell USER PASSWORD CODE: an interactive login on a terminal that types "exit"
@@ -369,7 +395,7 @@ scenario_mlsecd_down() {
 # still open after "ssh").
 run_scenarios() {
         local s
-        for s in install exposure ssh sessions history lockout sudo_su notice mlsecd_down; do
+        for s in install exposure ssh sessions history lockout sudo_su policy notice mlsecd_down; do
                 "scenario_$s"
                 [ "${MLSEC_E2E_FAIL:-}" = "$s" ] && bail "MLSEC_E2E_FAIL=$s: failing on purpose"
         done
