@@ -137,14 +137,31 @@ static int invalid(char *err, size_t errlen, const char *what, const char *why)
         return -EINVAL;
 }
 
-static bool id_valid(const char *id)
+bool event_id_valid(const char *id)
 {
         size_t i;
 
+        if (!id)
+                return false;
         for (i = 0; i < EVENT_ID_LEN; i++)
                 if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
                         return false;
         return id[EVENT_ID_LEN] == '\0';
+}
+
+bool event_id_prefix_valid(const char *s, size_t n)
+{
+        size_t len;
+
+        if (!s)
+                return false;
+        len = strnlen(s, n);
+        if (len < EVENT_ID_PREFIX_MIN || len > EVENT_ID_LEN || len >= n)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
 }
 
 static bool time_valid(int64_t t)
@@ -166,7 +183,7 @@ int event_validate(const struct mlsec_event *e, char *err, size_t errlen)
 
         if (!e)
                 return invalid(err, errlen, "no event", NULL);
-        if (!id_valid(e->id))
+        if (!event_id_valid(e->id))
                 return invalid(err, errlen, "id", "not 32 lower-case hex digits");
         if ((unsigned)e->kind >= _EVENT_KIND_MAX)
                 return invalid(err, errlen, "kind", "unknown");

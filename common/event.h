@@ -59,6 +59,15 @@ void event_init(struct mlsec_event *e, enum event_kind kind);
  * -1..4294967294, pid in -1..INT32_MAX. -EINVAL otherwise, with a reason in err when err is not NULL. */
 int event_validate(const struct mlsec_event *e, char *err, size_t errlen);
 
+/* ID is an event id: EVENT_ID_LEN lower-case hex digits and its end (NULL: false). */
+bool event_id_valid(const char *id);
+
+/* the shortest start of an event id that names an event (mlsecctl report) */
+#define EVENT_ID_PREFIX_MIN 8
+/* S, terminated within N bytes, is an event id or its start: EVENT_ID_PREFIX_MIN to
+ * EVENT_ID_LEN lower-case hex digits (NULL: false). */
+bool event_id_prefix_valid(const char *s, size_t n);
+
 /* "auth", "session-open", "session-close", "audit" and back (-EINVAL). */
 const char *event_kind_to_string(enum event_kind k);
 int event_kind_from_string(const char *s, enum event_kind *ret);

@@ -872,19 +872,6 @@ static bool token_valid(const char *s, size_t n)
         return true;
 }
 
-/* An event id or its start: PROTO_EVENT_ID_PREFIX_MIN..EVENT_ID_LEN lower-case hex digits. */
-static bool event_id_prefix_valid(const char *s, size_t n)
-{
-        size_t len = strnlen(s, n);
-
-        if (len < PROTO_EVENT_ID_PREFIX_MIN || len > EVENT_ID_LEN || len >= n)
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
 /* A base32 secret: 16..PROTO_SECRET_MAX-1 of A-Z and 2-7. */
 static bool secret_valid(const char *s, size_t n)
 {

@@ -98,7 +98,7 @@ enum proto_method {
 #define PROTO_NOTE_MAX   256 /* "note": as ACTIVITY_NOTE_MAX */
 
 /* report-event: "event_id" may be the start of an event id, of at least this many digits */
-#define PROTO_EVENT_ID_PREFIX_MIN 8
+#define PROTO_EVENT_ID_PREFIX_MIN EVENT_ID_PREFIX_MIN
 
 /* admin-import */
 #define PROTO_SECRET_MAX  128 /* "secret": base32 (A-Z, 2-7), bytes incl. NUL; as TOTP_BASE32_MAX */
@@ -127,10 +127,10 @@ struct proto_request {
         char secret[PROTO_SECRET_MAX];                          /* "secret": a secret */
         char scratch[PROTO_SCRATCH_MAX][PROTO_SCRATCH_LEN + 1]; /* "scratch_codes": secrets */
         size_t n_scratch;
-        unsigned digits;   /* "digits": 6 or 8 */
-        unsigned period;   /* "period": 1..60 seconds */
-        int64_t last_step; /* "last_step": 1..2^31-1, the newest step already used; 0 when absent */
-        bool replace;      /* "replace" */
+        unsigned digits;                 /* "digits": 6 or 8 */
+        unsigned period;                 /* "period": 1..60 seconds */
+        int64_t last_step;               /* "last_step": 1..2^31-1, the newest step already used; 0 when absent */
+        bool replace;                    /* "replace" */
         char event_id[EVENT_ID_LEN + 1]; /* "event_id": PROTO_EVENT_ID_PREFIX_MIN..32 lower-case hex
                                           * digits, an event id or the start of one */
         char note[PROTO_NOTE_MAX];       /* "note": text */

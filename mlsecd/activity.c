@@ -468,7 +468,7 @@ static bool event_ok(const struct mlsec_event *e)
 {
         if (!e || (unsigned)e->kind >= _EVENT_KIND_MAX || e->time_us <= 0)
                 return false;
-        if (strnlen(e->id, sizeof(e->id)) != EVENT_ID_LEN || strspn(e->id, "0123456789abcdef") != EVENT_ID_LEN)
+        if (!event_id_valid(e->id))
                 return false;
         return FIELD_OK(e, user) && FIELD_OK(e, service) && FIELD_OK(e, rhost) && FIELD_OK(e, ip) && FIELD_OK(e, tty) &&
                FIELD_OK(e, method) && FIELD_OK(e, result) && FIELD_OK(e, reason) && FIELD_OK(e, session) &&
@@ -1578,9 +1578,9 @@ int activity_event_find(struct activity *a, const char *user, int64_t uid, const
 
         if (!a || !string_ok(user, EVENT_USER_MAX) || !prefix || !ret)
                 return -EINVAL;
-        n = strnlen(prefix, EVENT_ID_LEN + 1);
-        if (n < ACTIVITY_EVENT_PREFIX_MIN || n > EVENT_ID_LEN || strspn(prefix, "0123456789abcdef") != n)
+        if (!event_id_prefix_valid(prefix, EVENT_ID_LEN + 1))
                 return -EINVAL;
+        n = strlen(prefix);
         memcpy(upper, prefix, n);
         upper[n] = 'g';
         upper[n + 1] = '\0';
@@ -1782,17 +1782,12 @@ static int one_login(sqlite3_stmt *st, struct activity_login *ret)
         return 0;
 }
 
-static bool id_ok(const char *id)
-{
-        return id && strnlen(id, EVENT_ID_LEN + 1) == EVENT_ID_LEN && strspn(id, "0123456789abcdef") == EVENT_ID_LEN;
-}
-
 int activity_login_get(struct activity *a, const char *user, const char *id, struct activity_login *ret)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
-        if (!a || !user || !user_filter_ok(user) || !id_ok(id) || !ret)
+        if (!a || !user || !user_filter_ok(user) || !event_id_valid(id) || !ret)
                 return -EINVAL;
         r = stmt_get(a, ST_LOGIN_GET, &st);
         if (r < 0)
@@ -1826,7 +1821,7 @@ int activity_previous_login(struct activity *a, const char *user, const char *be
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
-        if (!a || !user || !user_filter_ok(user) || (before_id && before_id[0] && !id_ok(before_id)) || !ret)
+        if (!a || !user || !user_filter_ok(user) || (before_id && before_id[0] && !event_id_valid(before_id)) || !ret)
                 return -EINVAL;
         r = stmt_get(a, ST_PREVIOUS_LOGIN, &st);
         if (r < 0)
@@ -1961,7 +1956,8 @@ int activity_place_seen(struct activity *a, const char *user, int64_t since_us, 
         struct activity_seen seen = {false};
         int r;
 
-        if (!a || !user || !user_filter_ok(user) || (exclude_id && exclude_id[0] && !id_ok(exclude_id)) || !ret)
+        if (!a || !user || !user_filter_ok(user) || (exclude_id && exclude_id[0] && !event_id_valid(exclude_id)) ||
+            !ret)
                 return -EINVAL;
         if (country && country[0]) {
                 r = seen_country(a, user, since_us, exclude_id, country, &seen);

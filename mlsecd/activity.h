@@ -183,7 +183,7 @@ int activity_last_lockout(struct activity *a, const char *user, int64_t after_us
  * to EVENT_ID_LEN lower-case hex digits, else -EINVAL): one of USER's own by name, and by UID
  * where the event knows its uid; nobody else's event matches. -ENOENT if none, -ENOTUNIQ if
  * more than one of USER's match. */
-#define ACTIVITY_EVENT_PREFIX_MIN 8
+#define ACTIVITY_EVENT_PREFIX_MIN EVENT_ID_PREFIX_MIN
 int activity_event_find(struct activity *a, const char *user, int64_t uid, const char *prefix,
                         struct activity_login *ret);
 

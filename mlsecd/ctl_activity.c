@@ -221,8 +221,7 @@ static const char *short_id(const struct proto_obj *e, char *buf, size_t len)
 {
         const char *id = proto_obj_get_str(e, "id");
 
-        if (!id || strnlen(id, EVENT_ID_LEN + 1) != EVENT_ID_LEN || strspn(id, "0123456789abcdef") != EVENT_ID_LEN ||
-            len <= CTL_EVENT_ID_SHORT)
+        if (!event_id_valid(id) || len <= CTL_EVENT_ID_SHORT)
                 return "-";
         memcpy(buf, id, CTL_EVENT_ID_SHORT);
         buf[CTL_EVENT_ID_SHORT] = '\0';

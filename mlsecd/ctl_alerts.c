@@ -47,14 +47,6 @@ static bool wants_help(int argc, char **argv)
         return false;
 }
 
-/* The id or its start; mlsecd decides which of the caller's events it names. */
-static bool event_id_ok(const char *s)
-{
-        size_t n = strlen(s);
-
-        return n >= PROTO_EVENT_ID_PREFIX_MIN && n <= EVENT_ID_LEN && strspn(s, "0123456789abcdef") == n;
-}
-
 static void report_text(const struct proto_obj *res)
 {
         printf("Reported: event %s is alert %lld for the administrators.\n", ctl_get_str(res, "event_id"),
@@ -88,7 +80,7 @@ int ctl_report(struct ctl *c, int argc, char **argv)
         }
         if (optind != argc - 1)
                 return ctl_usage_error("report needs one EVENT_ID (the ID column of 'mlsecctl history')");
-        if (!event_id_ok(argv[optind]))
+        if (!event_id_prefix_valid(argv[optind], strlen(argv[optind]) + 1)) /* mlsecd decides which event */
                 return ctl_usage_error("an event id is %d to %d lower-case hex digits: the ID column of 'mlsecctl "
                                        "history' or the start of the \"id\" of its --json",
                                        PROTO_EVENT_ID_PREFIX_MIN, EVENT_ID_LEN);

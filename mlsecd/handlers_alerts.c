@@ -26,8 +26,6 @@
 #define STATUS_LATEST       3 /* open alerts shown on the overview */
 #define HOST_SHOWN          80
 
-_Static_assert(PROTO_EVENT_ID_PREFIX_MIN == ACTIVITY_EVENT_PREFIX_MIN, "the wire's shortest prefix is looked up");
-
 static int64_t wall_us(void)
 {
         struct timespec t;
