@@ -155,11 +155,6 @@ __attribute__((format(printf, 6, 7))) static int refuse(pam_handle_t *pamh, cons
         return code;
 }
 
-static const char *store_error(int r)
-{
-        return r == -EPERM ? "unsafe owner or mode" : r == -EBADMSG ? "corrupt database or newer schema" : strerror(-r);
-}
-
 static void utc_time(int64_t when, char *out, size_t outlen)
 {
         time_t t = (time_t)when;
@@ -218,13 +213,13 @@ static int check_privileged(pam_handle_t *pamh, struct acct_ctx *ctx)
         if (r < 0 && r != -ENOENT)
                 return refuse(pamh, ctx, PAM_AUTH_ERR, REASON_ERROR, MSG_UNAVAILABLE,
                               "cannot open credential store %s/%s (%s)", ctx->conf.state_dir, STORE_DB_NAME,
-                              store_error(r));
+                              module_store_error(r));
         if (r == -ENOENT)
                 ctx->store = NULL; /* nobody is enrolled yet */
         r = verify_enrolled(ctx->store, ctx->user, &enrolled);
         if (r < 0)
                 return refuse(pamh, ctx, PAM_AUTH_ERR, REASON_ERROR, MSG_UNAVAILABLE,
-                              "cannot read the credential store (%s)", store_error(r));
+                              "cannot read the credential store (%s)", module_store_error(r));
         ctx->now = time(NULL);
         r = policy_decide(ctx->store, &ctx->conf, ctx->user, enrolled, ctx->now, &res);
         if (r == -ENOENT && !ctx->store) {
@@ -233,13 +228,13 @@ static int check_privileged(pam_handle_t *pamh, struct acct_ctx *ctx)
                 if (r < 0)
                         return refuse(pamh, ctx, PAM_AUTH_ERR, REASON_ERROR, MSG_UNAVAILABLE,
                                       "cannot create credential store %s/%s to record the grace period (%s)",
-                                      ctx->conf.state_dir, STORE_DB_NAME, store_error(r));
+                                      ctx->conf.state_dir, STORE_DB_NAME, module_store_error(r));
                 r = policy_decide(ctx->store, &ctx->conf, ctx->user, enrolled, ctx->now, &res);
         }
         if (r < 0)
                 return refuse(pamh, ctx, PAM_AUTH_ERR, REASON_ERROR, MSG_UNAVAILABLE,
                               "cannot read or record the grace period in the credential store (%s)",
-                              r == -EBUSY ? "credential store busy" : store_error(r));
+                              r == -EBUSY ? "credential store busy" : module_store_error(r));
         return apply(pamh, ctx, &res);
 }
 

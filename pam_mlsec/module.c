@@ -180,3 +180,8 @@ bool module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const str
         }
         return !spooled;
 }
+
+const char *module_store_error(int r)
+{
+        return r == -EPERM ? "unsafe owner or mode" : r == -EBADMSG ? "corrupt or newer schema" : strerror(-r);
+}

@@ -43,5 +43,8 @@ void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char 
  * when mlsecd itself took it (not spooled, not dropped). */
 bool module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const struct mlsec_event *e);
 
+/* Why store_open or a store call failed with R, for a log line. */
+const char *module_store_error(int r);
+
 /* say(pamh, o, style, fmt, ...) with O a module's own options (which have `silent`). */
 #define say(pamh, o, style, ...) module_say((pamh), (o)->silent, (style), __VA_ARGS__)

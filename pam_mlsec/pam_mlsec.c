@@ -39,10 +39,10 @@
 #include "util.h"
 #include "verify.h"
 
-#define PROMPT_CODE       "Verification code: "
-#define PROMPT_COMBINED   "Password & verification code: "
-#define PROMPT_PASSWORD   "Password: "
-#define BACKUP_LOW        3
+#define PROMPT_CODE     "Verification code: "
+#define PROMPT_COMBINED "Password & verification code: "
+#define PROMPT_PASSWORD "Password: "
+#define BACKUP_LOW      3
 
 struct options {
         const char *conf;  /* NULL: the default path */
@@ -141,10 +141,7 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_c
                 ctx->store = NULL;
         } else if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
-                           STORE_DB_NAME,
-                           r == -EPERM     ? "unsafe owner or mode"
-                           : r == -EBADMSG ? "corrupt or newer schema"
-                                           : strerror(-r));
+                           STORE_DB_NAME, module_store_error(r));
                 return r;
         }
         return 0;

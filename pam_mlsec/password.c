@@ -85,11 +85,6 @@ static void ctx_release(struct pw_ctx *ctx)
         ctx->store = store_close(ctx->store);
 }
 
-static const char *store_error(int r)
-{
-        return r == -EPERM ? "unsafe owner or mode" : r == -EBADMSG ? "corrupt or newer schema" : strerror(-r);
-}
-
 /* The user, the configuration and, to judge, the policy and the store (a missing store
  * means no history yet). */
 static int open_state(pam_handle_t *pamh, const struct options *o, struct pw_ctx *ctx, bool judge)
@@ -132,7 +127,7 @@ static int open_state(pam_handle_t *pamh, const struct options *o, struct pw_ctx
         }
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
-                           STORE_DB_NAME, store_error(r));
+                           STORE_DB_NAME, module_store_error(r));
                 return r;
         }
         return 0;
@@ -311,13 +306,13 @@ static int record(pam_handle_t *pamh, const struct options *o, struct pw_ctx *ct
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR,
                            "cannot open credential store %s/%s, password of user=%s not added to the history: %s",
-                           ctx->conf.state_dir, STORE_DB_NAME, ctx->user_esc, store_error(r));
+                           ctx->conf.state_dir, STORE_DB_NAME, ctx->user_esc, module_store_error(r));
                 return PAM_AUTHTOK_ERR;
         }
         r = pwpolicy_record(ctx->store, ctx->user, tok, ctx->conf.password_history, time(NULL));
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot add the new password of user=%s to the history: %s", ctx->user_esc,
-                           r == -EINVAL ? "invalid user name" : store_error(r));
+                           r == -EINVAL ? "invalid user name" : module_store_error(r));
                 return PAM_AUTHTOK_ERR;
         }
         if (o->debug)
