@@ -80,10 +80,10 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
                    size_t *ret_len, bool *ret_deferred);
 /* Store one event inside the batch (reports and the spool). */
 int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new);
-/* The "place" of a login for replies: {"kind", "country", "country_name", "city",
- * "latitude", "longitude" (each as known), "description"}; NULL for a login stored without
- * one (or on -ENOMEM: the caller's setter then fails). */
-struct proto_obj *handle_place_obj(const struct activity_place *p);
+/* Set O's "place" of a login for replies: {"kind", "country", "country_name", "city",
+ * "latitude", "longitude" (each as known), "description"}, or null for a login stored
+ * without one. */
+int handle_set_place(struct proto_obj *o, const struct activity_place *p);
 /* Record a change made by mlsecd itself (e.g. a logout) as an audit entry. */
 void handle_audit(struct daemon *d, int64_t actor_uid, const char *user, const char *action, const char *detail);
 /* handlers_verify.c: check CODE for the caller's own account with the module's rules

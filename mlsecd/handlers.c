@@ -121,7 +121,7 @@ static bool login_place(struct daemon *d, const struct mlsec_event *e, struct ge
         return true;
 }
 
-struct proto_obj *handle_place_obj(const struct activity_place *p)
+static struct proto_obj *place_obj(const struct activity_place *p)
 {
         const struct geo_place *g = &p->geo;
         struct proto_obj *o;
@@ -147,6 +147,15 @@ struct proto_obj *handle_place_obj(const struct activity_place *p)
         if (r >= 0)
                 r = proto_obj_set_str(o, "description", geo_describe(g, desc, sizeof(desc)));
         return r < 0 ? proto_obj_free(o) : o;
+}
+
+int handle_set_place(struct proto_obj *o, const struct activity_place *p)
+{
+        struct proto_obj *place = place_obj(p);
+
+        if (place)
+                return proto_obj_set_obj(o, "place", place);
+        return p->stored ? -ENOMEM : proto_obj_set_str(o, "place", NULL);
 }
 
 int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new)
@@ -220,17 +229,11 @@ static int on_report(struct daemon *d, const struct peer *p, const struct proto_
 static struct proto_obj *event_item(const void *items, size_t i, void *ctx)
 {
         const struct activity_login *l = &((const struct activity_login *)items)[i];
-        struct proto_obj *o = proto_event_to_obj(&l->event), *place;
-        int r;
+        struct proto_obj *o = proto_event_to_obj(&l->event);
 
-        if (!o)
-                return NULL;
-        place = handle_place_obj(&l->place);
-        if (place)
-                r = proto_obj_set_obj(o, "place", place);
-        else
-                r = l->place.stored ? -ENOMEM : proto_obj_set_str(o, "place", NULL);
-        return r < 0 ? proto_obj_free(o) : o;
+        if (o && handle_set_place(o, &l->place) < 0)
+                return proto_obj_free(o);
+        return o;
 }
 
 static int on_history(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,

@@ -25,8 +25,8 @@
 #include "util.h"
 #include "verify.h"
 
-#define PENDING_MAX     64         /* enrolments waiting for their code, all users */
-#define PENDING_PER_UID 3          /* per user: a fourth replaces the oldest */
+#define PENDING_MAX     64                   /* enrolments waiting for their code, all users */
+#define PENDING_PER_UID 3                    /* per user: a fourth replaces the oldest */
 #define CHECK_SERVICE   DAEMON_CHECK_SERVICE /* the code checks of changes: recorded, but no login */
 
 _Static_assert(ENROLL_TOKEN_LEN == PROTO_TOKEN_LEN, "one token length on the wire and in the table");
@@ -323,18 +323,14 @@ static struct proto_obj *warning(const char *kind, const char *fmt, ...)
 /* The overview's last login, with its place (null when stored without one). */
 static struct proto_obj *last_login_obj(const struct mlsec_event *e, const struct activity_place *p)
 {
-        struct proto_obj *o = proto_obj_new(), *place;
+        struct proto_obj *o = proto_obj_new();
         const char *from = e->ip[0] ? e->ip : e->rhost[0] ? e->rhost : "local";
 
         if (!o)
                 return NULL;
         if (proto_obj_set_int(o, "time_us", e->time_us) < 0 || proto_obj_set_str(o, "service", e->service) < 0 ||
             proto_obj_set_str(o, "from", from) < 0 || proto_obj_set_str(o, "tty", e->tty) < 0 ||
-            proto_obj_set_str(o, "method", e->method) < 0)
-                return proto_obj_free(o);
-        place = handle_place_obj(p);
-        if (place ? proto_obj_set_obj(o, "place", place) < 0
-                  : p->stored || proto_obj_set_str(o, "place", NULL) < 0) /* stored: no memory */
+            proto_obj_set_str(o, "method", e->method) < 0 || handle_set_place(o, p) < 0)
                 return proto_obj_free(o);
         return o;
 }

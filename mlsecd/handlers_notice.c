@@ -39,7 +39,7 @@ static const char *login_addr(const struct mlsec_event *e)
 static struct proto_obj *login_obj(const struct activity_login *l)
 {
         const struct mlsec_event *e = &l->event;
-        struct proto_obj *o = proto_obj_new(), *place;
+        struct proto_obj *o = proto_obj_new();
         int r;
 
         if (!o)
@@ -55,12 +55,8 @@ static struct proto_obj *login_obj(const struct activity_login *l)
                 r = proto_obj_set_str(o, "tty", e->tty);
         if (r >= 0)
                 r = proto_obj_set_str(o, "method", e->method);
-        if (r >= 0) {
-                place = handle_place_obj(&l->place);
-                r = place             ? proto_obj_set_obj(o, "place", place)
-                    : l->place.stored ? -ENOMEM
-                                      : proto_obj_set_str(o, "place", NULL);
-        }
+        if (r >= 0)
+                r = handle_set_place(o, &l->place);
         return r < 0 ? proto_obj_free(o) : o;
 }
 
