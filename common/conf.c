@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* mlsec.conf: the built-in defaults, the strict parser of `key = value` text and the loader
  * that checks the file's owner, mode and size before trusting it. Every mistake (bad line,
- * unknown or repeated key, value out of range, a repeatable key given too often) is an error naming file and line, because a
- * policy typo must never be silently replaced by a default. Never logs, never exits. */
+ * unknown or repeated key, value out of range, a repeatable key given too often) is an error naming file and line,
+ * because a policy typo must never be silently replaced by a default. Never logs, never exits. */
 #define _GNU_SOURCE
 #include "conf.h"
 
@@ -65,6 +65,7 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(failure_window, 1, 604800),
         UINT_KEY(lockout_seconds, 1, 604800),
         UINT_KEY(max_user_failures, 1, 100000),
+        UINT_KEY(max_local_failures, 1, 100000),
         UINT_KEY(history_days, 1, 36500),
         UINT_KEY(enroll_timeout, 60, 3600),
         UINT_KEY(password_history, 0, 50),
@@ -107,6 +108,7 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->failure_window = 900;
         ret->lockout_seconds = 300;
         ret->max_user_failures = 20;
+        ret->max_local_failures = 10;
         ret->unenrolled = CONF_UNENROLLED_ALLOW;
         ret->history_days = 365;
         ret->enroll_timeout = 600;
@@ -117,7 +119,7 @@ void conf_defaults(struct mlsec_conf *ret)
         (void)snprintf(ret->geoip_db, sizeof(ret->geoip_db), "%s", ""); /* no database */
         ret->backup_codes_low = 3;
         (void)snprintf(ret->admin_group, sizeof(ret->admin_group), "%s", "mlsec-admin");
-        ret->enroll_grace_days = 0; /* no grace: members without MFA are refused */
+        ret->enroll_grace_days = 0;   /* no grace: members without MFA are refused */
         ret->require_mfa_group.n = 0; /* list: empty, no policy */
         ret->exempt_tty.n = 0;        /* list: empty, no exemption */
         /* every rule (ALERT_RULES_ALL, spelled out on one line for test_man's reading of the defaults) */

@@ -8,10 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONF_DEFAULT_PATH "/etc/mlsec/mlsec.conf"
-#define CONF_ERR_MAX      512
-#define CONF_LIST_MAX     16 /* values of one repeatable key */
-#define CONF_ITEM_MAX     64 /* bytes of one value of a repeatable key, incl. NUL */
+#define CONF_DEFAULT_PATH    "/etc/mlsec/mlsec.conf"
+#define CONF_ERR_MAX         512
+#define CONF_LIST_MAX        16 /* values of one repeatable key */
+#define CONF_ITEM_MAX        64 /* bytes of one value of a repeatable key, incl. NUL */
 #define CONF_ALERT_RULES_MAX 128
 
 enum conf_unenrolled {
@@ -26,24 +26,25 @@ struct conf_list {
 };
 
 struct mlsec_conf {
-        char state_dir[PATH_MAX];   /* credentials.db lives here */
-        char key_file[PATH_MAX];    /* 32-byte sealing key, root 0600 */
-        char socket[108];           /* mlsecd's socket (sun_path bound) */
-        char spool_dir[PATH_MAX];   /* events waiting for mlsecd */
-        unsigned window;            /* TOTP steps accepted on each side of now */
-        unsigned max_failures;      /* per (user, source) before the source is locked */
-        unsigned failure_window;    /* seconds over which failures are counted */
-        unsigned lockout_seconds;   /* how long a lockout lasts */
-        unsigned max_user_failures; /* per user over all remote sources */
+        char state_dir[PATH_MAX];    /* credentials.db lives here */
+        char key_file[PATH_MAX];     /* 32-byte sealing key, root 0600 */
+        char socket[108];            /* mlsecd's socket (sun_path bound) */
+        char spool_dir[PATH_MAX];    /* events waiting for mlsecd */
+        unsigned window;             /* TOTP steps accepted on each side of now */
+        unsigned max_failures;       /* per (user, source) before the source is locked */
+        unsigned failure_window;     /* seconds over which failures are counted */
+        unsigned lockout_seconds;    /* how long a lockout lasts */
+        unsigned max_user_failures;  /* per user over all remote sources */
+        unsigned max_local_failures; /* per user over all local terminals but the consoles */
         enum conf_unenrolled unenrolled;
         char admin_group[64];
-        unsigned history_days;         /* activity kept this long (audit entries are kept) */
-        unsigned enroll_timeout;       /* seconds a self-service enrolment waits for its code */
-        unsigned password_history;     /* new password may not be one of the last N (0: no check) */
-        unsigned password_min_length;  /* 0: pwquality.conf's minlen */
-        unsigned password_min_classes; /* 0: pwquality.conf's minclass */
-        char pwquality_conf[PATH_MAX]; /* libpwquality settings read first */
-        char geoip_db[PATH_MAX];       /* MaxMind-format database for locations; "": none */
+        unsigned history_days;              /* activity kept this long (audit entries are kept) */
+        unsigned enroll_timeout;            /* seconds a self-service enrolment waits for its code */
+        unsigned password_history;          /* new password may not be one of the last N (0: no check) */
+        unsigned password_min_length;       /* 0: pwquality.conf's minlen */
+        unsigned password_min_classes;      /* 0: pwquality.conf's minclass */
+        char pwquality_conf[PATH_MAX];      /* libpwquality settings read first */
+        char geoip_db[PATH_MAX];            /* MaxMind-format database for locations; "": none */
         struct conf_list require_mfa_group; /* repeatable: members must have MFA (account stack) */
         unsigned enroll_grace_days;         /* days a member without MFA may still log in; 0: none */
         struct conf_list exempt_tty;        /* repeatable: root on these PAM_TTYs passes the policy */
@@ -53,7 +54,7 @@ struct mlsec_conf {
         unsigned burst_failures;                /* failure-burst: this many failed logins ... */
         unsigned burst_window;                  /* ... within this many seconds */
         unsigned lockout_alert_window;          /* success-after-lockout: seconds after a lockout */
-        unsigned backup_codes_low;     /* the login notice warns at this many unused backup codes or fewer */
+        unsigned backup_codes_low;              /* the login notice warns at this many unused backup codes or fewer */
 };
 
 /* Fill *ret with the built-in defaults. */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "db.h"
+#include "source.h"
 
 int db_errno(int rc)
 {
@@ -107,4 +108,24 @@ int db_user_version(sqlite3 *db, int64_t *ret)
         }
         (void)sqlite3_finalize(st);
         return r;
+}
+
+static void source_function(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+        const unsigned char *in = sqlite3_value_text(argv[0]);
+        char out[SOURCE_MAX];
+
+        if (!in || sqlite3_value_bytes(argv[0]) >= SOURCE_MAX) {
+                sqlite3_result_value(ctx, argv[0]);
+                return;
+        }
+        source_stored_canonical((const char *)in, out, sizeof(out));
+        sqlite3_result_text(ctx, out, -1, SQLITE_TRANSIENT);
+}
+
+int db_register_source_function(sqlite3 *db)
+{
+        return db_errno(sqlite3_create_function_v2(db, "mlsec_source", 1,
+                                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+                                                   source_function, NULL, NULL, NULL));
 }

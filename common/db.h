@@ -34,3 +34,7 @@ int db_path(const char *dir, const char *name, char *out, size_t outlen);
 
 /* PRAGMA user_version: the schema version the migrations keep. */
 int db_user_version(sqlite3 *db, int64_t *ret);
+
+/* Register mlsec_source(TEXT) on DB for migration scripts: source_stored_canonical's
+ * spelling of a stored source or address (DIRECTONLY: never callable from a schema). */
+int db_register_source_function(sqlite3 *db);

@@ -11,6 +11,7 @@
 
 #include "event.h"
 #include "seal.h"
+#include "source.h"
 #include "util.h"
 
 #define USEC_PER_SEC        1000000LL
@@ -175,6 +176,16 @@ static bool time_valid(int64_t t)
                 return false;
         now = (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
         return t <= now + EVENT_TIME_AHEAD_US;
+}
+
+void event_canonical_hosts(struct mlsec_event *e)
+{
+        char buf[EVENT_HOST_MAX] = "";
+
+        if (source_canonical(e->rhost, buf, sizeof(buf)) >= 0)
+                memcpy(e->rhost, buf, sizeof(e->rhost));
+        if (source_canonical(e->ip, buf, sizeof(e->ip)) == 1)
+                memcpy(e->ip, buf, sizeof(e->ip));
 }
 
 int event_validate(const struct mlsec_event *e, char *err, size_t errlen)

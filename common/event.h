@@ -34,8 +34,8 @@ struct mlsec_event {
         char user[EVENT_USER_MAX];
         int64_t uid; /* -1: unknown */
         char service[EVENT_SERVICE_MAX];
-        char rhost[EVENT_HOST_MAX]; /* PAM_RHOST as given */
-        char ip[EVENT_IP_MAX];      /* client address from SSH_CONNECTION, else rhost if it is one */
+        char rhost[EVENT_HOST_MAX]; /* PAM_RHOST, canonical (source.h) when it can be */
+        char ip[EVENT_IP_MAX];      /* client address from SSH_CONNECTION, else rhost if it is one; canonical */
         char tty[EVENT_TTY_MAX];
         char method[EVENT_WORD_MAX];     /* auth: "totp", "backup", "none" */
         char result[EVENT_WORD_MAX];     /* auth: "ok", "fail", "skipped" */
@@ -50,6 +50,10 @@ struct mlsec_event {
 /* A zeroed event of KIND with a fresh random id and the current time; uid, pid and
  * actor_uid set to -1. */
 void event_init(struct mlsec_event *e, enum event_kind kind);
+
+/* rhost and ip in their canonical spelling (source_canonical), each left as it is when it has
+ * none: one address is one place, in the history, the rules and the notice alike. */
+void event_canonical_hosts(struct mlsec_event *e);
 
 /* 0 when E is well formed: an id of 32 lower-case hex digits, a known kind, a time after
  * 2000 and not more than a day in the future, every string terminated inside its buffer and

@@ -88,6 +88,21 @@ static const char *const migrations[] = {
         "  user TEXT NOT NULL PRIMARY KEY,"
         "  started INTEGER NOT NULL);"
         "PRAGMA user_version = 3;",
+        /* 4: one address, one budget (source.c): remote sources in their canonical spelling,
+         * lockouts that became one kept with the later end; the consoles' failures in a class
+         * of their own (2), which no account-wide cap counts. Needs mlsec_source (db.c). */
+        "UPDATE failures SET source = mlsec_source(source) WHERE remote = 1;"
+        "UPDATE failures SET remote = 2 WHERE remote = 0 AND (source GLOB 'tty:tty[1-9]'"
+        "  OR source GLOB 'tty:tty[1-5][0-9]' OR source GLOB 'tty:tty6[0-3]' OR source = 'tty:console');"
+        "UPDATE lockouts SET"
+        "  locked_at = (SELECT max(l.locked_at) FROM lockouts l WHERE l.user = lockouts.user"
+        "    AND mlsec_source(l.source) = mlsec_source(lockouts.source)),"
+        "  until = (SELECT max(l.until) FROM lockouts l WHERE l.user = lockouts.user"
+        "    AND mlsec_source(l.source) = mlsec_source(lockouts.source));"
+        "DELETE FROM lockouts WHERE rowid NOT IN"
+        "  (SELECT min(rowid) FROM lockouts GROUP BY user, mlsec_source(source));"
+        "UPDATE lockouts SET source = mlsec_source(source) WHERE source != mlsec_source(source);"
+        "PRAGMA user_version = 4;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -113,9 +128,9 @@ enum stmt_id {
         ST_CODE_DELETE_USER,
         ST_FAILURE_ADD,
         ST_FAILURE_COUNT_SOURCE,
-        ST_FAILURE_COUNT_REMOTE,
+        ST_FAILURE_COUNT_CLASS,
         ST_FAILURE_CLEAR_SOURCE,
-        ST_FAILURE_CLEAR_REMOTE,
+        ST_FAILURE_CLEAR_CLASS,
         ST_FAILURE_CLEAR_ALL,
         ST_FAILURE_PRUNE,
         ST_LOCKOUT_GET,
@@ -169,10 +184,10 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_FAILURE_ADD] = "INSERT INTO failures(user, source, remote, at) VALUES(?1, ?2, ?3, ?4)",
         [ST_FAILURE_COUNT_SOURCE] = "SELECT count(*) FROM failures"
                                     " WHERE user = ?1 AND source = ?2 AND at >= ?3",
-        [ST_FAILURE_COUNT_REMOTE] = "SELECT count(*) FROM failures"
-                                    " WHERE user = ?1 AND remote = 1 AND at >= ?2",
+        [ST_FAILURE_COUNT_CLASS] = "SELECT count(*) FROM failures"
+                                   " WHERE user = ?1 AND remote = ?2 AND at >= ?3",
         [ST_FAILURE_CLEAR_SOURCE] = "DELETE FROM failures WHERE user = ?1 AND source = ?2",
-        [ST_FAILURE_CLEAR_REMOTE] = "DELETE FROM failures WHERE user = ?1 AND remote = 1",
+        [ST_FAILURE_CLEAR_CLASS] = "DELETE FROM failures WHERE user = ?1 AND remote = ?2",
         [ST_FAILURE_CLEAR_ALL] = "DELETE FROM failures WHERE user = ?1",
         [ST_FAILURE_PRUNE] = "DELETE FROM failures WHERE at < ?1",
         [ST_LOCKOUT_GET] = "SELECT source, locked_at, until FROM lockouts WHERE user = ?1 AND source = ?2",
@@ -449,6 +464,9 @@ static int migrate(struct store *s)
 {
         int r;
 
+        r = db_register_source_function(s->db);
+        if (r < 0)
+                return r;
         r = exec_stmt(s, ST_BEGIN);
         if (r < 0)
                 return r;
@@ -975,20 +993,22 @@ int store_use_backup_code(struct store *s, int64_t id, int64_t now)
 
 /* ---- failures --------------------------------------------------------------------- */
 
-int store_add_failure(struct store *s, const char *user, const char *source, bool remote, int64_t now)
+int store_add_failure(struct store *s, const char *user, const char *source, enum source_class cls, int64_t now)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
         int r;
 
-        /* STORE_REMOTE_ALL names a lockout, never a place a failure came from. */
-        if (!s || !user_ok(user) || !string_ok(source, STORE_SOURCE_MAX) || strcmp(source, STORE_REMOTE_ALL) == 0)
+        /* STORE_REMOTE_ALL and STORE_LOCAL_ALL name lockouts, never a place a failure came from. */
+        if (!s || !user_ok(user) || !string_ok(source, STORE_SOURCE_MAX) || strcmp(source, STORE_REMOTE_ALL) == 0 ||
+            strcmp(source, STORE_LOCAL_ALL) == 0 ||
+            (cls != SOURCE_LOCAL && cls != SOURCE_REMOTE && cls != SOURCE_CONSOLE))
                 return -EINVAL;
         r = stmt_get(s, ST_FAILURE_ADD, &st);
         if (r < 0)
                 return r;
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_int(st, 3, remote ? 1 : 0) != SQLITE_OK || sqlite3_bind_int64(st, 4, now) != SQLITE_OK)
+            sqlite3_bind_int(st, 3, (int)cls) != SQLITE_OK || sqlite3_bind_int64(st, 4, now) != SQLITE_OK)
                 return bind_error(s);
         return db_step_done(st);
 }
@@ -1002,22 +1022,12 @@ static int bind_user_source(struct store *s, sqlite3_stmt *st, const char *user,
         return 0;
 }
 
-int store_count_failures(struct store *s, const char *user, const char *source, int64_t since, unsigned *ret)
+/* The count a prepared count statement returns, bounded. */
+static int step_count(sqlite3_stmt *st, unsigned *ret)
 {
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
         int64_t count;
         int r;
 
-        if (!s || !user_ok(user) || (source && !string_ok(source, STORE_SOURCE_MAX)) || !ret)
-                return -EINVAL;
-        r = stmt_get(s, source ? ST_FAILURE_COUNT_SOURCE : ST_FAILURE_COUNT_REMOTE, &st);
-        if (r < 0)
-                return r;
-        r = bind_user_source(s, st, user, source);
-        if (r < 0)
-                return r;
-        if (sqlite3_bind_int64(st, source ? 3 : 2, since) != SQLITE_OK)
-                return bind_error(s);
         r = db_step(st);
         if (r < 0)
                 return r;
@@ -1026,6 +1036,40 @@ int store_count_failures(struct store *s, const char *user, const char *source, 
         count = sqlite3_column_int64(st, 0);
         *ret = count > UINT_MAX ? UINT_MAX : (unsigned)count;
         return 0;
+}
+
+int store_count_failures(struct store *s, const char *user, const char *source, int64_t since, unsigned *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !user_ok(user) || !string_ok(source, STORE_SOURCE_MAX) || !ret)
+                return -EINVAL;
+        r = stmt_get(s, ST_FAILURE_COUNT_SOURCE, &st);
+        if (r < 0)
+                return r;
+        r = bind_user_source(s, st, user, source);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_int64(st, 3, since) != SQLITE_OK)
+                return bind_error(s);
+        return step_count(st, ret);
+}
+
+int store_count_class_failures(struct store *s, const char *user, enum source_class cls, int64_t since, unsigned *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !user_ok(user) || !ret)
+                return -EINVAL;
+        r = stmt_get(s, ST_FAILURE_COUNT_CLASS, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int(st, 2, (int)cls) != SQLITE_OK || sqlite3_bind_int64(st, 3, since) != SQLITE_OK)
+                return bind_error(s);
+        return step_count(st, ret);
 }
 
 /* Delete rows of USER from SOURCE with one of two statements (per source, per user). */
@@ -1178,11 +1222,23 @@ int store_list_lockouts(struct store *s, const char *user, int64_t now, struct s
 
 static int unlock_failures(struct store *s, const char *user, const char *source)
 {
-        /* Unlocking every remote source forgets every remote failure, or the next one
-         * would lock the user out again at once. */
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int cls = -1, r;
+
+        /* Unlocking every remote source (every local terminal) forgets every failure of that
+         * class, or the next one would lock the user out again at once. */
         if (source && strcmp(source, STORE_REMOTE_ALL) == 0)
-                return exec_user(s, ST_FAILURE_CLEAR_REMOTE, user, NULL);
-        return delete_user_source(s, ST_FAILURE_CLEAR_SOURCE, ST_FAILURE_CLEAR_ALL, user, source, NULL);
+                cls = SOURCE_REMOTE;
+        else if (source && strcmp(source, STORE_LOCAL_ALL) == 0)
+                cls = SOURCE_LOCAL;
+        if (cls < 0)
+                return delete_user_source(s, ST_FAILURE_CLEAR_SOURCE, ST_FAILURE_CLEAR_ALL, user, source, NULL);
+        r = stmt_get(s, ST_FAILURE_CLEAR_CLASS, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_int(st, 2, cls) != SQLITE_OK)
+                return bind_error(s);
+        return db_step_done(st);
 }
 
 int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n)

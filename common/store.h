@@ -10,13 +10,15 @@
 #include <stdint.h>
 
 #include "seal.h"
+#include "source.h"
 #include "totp.h"
 
 #define STORE_DB_NAME        "credentials.db"
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_NAME_MAX       64         /* device name, bytes incl. NUL */
 #define STORE_SOURCE_MAX     256        /* failure source (remote host or tty), bytes incl. NUL */
 #define STORE_REMOTE_ALL     "*remote*" /* lockout source that covers every remote source */
+#define STORE_LOCAL_ALL      "*local*"  /* lockout source that covers every local terminal but the consoles */
 #define STORE_USER_MAX       64         /* user name, bytes incl. NUL */
 #define STORE_PWHASH_MAX     128        /* an argon2id string (crypto_pwhash_STRBYTES) */
 #define STORE_NOTICE_MAX     512        /* a notice for the next login, bytes incl. NUL */
@@ -93,17 +95,17 @@ int store_replace_backup_codes(struct store *s, const char *user, const uint8_t 
 /* Mark one used; -ESTALE if it was already used. */
 int store_use_backup_code(struct store *s, int64_t id, int64_t now);
 
-/* Failures. SOURCE is a remote host or a tty; REMOTE says which. */
-int store_add_failure(struct store *s, const char *user, const char *source, bool remote, int64_t now);
-/* Count failures of USER at or after SINCE: from SOURCE, or from every remote source
- * when source is NULL. */
+/* Failures. SOURCE is a remote host or a tty; CLS says which (source.h). */
+int store_add_failure(struct store *s, const char *user, const char *source, enum source_class cls, int64_t now);
+/* Count failures of USER at or after SINCE: from SOURCE, or from every source of class CLS. */
 int store_count_failures(struct store *s, const char *user, const char *source, int64_t since, unsigned *ret);
+int store_count_class_failures(struct store *s, const char *user, enum source_class cls, int64_t since, unsigned *ret);
 /* Forget failures of USER from SOURCE (NULL: from every source). */
 int store_clear_failures(struct store *s, const char *user, const char *source);
 /* Delete failures older than BEFORE and lockouts that ended before it. */
 int store_prune(struct store *s, int64_t before);
 
-/* Lockouts. SOURCE may be STORE_REMOTE_ALL. get: the newest lockout of that source,
+/* Lockouts. SOURCE may be STORE_REMOTE_ALL or STORE_LOCAL_ALL. get: the newest lockout of that source,
  * -ENOENT when there is none (expired ones are still returned until pruned). */
 int store_get_lockout(struct store *s, const char *user, const char *source, struct store_lockout *ret);
 int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at, int64_t until);

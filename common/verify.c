@@ -211,55 +211,70 @@ static int check_lock(struct store *s, const char *user, const char *source, tim
         return 0;
 }
 
-/* Count failures of SOURCE (NULL: every remote source) since the window opened or the
- * last lockout of it began, whichever is later, and lock it when the limit is reached. */
-static int count_and_lock(struct store *s, const struct mlsec_conf *c, const char *user, const char *source,
-                          unsigned limit, time_t now, bool *ret_locked)
+/* The account-wide lockout that covers sources of class CLS, or NULL (the consoles). */
+static const char *account_lock_of(enum source_class cls)
 {
-        const char *lock_name = source ? source : STORE_REMOTE_ALL;
-        int64_t since = (int64_t)now - c->failure_window + 1;
+        return cls == SOURCE_REMOTE ? STORE_REMOTE_ALL : cls == SOURCE_LOCAL ? STORE_LOCAL_ALL : NULL;
+}
+
+/* Count the request's failures (SCOPE NULL: of its source; else every failure of its class)
+ * since the window opened or the last lockout of that scope began, whichever is later, and
+ * lock the scope when LIMIT is reached. */
+static int count_and_lock(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
+                          const char *scope, unsigned limit, bool *ret_locked)
+{
+        const char *lock_name = scope ? scope : req->source;
+        int64_t since = (int64_t)req->now - c->failure_window + 1;
         struct store_lockout l;
         unsigned n;
         int r;
 
-        r = store_get_lockout(s, user, lock_name, &l);
+        r = store_get_lockout(s, req->user, lock_name, &l);
         if (r < 0 && r != -ENOENT)
                 return r;
         if (r >= 0 && l.locked_at + 1 > since)
                 since = l.locked_at + 1;
-        r = store_count_failures(s, user, source, since, &n);
+        r = scope ? store_count_class_failures(s, req->user, req->cls, since, &n)
+                  : store_count_failures(s, req->user, req->source, since, &n);
         if (r < 0)
                 return r;
         *ret_locked = false;
         if (n < limit)
                 return 0;
-        r = store_set_lockout(s, user, lock_name, now, (int64_t)now + c->lockout_seconds);
+        r = store_set_lockout(s, req->user, lock_name, req->now, (int64_t)req->now + c->lockout_seconds);
         if (r < 0)
                 return r;
         *ret_locked = true;
         return 0;
 }
 
+/* A failure counts for its source and for its class's account-wide cap: every remote
+ * source (max_user_failures), every local terminal (max_local_failures); a console has
+ * only its own budget, so the administrator at the console always gets in. */
 static int record_failure(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
                           struct verify_result *res)
 {
+        const char *scope = account_lock_of(req->cls);
         bool locked = false, locked_all = false;
         int64_t horizon = c->failure_window > c->lockout_seconds ? c->failure_window : c->lockout_seconds;
         int r;
 
-        r = store_add_failure(s, req->user, req->source, req->remote, req->now);
+        r = store_add_failure(s, req->user, req->source, req->cls, req->now);
         if (r < 0)
                 return r;
-        r = count_and_lock(s, c, req->user, req->source, c->max_failures, req->now, &locked);
+        r = count_and_lock(s, c, req, NULL, c->max_failures, &locked);
         if (r < 0)
                 return r;
-        if (req->remote) {
-                r = count_and_lock(s, c, req->user, NULL, c->max_user_failures, req->now, &locked_all);
+        if (scope) {
+                r = count_and_lock(s, c, req, scope,
+                                   req->cls == SOURCE_REMOTE ? c->max_user_failures : c->max_local_failures,
+                                   &locked_all);
                 if (r < 0)
                         return r;
         }
         res->lock_started = locked || locked_all;
-        res->lock_user_wide = locked_all;
+        res->lock_user_wide = locked_all && req->cls == SOURCE_REMOTE;
+        res->lock_local_wide = locked_all && req->cls == SOURCE_LOCAL;
         if (res->lock_started)
                 res->lock_remaining = c->lockout_seconds;
         return store_prune(s, (int64_t)req->now - horizon);
@@ -416,9 +431,10 @@ static int decide(struct store *s, const struct seal_key *k, const struct mlsec_
         int r;
 
         r = check_lock(s, req->user, req->source, req->now, &left);
-        if (r >= 0 && !left && req->remote) {
-                r = check_lock(s, req->user, STORE_REMOTE_ALL, req->now, &left);
-                res->lock_user_wide = left > 0;
+        if (r >= 0 && !left && account_lock_of(req->cls)) {
+                r = check_lock(s, req->user, account_lock_of(req->cls), req->now, &left);
+                res->lock_user_wide = left > 0 && req->cls == SOURCE_REMOTE;
+                res->lock_local_wide = left > 0 && req->cls == SOURCE_LOCAL;
         }
         if (r < 0)
                 return r;
@@ -431,10 +447,11 @@ static int decide(struct store *s, const struct seal_key *k, const struct mlsec_
         if (r < 0)
                 return r;
         if (!req->known_user || n == 0) {
+                /* Refused either way (a caller asks only under unenrolled = deny), and counted
+                 * like any failure: the same reads, work and write as a wrong code, so the
+                 * time taken tells nobody whether the account exists or has MFA. */
                 dummy_work(k, req, now_step);
                 res->verdict = req->known_user ? VERDICT_UNENROLLED : VERDICT_UNKNOWN_USER;
-                if (req->known_user)
-                        goto out; /* policy, not a failure: the caller decides */
                 r = record_failure(s, c, req, res);
                 goto out;
         }
@@ -508,6 +525,13 @@ out:
         return r;
 }
 
+const char *verify_lock_words(const struct verify_result *res)
+{
+        return res->lock_user_wide    ? "for this account from the network"
+               : res->lock_local_wide ? "for this account from local terminals"
+                                      : "from this source";
+}
+
 char *verify_user_message(const struct verify_result *res, char *out, size_t outlen)
 {
         char d[64];
@@ -527,8 +551,7 @@ char *verify_user_message(const struct verify_result *res, char *out, size_t out
                          res->drift_seconds > 0 ? "ahead of" : "behind");
                 break;
         case VERDICT_LOCKED:
-                snprintf(out, outlen, "Too many failed attempts %s. Try again in %s.",
-                         res->lock_user_wide ? "for this account from the network" : "from this source",
+                snprintf(out, outlen, "Too many failed attempts %s. Try again in %s.", verify_lock_words(res),
                          util_duration(res->lock_remaining, d, sizeof(d)));
                 break;
         default:

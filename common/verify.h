@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "seal.h"
+#include "source.h"
 #include "store.h"
 
 #define VERIFY_ANSWER_MAX 512 /* longest answer considered at all */
@@ -31,11 +32,11 @@ enum verify_method { METHOD_NONE, METHOD_TOTP, METHOD_BACKUP };
 
 struct verify_request {
         const char *user;
-        bool known_user;    /* false: the user does not exist; always fails, same work */
-        const char *answer; /* what the user typed */
-        bool combined;      /* answer is password followed by the code (forward_pass) */
-        const char *source; /* PAM_RHOST, else the tty, else "local" */
-        bool remote;        /* source is a remote host */
+        bool known_user;       /* false: the user does not exist; always fails, same work */
+        const char *answer;    /* what the user typed */
+        bool combined;         /* answer is password followed by the code (forward_pass) */
+        const char *source;    /* source_of_login's name: canonical PAM_RHOST, else the tty, else "local" */
+        enum source_class cls; /* which account-wide cap counts its failures (source.h) */
         time_t now;
 };
 
@@ -46,6 +47,7 @@ struct verify_result {
         long drift_seconds;          /* DRIFT: > 0 authenticator ahead, < 0 behind */
         long lock_remaining;         /* LOCKED: seconds left */
         bool lock_user_wide;         /* LOCKED: every remote source of the user is locked */
+        bool lock_local_wide;        /* LOCKED: every local terminal of the user (not the consoles) */
         bool lock_started;           /* this failure started a lockout */
         unsigned backup_left;        /* OK and WRONG: unused backup codes after this attempt */
         size_t password_len;         /* combined: answer[0, password_len) is the password */
@@ -65,5 +67,8 @@ int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_
 const char *verify_verdict_to_string(enum mlsec_verdict v);
 /* "totp", "backup", "none" */
 const char *verify_method_to_string(enum verify_method m);
+/* What a lockout of RES covers, as the user reads it: "from this source", "for this account
+ * from the network", "for this account from local terminals". */
+const char *verify_lock_words(const struct verify_result *res);
 /* The sentence a user sees for a refusal (empty for OK). */
 char *verify_user_message(const struct verify_result *res, char *out, size_t outlen);

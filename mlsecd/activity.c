@@ -131,6 +131,14 @@ static const char *const migrations[] = {
         "CREATE INDEX alerts_user_open ON alerts(user, acked_us, time_us) WHERE acked_us = 0;"
         "CREATE INDEX events_ok_user ON events(user, result, time_us) WHERE kind = 'auth' AND result = 'ok';"
         "PRAGMA user_version = 3;",
+        /* 4: one address, one place (source.c): rhost and ip in their canonical spelling, so
+         * the rules, the notice and the history see one address where PAM wrote several.
+         * Needs mlsec_source (db.c). */
+        "UPDATE events SET rhost = mlsec_source(rhost) WHERE rhost != '' AND rhost != mlsec_source(rhost);"
+        "UPDATE events SET ip = mlsec_source(ip) WHERE ip != '' AND ip != mlsec_source(ip);"
+        "UPDATE sessions SET rhost = mlsec_source(rhost) WHERE rhost != '' AND rhost != mlsec_source(rhost);"
+        "UPDATE sessions SET ip = mlsec_source(ip) WHERE ip != '' AND ip != mlsec_source(ip);"
+        "PRAGMA user_version = 4;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VERSION,
@@ -645,6 +653,9 @@ static int migrate(struct activity *a)
 {
         int r;
 
+        r = db_register_source_function(a->db);
+        if (r < 0)
+                return r;
         r = exec_stmt(a, ST_BEGIN);
         if (r < 0)
                 return r;

@@ -14,7 +14,7 @@
 #include "seal.h"
 
 #define ACTIVITY_DB_NAME        "activity.db"
-#define ACTIVITY_SCHEMA_VERSION 3   /* 2: the place of each login; 3: alerts */
+#define ACTIVITY_SCHEMA_VERSION 4   /* 2: the place of each login; 3: alerts; 4: canonical addresses */
 #define ACTIVITY_NOTE_MAX       256 /* a user's note on a reported event, bytes incl. NUL */
 
 struct activity;

@@ -185,7 +185,9 @@ static void locks_text(const struct proto_obj *u, char *out, size_t len)
                 struct proto_obj *l = proto_array_get(ls, i);
                 const char *s = ctl_get_str(l, "source");
                 int w = snprintf(out + used, len - used, "%s%s", i ? "," : "",
-                                 strcmp(s, STORE_REMOTE_ALL) == 0 ? "remote(all)" : s);
+                                 strcmp(s, STORE_REMOTE_ALL) == 0  ? "remote(all)"
+                                 : strcmp(s, STORE_LOCAL_ALL) == 0 ? "local(all)"
+                                                                   : s);
                 if (w > 0)
                         used += (size_t)w;
                 proto_obj_free(l);

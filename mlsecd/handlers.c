@@ -158,11 +158,15 @@ int handle_set_place(struct proto_obj *o, const struct activity_place *p)
         return p->stored ? -ENOMEM : proto_obj_set_str(o, "place", NULL);
 }
 
-int handle_store_event(struct daemon *d, const struct mlsec_event *e, bool *ret_new)
+int handle_store_event(struct daemon *d, const struct mlsec_event *given, bool *ret_new)
 {
+        struct mlsec_event canon = *given, *e = &canon;
         struct geo_place place;
         bool is_new = false, placed;
         int r;
+
+        /* whoever reported it (a module of an older version, the spool): stored canonical */
+        event_canonical_hosts(e);
 
         if (!d->in_batch) {
                 r = activity_begin(d->act);

@@ -473,7 +473,7 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
                 else
                         proto_obj_free(e);
                 if (r >= 0) {
-                        const char *src = strcmp(l->source, STORE_REMOTE_ALL) == 0 ? "every remote source"
+                        const char *src = source_lock_scope(l->source) ? source_lock_scope(l->source)
                                           : strncmp(l->source, "mlsecd:", 7) == 0
                                                   ? "mlsecctl (codes for settings changes)"
                                                   : util_escape(l->source, esc, sizeof(esc));

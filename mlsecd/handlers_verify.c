@@ -48,7 +48,8 @@ static void record(struct daemon *d, const struct peer *p, const struct verify_r
                 snprintf(detail, sizeof(detail),
                          "%s locked for %s after repeated failures (ends by itself then, or with mlsecctl admin "
                          "unlock)",
-                         source, util_duration(d->conf.lockout_seconds, dur, sizeof(dur)));
+                         res->lock_local_wide ? source_lock_scope(STORE_LOCAL_ALL) : source,
+                         util_duration(d->conf.lockout_seconds, dur, sizeof(dur)));
                 handle_audit(d, p->uid, p->user, "lockout", detail);
         }
         (void)server_flush(d);
@@ -71,7 +72,7 @@ int handle_check_code(struct daemon *d, const struct peer *p, const char *code, 
                 .answer = code,
                 .combined = combined,
                 .source = source,
-                .remote = false,
+                .cls = SOURCE_LOCAL, /* never a console: the tty is the client's word */
                 .now = time(NULL),
         };
         r = verify_answer(d->store, d->key, &d->conf, &vr, &res);
@@ -119,6 +120,7 @@ int handle_verify(struct daemon *d, const struct peer *p, const struct proto_req
             proto_obj_set_bool(o, "lock_started", res.lock_started) < 0 ||
             proto_obj_set_int(o, "lock_remaining", res.lock_remaining) < 0 ||
             proto_obj_set_bool(o, "lock_user_wide", res.lock_user_wide) < 0 ||
+            proto_obj_set_bool(o, "lock_local_wide", res.lock_local_wide) < 0 ||
             (res.verdict == VERDICT_DRIFT && proto_obj_set_int(o, "drift_seconds", res.drift_seconds) < 0) ||
             (res.device[0] && proto_obj_set_str(o, "device", res.device) < 0) ||
             (req->combined && proto_obj_set_int(o, "password_len", (int64_t)res.password_len) < 0)) {

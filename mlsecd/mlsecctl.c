@@ -384,8 +384,8 @@ static void status_text(const char *user, const struct enroll_status *st, time_t
                 printf("Lockouts:      none\n");
         for (size_t i = 0; i < st->n_lockouts; i++)
                 printf("Locked:        %s for %s more (until %s)\n",
-                       strcmp(st->lockouts[i].source, STORE_REMOTE_ALL) == 0
-                               ? "every remote source"
+                       source_lock_scope(st->lockouts[i].source)
+                               ? source_lock_scope(st->lockouts[i].source)
                                : util_escape(st->lockouts[i].source, esc, sizeof(esc)),
                        util_duration((long)(st->lockouts[i].until - now), d, sizeof(d)),
                        ctl_fmt_time(st->lockouts[i].until, t1, sizeof(t1)));

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "module.h"
+#include "source.h"
 #include "report.h"
 #include "seal.h"
 #include "util.h"
@@ -116,23 +117,20 @@ int module_mlsecd_enrolled(pam_handle_t *pamh, const struct mlsec_conf *conf, co
 }
 
 /* The client address: the first word of SSH_CONNECTION when sshd gave one, else PAM_RHOST
- * when it is an address (it may be a host name). */
+ * when it is an address (it may be a host name); canonical either way (source.h). */
 static void client_ip(pam_handle_t *pamh, const char *rhost, char *out, size_t outlen)
 {
         const char *conn = pam_getenv(pamh, "SSH_CONNECTION");
-        unsigned char a[sizeof(struct in6_addr)];
         char word[EVENT_IP_MAX];
 
         out[0] = '\0';
         if (!conn)
                 conn = getenv("SSH_CONNECTION");
-        if (conn && sscanf(conn, "%47s", word) == 1 &&
-            (inet_pton(AF_INET, word, a) == 1 || inet_pton(AF_INET6, word, a) == 1)) {
-                snprintf(out, outlen, "%s", word);
+        if (conn && sscanf(conn, "%47s", word) == 1 && source_canonical(word, out, outlen) == 1)
                 return;
-        }
-        if (rhost && (inet_pton(AF_INET, rhost, a) == 1 || inet_pton(AF_INET6, rhost, a) == 1))
-                snprintf(out, outlen, "%s", rhost);
+        out[0] = '\0';
+        if (rhost && source_canonical(rhost, out, outlen) != 1)
+                out[0] = '\0';
 }
 
 void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char *user, struct mlsec_event *e)
@@ -156,7 +154,7 @@ void module_event_from_pam(pam_handle_t *pamh, enum event_kind kind, const char 
         }
         if (service)
                 (void)event_set_text(e->service, sizeof(e->service), service);
-        if (rhost)
+        if (rhost && source_canonical(rhost, e->rhost, sizeof(e->rhost)) < 0)
                 (void)event_set_text(e->rhost, sizeof(e->rhost), rhost);
         if (tty)
                 (void)event_set_text(e->tty, sizeof(e->tty), tty);

@@ -34,6 +34,7 @@
 #include "report.h"
 #include "seal.h"
 #include "session.h"
+#include "source.h"
 #include "store.h"
 #include "totp.h"
 #include "util.h"
@@ -61,7 +62,7 @@ struct auth_ctx {
         char user_esc[UTIL_USER_MAX * 4 + 4];
         char source[STORE_SOURCE_MAX];
         char source_esc[STORE_SOURCE_MAX];
-        bool remote;
+        enum source_class cls;
 };
 
 static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
@@ -81,24 +82,21 @@ static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **
         }
 }
 
-/* Failures are counted per source: the remote host, else the terminal. */
+/* Failures are counted per source (source.h): the canonical remote host, else the terminal,
+ * and together for every remote source and for every local terminal but the consoles. */
 static void find_source(pam_handle_t *pamh, struct auth_ctx *ctx)
 {
-        const void *rhost = NULL, *tty = NULL;
+        const void *rhost = NULL, *tty = NULL, *service = NULL;
+        char consoles[128];
+        struct login_source src;
 
         (void)pam_get_item(pamh, PAM_RHOST, &rhost);
         (void)pam_get_item(pamh, PAM_TTY, &tty);
-        if (rhost && *(const char *)rhost) {
-                snprintf(ctx->source, sizeof(ctx->source), "%s", (const char *)rhost);
-                ctx->remote = true;
-        } else if (tty && *(const char *)tty) {
-                const char *t = tty;
-                if (strncmp(t, "/dev/", 5) == 0)
-                        t += 5;
-                snprintf(ctx->source, sizeof(ctx->source), "tty:%s", t);
-        } else {
-                snprintf(ctx->source, sizeof(ctx->source), "local");
-        }
+        (void)pam_get_item(pamh, PAM_SERVICE, &service);
+        source_console_active(consoles, sizeof(consoles));
+        source_of_login(rhost, tty, service, consoles, &ctx->conf.exempt_tty, &src);
+        snprintf(ctx->source, sizeof(ctx->source), "%s", src.name);
+        ctx->cls = src.cls;
         util_escape(ctx->source, ctx->source_esc, sizeof(ctx->source_esc));
 }
 
@@ -206,8 +204,7 @@ static void tell_user(pam_handle_t *pamh, const struct options *o, const struct 
         else
                 say(pamh, o, PAM_ERROR_MSG, "%s", verify_user_message(res, msg, sizeof(msg)));
         if (res->lock_started)
-                say(pamh, o, PAM_ERROR_MSG, "Too many failed attempts %s. Try again in %s.",
-                    res->lock_user_wide ? "for this account from the network" : "from this source",
+                say(pamh, o, PAM_ERROR_MSG, "Too many failed attempts %s. Try again in %s.", verify_lock_words(res),
                     util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
 }
 
@@ -261,7 +258,9 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
                 snprintf(e.detail, sizeof(e.detail),
                          "%s locked for %s after repeated failures (ends by itself then, or "
                          "with mlsecctl admin unlock)",
-                         res->lock_user_wide ? "every remote source" : ctx->source_esc,
+                         res->lock_user_wide    ? source_lock_scope(STORE_REMOTE_ALL)
+                         : res->lock_local_wide ? source_lock_scope(STORE_LOCAL_ALL)
+                                                : ctx->source_esc,
                          util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
                 (void)module_send_event(pamh, &ctx->conf, &e);
         }
@@ -326,6 +325,7 @@ static int result_from_reply(const struct proto_obj *o, bool combined, size_t an
                 return -EBADMSG;
         }
         (void)proto_obj_get_bool(o, "lock_user_wide", &res.lock_user_wide);
+        (void)proto_obj_get_bool(o, "lock_local_wide", &res.lock_local_wide);
         dev = proto_obj_get_str(o, "device");
         if (dev)
                 util_escape(dev, res.device, sizeof(res.device));
@@ -449,29 +449,27 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 ret = authenticate_unprivileged(pamh, &o, &ctx, user);
                 goto out;
         }
-        find_source(pamh, &ctx);
         if (open_state(pamh, &o, &ctx) < 0) {
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 goto out;
         }
+        find_source(pamh, &ctx);
         known = util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
-        if (known) {
-                r = verify_enrolled(ctx.store, user, &enrolled);
-                if (r < 0) {
-                        pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s",
-                                   ctx.user_esc, r == -EBADMSG ? "corrupt database" : strerror(-r));
-                        say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                        report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
-                        goto out;
-                }
-                if (!enrolled && ctx.conf.unenrolled == CONF_UNENROLLED_ALLOW) {
-                        if (o.debug)
-                                pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device; unenrolled=allow",
-                                           ctx.user_esc);
-                        ret = step_aside(pamh, &o, &ctx);
-                        report_auth(pamh, &ctx, user, "skipped", "unenrolled", METHOD_NONE);
-                        goto out;
-                }
+        /* asked for every name, so an unknown user costs the same read as a known one */
+        r = verify_enrolled(ctx.store, util_user_valid(user) ? user : "*invalid*", &enrolled);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s", ctx.user_esc,
+                           r == -EBADMSG ? "corrupt database" : strerror(-r));
+                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
+                goto out;
+        }
+        if (known && !enrolled && ctx.conf.unenrolled == CONF_UNENROLLED_ALLOW) {
+                if (o.debug)
+                        pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device; unenrolled=allow", ctx.user_esc);
+                ret = step_aside(pamh, &o, &ctx);
+                report_auth(pamh, &ctx, user, "skipped", "unenrolled", METHOD_NONE);
+                goto out;
         }
         if (load_key(pamh, &ctx) < 0) {
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
@@ -490,7 +488,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 .answer = ctx.answer,
                 .combined = o.forward_pass,
                 .source = ctx.source,
-                .remote = ctx.remote,
+                .cls = ctx.cls,
                 .now = time(NULL),
         };
         r = verify_answer(ctx.store, ctx.key, &ctx.conf, &req, &res);

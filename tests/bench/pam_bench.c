@@ -47,7 +47,8 @@ struct bench {
         struct bench_user *users;
         size_t n_users;
         size_t cursor;
-        bool mfa; /* the service must prompt for the code and refuse a wrong one */
+        bool mfa;                 /* the service must prompt for the code and refuse a wrong one */
+        const char *refused_user; /* -R: every login is this user with a wrong code, refused */
         bool verbose;
 };
 
@@ -294,6 +295,50 @@ static double percentile_us(const uint64_t *v, size_t n, unsigned pct)
         return (double)v[rank > 0 ? rank - 1 : 0] / 1000.0;
 }
 
+static int print_timings(const char *label, size_t n_users, uint64_t *ns, unsigned long count)
+{
+        double sum = 0;
+
+        qsort(ns, count, sizeof(*ns), cmp_u64);
+        for (unsigned long i = 0; i < count; i++)
+                sum += (double)ns[i];
+        printf("%s %zu %lu %.1f %.1f %.1f\n", label, n_users, count, percentile_us(ns, count, 50),
+               percentile_us(ns, count, 99), sum / (double)count / 1000.0);
+        return fflush(stdout) == 0 ? 0 : -EIO;
+}
+
+/* -R: COUNT refused logins of one user. Each must prompt, be refused and not be a lockout
+ * (a locked source is refused before any work, which would time something else). */
+static int time_refusals(const struct bench *b, const char *label, unsigned long warmup, unsigned long count)
+{
+        uint64_t *ns = calloc(count, sizeof(*ns));
+        int r = 0;
+
+        if (!ns)
+                return -ENOMEM;
+        for (unsigned long i = 0; i < warmup + count; i++) {
+                char code[BENCH_DIGITS + 1];
+                struct login l;
+
+                snprintf(code, sizeof(code), "%06lu", (i * 7919UL) % 1000000UL);
+                run_login(b, b->refused_user, code, true, &l);
+                if (l.pam_start != PAM_SUCCESS || l.pam_auth == PAM_SUCCESS || l.prompts == 0 ||
+                    strstr(l.message, "Too many")) {
+                        describe_failure(b->refused_user, &l);
+                        fprintf(stderr, "pam_bench: %s: a wrong code must be refused after a prompt, unlocked\n",
+                                label);
+                        r = -EPROTO;
+                        break;
+                }
+                if (i >= warmup)
+                        ns[i - warmup] = l.ns;
+        }
+        if (r >= 0)
+                r = print_timings(label, 1, ns, count);
+        free(ns);
+        return r;
+}
+
 static void usage(const char *prog)
 {
         fprintf(stderr,
@@ -304,6 +349,8 @@ static void usage(const char *prog)
                 "  -w WARMUP  untimed logins first (default %d)\n"
                 "  -l LABEL   name printed in the result line (default SERVICE)\n"
                 "  -v         print every login (user, step, microseconds) on stderr\n"
+                "  -R USER    every login is USER answering a wrong code, and must be refused after a\n"
+                "             prompt without a lockout (the time a refusal takes; SECRETS_FILE unused)\n"
                 "Prints \"LABEL USERS LOGINS P50_US P99_US MEAN_US\" on stdout; exits 1 when any\n"
                 "login failed.\n",
                 prog, BENCH_WARMUP_DEFAULT);
@@ -318,8 +365,11 @@ int main(int argc, char **argv)
         unsigned failures = 0;
         int c, r;
 
-        while ((c = getopt(argc, argv, "mvw:l:h")) != -1) {
+        while ((c = getopt(argc, argv, "mvw:l:R:h")) != -1) {
                 switch (c) {
+                case 'R':
+                        b.refused_user = optarg;
+                        break;
                 case 'm':
                         b.mfa = true;
                         break;
@@ -355,6 +405,10 @@ int main(int argc, char **argv)
         if (r < 0) {
                 fprintf(stderr, "pam_bench: totp_init: %s\n", strerror(-r));
                 return 1;
+        }
+        if (b.refused_user) {
+                r = time_refusals(&b, label, warmup, count);
+                goto out;
         }
         r = load_secrets(argv[optind + 2], &b.users, &b.n_users);
         if (r < 0) {
@@ -406,13 +460,7 @@ int main(int argc, char **argv)
                 goto out;
         }
 
-        qsort(ns, count, sizeof(*ns), cmp_u64);
-        double sum = 0;
-        for (unsigned long i = 0; i < count; i++)
-                sum += (double)ns[i];
-        printf("%s %zu %lu %.1f %.1f %.1f\n", label, b.n_users, count, percentile_us(ns, count, 50),
-               percentile_us(ns, count, 99), sum / (double)count / 1000.0);
-        r = fflush(stdout) == 0 ? 0 : -EIO;
+        r = print_timings(label, b.n_users, ns, count);
 out:
         free(ns);
         seal_wipe(b.users, b.n_users * sizeof(*b.users));

@@ -67,11 +67,13 @@ max_users=${sizes[-1]}
 # Debian): one file per user, an O(1) lookup of about 85 us whatever N is, paid only by
 # pam_mlsec (the peers never look the user up), so the choice is conservative for mlsec.
 # /run is a private tmpfs here, so the host's /run (and mlsecd's socket) is out of reach.
+# One user more than the largest size exists, enrolled nowhere: the user without MFA of the
+# refusal timings below.
 make_users() {
         local i name
         if [[ $nss == files ]]; then
                 cp /etc/passwd "$tmp/passwd"
-                for ((i = 0; i < max_users; i++)); do
+                for ((i = 0; i <= max_users; i++)); do
                         printf -v name 'bench%05d' "$i"
                         printf '%s:x:%d:%d:mlsec bench:/nonexistent:/usr/sbin/nologin\n' \
                                 "$name" $((200000 + i)) 200000
@@ -85,7 +87,7 @@ make_users() {
                 die "nsswitch.conf has no 'systemd' for passwd; use MLSEC_BENCH_NSS=files"
         mount -t tmpfs -o mode=0755 tmpfs /run
         mkdir -m 0755 /run/userdb
-        for ((i = 0; i < max_users; i++)); do
+        for ((i = 0; i <= max_users; i++)); do
                 printf -v name 'bench%05d' "$i"
                 printf '{"userName":"%s","uid":%d,"gid":200000,"homeDirectory":"/nonexistent",%s}\n' \
                         "$name" $((200000 + i)) '"shell":"/usr/sbin/nologin","disposition":"regular"' \
@@ -237,6 +239,41 @@ END {
         if (strict && unmet)
                 exit 3
 }' "$results"
+# --- #12 item 4: under unenrolled = deny, a refusal takes as long whoever is asked ---
+# A user with MFA and a wrong code, an existing user without MFA, a user who does not exist:
+# each refused the same way, and each should cost the same (the same reads, the same dummy
+# TOTP work, the same failure written). failure_window = 1 keeps every count far from a
+# lockout, which would be refused before any work and time something else.
+n=${sizes[0]}
+dd=$work/n$n
+sed 's/^window = 1$/window = 1\nunenrolled = deny\nmax_failures = 1000\nmax_user_failures = 100000\nfailure_window = 1/' \
+        "$dd/mlsec.conf" >"$dd/deny.conf"
+chmod 0600 "$dd/deny.conf"
+printf 'auth required %s conf=%s\naccount required pam_permit.so\n' "$build/pam_mlsec.so" "$dd/deny.conf" \
+        >"$tmp/pam.d/mlsec-deny"
+printf -v nomfa 'bench%05d' "$max_users"
+getent passwd "$nomfa" >/dev/null || die "$nomfa (the user without MFA) does not resolve"
+tell=$tmp/tell
+: >"$tell"
+refusals=${MLSEC_BENCH_REFUSALS:-300}
+for round in 1 2; do
+        for who in with-mfa:bench00000 without-mfa:$nomfa unknown:nosuchbenchuser; do
+                echo "bench: refusals under unenrolled = deny, $who, round $round" >&2
+                "$build/tests/pam_bench" -w "$warmup" -l "${who%%:*}" -R "${who#*:}" mlsec-deny "$tmp/pam.d" \
+                        /dev/null "$refusals" >>"$tell" || die "refusals of ${who#*:} FAILED"
+        done
+done
+awk '{ n[$1]++; v[$1, n[$1]] = $4 }
+function median2(k) { return (v[k, 1] + v[k, 2]) / 2 }
+END {
+        printf "\nrefused logins under unenrolled = deny (p50 us, mean of two rounds; the same work for all three):\n"
+        printf "  %-12s %-12s %-12s %s\n", "with MFA", "without MFA", "unknown user", "spread"
+        a = median2("with-mfa"); b = median2("without-mfa"); c = median2("unknown")
+        lo = a; if (b < lo) lo = b; if (c < lo) lo = c
+        hi = a; if (b > hi) hi = b; if (c > hi) hi = c
+        printf "  %-12.1f %-12.1f %-12.1f %.1f%%  (<= 5%%)  %s\n", a, b, c, 100 * (hi - lo) / lo, (hi - lo) / lo <= 0.05 ? "met" : "NOT MET"
+}' "$tell"
+
 # --- mlsecd: ingest rate, report round trip, idle memory ---
 if [[ -n $dpid ]]; then
         echo "bench: mlsecd, 8 reporters x 5000 events, then 1 reporter x 2000" >&2

@@ -1137,7 +1137,7 @@ static void test_migration_2_to_3_keeps_rows(void **state)
         assert_int_equal(raw_int(f, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts'"), 0);
 
         assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
-        assert_int_equal(raw_int(f, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(f, "PRAGMA user_version"), ACTIVITY_SCHEMA_VERSION);
         assert_int_equal(raw_int(f, "SELECT count(*) FROM alerts"), 0);
         assert_int_equal(activity_logins(f->a, "alice", 10, false, &l, &n), 0);
         assert_int_equal(n, 2);
@@ -1160,6 +1160,33 @@ static void test_migration_2_to_3_keeps_rows(void **state)
         assert_int_equal(activity_alerts(f->a, "alice", true, 10, &xs, &n), 0);
         assert_int_equal(n, 1);
         free(xs);
+}
+
+/* Schema 4: the addresses stored before in several spellings read as one (#12 item 2). */
+static void test_migration_3_to_4_canonical_addresses(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event a = make_login(f, T0, "alice", "fail"), b = make_login(f, T0 + 1, "alice", "ok");
+        struct mlsec_event so = make_session(f, EVENT_SESSION_OPEN, T0 + 2, "alice", "7", "pts/1");
+
+        strcpy(a.rhost, "::FFFF:192.0.2.1");
+        strcpy(a.ip, "::ffff:c000:201");
+        strcpy(b.rhost, "Gw.Example.ORG.");
+        strcpy(so.rhost, "[2001:DB8::1]:22");
+        strcpy(so.ip, "2001:0db8::1");
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_true(store(f, &a));
+        assert_true(store(f, &b));
+        assert_true(store(f, &so));
+        f->a = activity_close(f->a);
+        raw_exec(f, "PRAGMA user_version = 3;");
+        assert_int_equal(activity_open(f->state, f->key, &f->a), 0);
+        assert_int_equal(raw_int(f, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM events WHERE rhost = '192.0.2.1' AND ip = '192.0.2.1'"), 1);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM events WHERE rhost = 'gw.example.org'"), 1);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM sessions WHERE rhost = '2001:db8::1' AND ip = '2001:db8::1'"),
+                         1);
+        assert_int_equal(raw_int(f, "SELECT count(*) FROM events"), 3);
 }
 
 /* Alerts: one per kind and event, newest first, open and acknowledged, counted, refused
@@ -1296,7 +1323,6 @@ static void test_rule_questions(void **state)
         assert_int_equal(activity_last_lockout(f->a, "alice", 0, T0 + 299, &t), -ENOENT);
         assert_int_equal(activity_last_lockout(f->a, "alice", T0 + 350, T0 + 1000, &t), -ENOENT); /* (after, */
         assert_int_equal(activity_last_lockout(f->a, "bob", 0, T0 + 1000, &t), -ENOENT);
-
 }
 
 /* report's EVENT_ID: the full id or a prefix of 8 or more digits, among one user's own login
@@ -1675,6 +1701,7 @@ int main(void)
                 TO(test_place_stored),
                 T(test_migration_keeps_rows),
                 T(test_migration_2_to_3_keeps_rows),
+                T(test_migration_3_to_4_canonical_addresses),
                 TO(test_alerts),
                 TO(test_rule_questions),
                 TO(test_event_find),

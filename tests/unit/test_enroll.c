@@ -116,7 +116,7 @@ static struct verify_result try_totp(struct fixture *f, const char *user, const 
                 .known_user = true,
                 .answer = code,
                 .source = "tty1",
-                .remote = false,
+                .cls = SOURCE_LOCAL,
                 .now = now,
         };
         struct verify_result res;
@@ -136,7 +136,7 @@ static struct verify_result try_answer(struct fixture *f, const char *user, cons
                 .known_user = true,
                 .answer = answer,
                 .source = "tty1",
-                .remote = false,
+                .cls = SOURCE_LOCAL,
                 .now = now,
         };
         struct verify_result res;

@@ -167,6 +167,14 @@ static unsigned count_failures(struct store *s, const char *user, const char *so
         return n;
 }
 
+static unsigned count_remote(struct store *s, const char *user, int64_t since)
+{
+        unsigned n = 99;
+
+        assert_int_equal(store_count_class_failures(s, user, SOURCE_REMOTE, since, &n), 0);
+        return n;
+}
+
 static double now_seconds(void)
 {
         struct timespec ts;
@@ -350,7 +358,7 @@ static void use_every_table(struct store *s)
         assert_int_equal(store_set_lockout(s, "alice", "10.0.0.1", 10, 20), 0);
         assert_int_equal(count_devices(s, "alice"), 1);
         assert_int_equal(count_codes(s, "alice"), 1);
-        assert_int_equal(count_failures(s, "alice", NULL, 0), 1);
+        assert_int_equal(count_remote(s, "alice", 0), 1);
         assert_int_equal(store_get_lockout(s, "alice", "10.0.0.1", &l), 0);
 }
 
@@ -399,7 +407,7 @@ static void test_reopen_keeps_version_and_data(void **state)
                 assert_memory_equal(d[0].sealed, sealed_a, sizeof(sealed_a));
                 d = store_devices_free(d, n);
                 assert_int_equal(count_codes(s, "alice"), 1);
-                assert_int_equal(count_failures(s, "alice", NULL, 0), 1);
+                assert_int_equal(count_remote(s, "alice", 0), 1);
                 assert_int_equal(store_checkpoint(s), 0);
                 s = store_close(s);
                 assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
@@ -459,7 +467,7 @@ static void test_migrate_v1_keeps_data(void **state)
 }
 
 /* A database written by schema 2 (issue #4's mlsec: password history and notices) is
- * migrated to schema 3 on open, every row of every table kept, and the new grace table
+ * migrated to schema 4 on open, every row of every table kept (sources canonical), the new grace table
  * works. */
 static void test_migrate_v2_keeps_every_row(void **state)
 {
@@ -498,8 +506,15 @@ static void test_migrate_v2_keeps_every_row(void **state)
                 "INSERT INTO backup_codes(user_id, hash, created, used_at) VALUES(1, zeroblob(32), 1, 5);"
                 "INSERT INTO failures(user, source, remote, at) VALUES('alice', '10.0.0.1', 1, 100);"
                 "INSERT INTO failures(user, source, remote, at) VALUES('bob', 'tty:tty1', 0, 100);"
+                "INSERT INTO failures(user, source, remote, at) VALUES('alice', '::ffff:10.0.0.1', 1, 101);"
+                "INSERT INTO failures(user, source, remote, at) VALUES('bob', 'tty:pts/3', 0, 100);"
                 "INSERT INTO lockouts(user, source, locked_at, until) VALUES('alice', '10.0.0.1', 100, "
                 "4000000000);"
+                "INSERT INTO lockouts(user, source, locked_at, until) VALUES('alice', '[::FFFF:10.0.0.1]:22', 150, "
+                "3000000000);"
+                "INSERT INTO lockouts(user, source, locked_at, until) VALUES('bob', 'Gw.Example.ORG.', 150, "
+                "3000000000);"
+                "INSERT INTO lockouts(user, source, locked_at, until) VALUES('bob', 'tty:pts/3', 150, 3000000000);"
                 "INSERT INTO password_history(user, hash, created) VALUES('alice', '$argon2id$old', 1);"
                 "INSERT INTO notices(user, text, created) VALUES('bob', 'your MFA was reset', 1);";
         struct fixture *f = *state;
@@ -531,10 +546,24 @@ static void test_migrate_v2_keeps_every_row(void **state)
         d = store_devices_free(d, n);
         assert_int_equal(count_devices(s, "bob"), 1);
         assert_int_equal(count_codes(s, "alice"), 1); /* the unused one */
-        assert_int_equal(count_failures(s, "alice", NULL, 0), 1);
+        /* schema 4: one address is one source, lockouts merged keeping the later start and end */
+        assert_int_equal(count_remote(s, "alice", 0), 2);
+        assert_int_equal(count_failures(s, "alice", "10.0.0.1", 0), 2);
         assert_int_equal(count_failures(s, "bob", "tty:tty1", 0), 1);
         assert_int_equal(store_get_lockout(s, "alice", "10.0.0.1", &l), 0);
         assert_int_equal(l.until, 4000000000);
+        assert_int_equal(l.locked_at, 150);
+        assert_int_equal(store_get_lockout(s, "alice", "[::FFFF:10.0.0.1]:22", &l), -ENOENT);
+        assert_int_equal(store_get_lockout(s, "bob", "gw.example.org", &l), 0);
+        assert_int_equal(store_get_lockout(s, "bob", "tty:pts/3", &l), 0);
+        /* the console's failure is in the console class now, the terminal's stays local */
+        {
+                unsigned c = 9;
+                assert_int_equal(store_count_class_failures(s, "bob", SOURCE_CONSOLE, 0, &c), 0);
+                assert_int_equal(c, 1);
+                assert_int_equal(store_count_class_failures(s, "bob", SOURCE_LOCAL, 0, &c), 0);
+                assert_int_equal(c, 1);
+        }
         assert_int_equal(store_list_passwords(s, "alice", 5, &h, &n), 0);
         assert_int_equal(n, 1);
         assert_string_equal(h[0], "$argon2id$old");
@@ -550,7 +579,7 @@ static void test_migrate_v2_keeps_every_row(void **state)
         assert_int_equal(store_checkpoint(s), 0);
         s = store_close(s);
         assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
-        assert_int_equal(STORE_SCHEMA_VERSION, 3);
+        assert_int_equal(STORE_SCHEMA_VERSION, 4);
 }
 
 /* The grace start is recorded once: later starts give back the first; it is per user and
@@ -935,10 +964,10 @@ static void test_failures(void **state)
         assert_int_equal(count_failures(s, "alice", "10.0.0.1", 200), 1); /* at >= since */
         assert_int_equal(count_failures(s, "alice", "10.0.0.1", 201), 0);
         assert_int_equal(count_failures(s, "alice", "tty1", 0), 1);
-        assert_int_equal(count_failures(s, "alice", NULL, 0), 3); /* remote only */
-        assert_int_equal(count_failures(s, "alice", NULL, 250), 1);
-        assert_int_equal(count_failures(s, "ghost", NULL, 0), 1);
-        assert_int_equal(count_failures(s, "bob", NULL, 0), 0);
+        assert_int_equal(count_remote(s, "alice", 0), 3); /* remote only */
+        assert_int_equal(count_remote(s, "alice", 250), 1);
+        assert_int_equal(count_remote(s, "ghost", 0), 1);
+        assert_int_equal(count_remote(s, "bob", 0), 0);
 
         assert_int_equal(store_clear_failures(s, "alice", "10.0.0.1"), 0);
         assert_int_equal(count_failures(s, "alice", "10.0.0.1", 0), 0);
@@ -947,7 +976,7 @@ static void test_failures(void **state)
         assert_int_equal(store_clear_failures(s, "alice", NULL), 0);
         assert_int_equal(count_failures(s, "alice", "10.0.0.2", 0), 0);
         assert_int_equal(count_failures(s, "alice", "tty1", 0), 0);
-        assert_int_equal(count_failures(s, "ghost", NULL, 0), 1); /* other users untouched */
+        assert_int_equal(count_remote(s, "ghost", 0), 1); /* other users untouched */
         s = store_close(s);
 }
 
@@ -1045,7 +1074,7 @@ static void test_unlock(void **state)
         /* The user-wide remote lockout also forgets remote failures, not local ones. */
         assert_int_equal(store_unlock(s, "alice", STORE_REMOTE_ALL, &n), 0);
         assert_int_equal(n, 1);
-        assert_int_equal(count_failures(s, "alice", NULL, 0), 0);
+        assert_int_equal(count_remote(s, "alice", 0), 0);
         assert_int_equal(count_failures(s, "alice", "tty1", 0), 1);
         assert_int_equal(store_get_lockout(s, "alice", "10.0.0.2", &l), 0);
 

@@ -139,7 +139,7 @@ static void wrong_code(time_t now, char out[TOTP_CODE_MAX])
 }
 
 static struct verify_result ask_full(struct fixture *f, const char *user, bool known, const char *answer, bool combined,
-                                     const char *source, bool remote, time_t now)
+                                     const char *source, enum source_class remote, time_t now)
 {
         struct verify_request req = {
                 .user = user,
@@ -147,7 +147,7 @@ static struct verify_result ask_full(struct fixture *f, const char *user, bool k
                 .answer = answer,
                 .combined = combined,
                 .source = source,
-                .remote = remote,
+                .cls = remote,
                 .now = now,
         };
         struct verify_result res;
@@ -163,7 +163,8 @@ static struct verify_result ask(struct fixture *f, const char *answer, time_t no
         return ask_full(f, "alice", true, answer, false, SRC, true, now);
 }
 
-static struct verify_result ask_from(struct fixture *f, const char *answer, const char *source, bool remote, time_t now)
+static struct verify_result ask_from(struct fixture *f, const char *answer, const char *source,
+                                     enum source_class remote, time_t now)
 {
         return ask_full(f, "alice", true, answer, false, source, remote, now);
 }
@@ -174,7 +175,7 @@ static struct verify_result ask_combined(struct fixture *f, const char *user, co
 }
 
 /* alice's code for the step of NOW. */
-static struct verify_result ask_right(struct fixture *f, const char *source, bool remote, time_t now)
+static struct verify_result ask_right(struct fixture *f, const char *source, enum source_class remote, time_t now)
 {
         char code[TOTP_CODE_MAX];
 
@@ -182,7 +183,7 @@ static struct verify_result ask_right(struct fixture *f, const char *source, boo
         return ask_from(f, code, source, remote, now);
 }
 
-static struct verify_result ask_wrong(struct fixture *f, const char *source, bool remote, time_t now)
+static struct verify_result ask_wrong(struct fixture *f, const char *source, enum source_class remote, time_t now)
 {
         char code[TOTP_CODE_MAX];
 
@@ -519,7 +520,9 @@ static void test_unknown_user_is_locked_like_a_known_one(void **state)
         assert_locked(&res, f->c.lockout_seconds - 1, false);
 }
 
-static void test_unenrolled_user_is_not_a_failure(void **state)
+/* Asked only under unenrolled = deny: refused, and counted like a wrong code, so that the
+ * three paths (MFA, none, unknown user) do the same work, write included (#12 item 4). */
+static void test_unenrolled_user_counts_like_a_wrong_code(void **state)
 {
         struct fixture *f = *state;
         struct verify_result res;
@@ -527,8 +530,11 @@ static void test_unenrolled_user_is_not_a_failure(void **state)
         res = ask_full(f, "bob", true, "123456", false, SRC, true, T0);
         assert_int_equal(res.verdict, VERDICT_UNENROLLED);
         assert_int_equal(res.method, METHOD_NONE);
-        assert_int_equal(failures(f, "bob", SRC), 0);
+        assert_int_equal(failures(f, "bob", SRC), 1);
         assert_string_equal(verify_verdict_to_string(res.verdict), "unenrolled");
+        res = ask_full(f, "ghost", false, "123456", false, SRC, true, T0);
+        assert_int_equal(res.verdict, VERDICT_UNKNOWN_USER);
+        assert_int_equal(failures(f, "ghost", SRC), 1);
 }
 
 static void test_no_database_means_unenrolled_or_unknown(void **state)
@@ -539,7 +545,7 @@ static void test_no_database_means_unenrolled_or_unknown(void **state)
                 .known_user = true,
                 .answer = "123456",
                 .source = SRC,
-                .remote = true,
+                .cls = SOURCE_REMOTE,
                 .now = T0,
         };
         struct verify_result res;
@@ -565,7 +571,7 @@ static void test_missing_key_cannot_decide_and_consumes_nothing(void **state)
                 .known_user = true,
                 .answer = code,
                 .source = SRC,
-                .remote = true,
+                .cls = SOURCE_REMOTE,
                 .now = T0,
         };
         struct verify_result res, untouched;
@@ -874,6 +880,81 @@ static void test_message_for_drift_behind(void **state)
                             "this server's. Set its time automatically (network time) and try again.");
 }
 
+/* #12 item 1: every local terminal but the consoles shares one budget, max_local_failures:
+ * new pseudo-terminals do not buy new guesses. */
+static void test_local_terminals_are_capped_together(void **state)
+{
+        struct fixture *f = *state;
+        char tty[16];
+        struct verify_result res;
+
+        f->c.max_failures = 3;
+        f->c.max_local_failures = 5;
+        for (int i = 1; i <= 5; i++) {
+                snprintf(tty, sizeof(tty), "tty:pts/%d", i);
+                res = ask_wrong(f, tty, SOURCE_LOCAL, T0 + i);
+                assert_int_equal(res.verdict, VERDICT_WRONG);
+                assert_int_equal(res.lock_started, i == 5);
+                assert_int_equal(res.lock_local_wide, i == 5);
+                assert_false(res.lock_user_wide);
+        }
+        /* a sixth terminal with the right code is refused, and told why */
+        res = ask_right(f, "tty:pts/6", SOURCE_LOCAL, T0 + 10);
+        assert_int_equal(res.verdict, VERDICT_LOCKED);
+        assert_true(res.lock_local_wide);
+        assert_false(res.lock_user_wide);
+        assert_int_equal(res.lock_remaining, f->c.lockout_seconds - 5);
+        /* so is a login without a terminal: it is local too */
+        res = ask_right(f, "local", SOURCE_LOCAL, T0 + 11);
+        assert_int_equal(res.verdict, VERDICT_LOCKED);
+        /* the console and the network are not locked by it */
+        res = ask_right(f, "tty:tty1", SOURCE_CONSOLE, T0 + 12);
+        assert_ok_totp(&res, "phone");
+        res = ask_right(f, SRC, SOURCE_REMOTE, T0 + 70);
+        assert_ok_totp(&res, "phone");
+        /* after lockout_seconds the terminals may try again */
+        res = ask_right(f, "tty:pts/7", SOURCE_LOCAL, T0 + 5 + (time_t)f->c.lockout_seconds + 60);
+        assert_ok_totp(&res, "phone");
+}
+
+/* The consoles keep their own per-source budget and never count toward, or fall under, an
+ * account-wide lockout: the administrator at the console always gets in. */
+static void test_console_has_only_its_own_budget(void **state)
+{
+        struct fixture *f = *state;
+        struct verify_result res;
+
+        f->c.max_failures = 3;
+        f->c.max_local_failures = 2;
+        f->c.max_user_failures = 2;
+        for (int i = 1; i <= 2; i++) {
+                res = ask_wrong(f, "tty:tty1", SOURCE_CONSOLE, T0 + i);
+                assert_false(res.lock_started);
+        }
+        /* two console failures reached neither account-wide cap */
+        res = ask_right(f, "tty:pts/1", SOURCE_LOCAL, T0 + 3);
+        assert_ok_totp(&res, "phone");
+        /* lock every local terminal and every remote source */
+        for (int i = 1; i <= 2; i++) {
+                char src[32];
+                snprintf(src, sizeof(src), "tty:pts/%d", i);
+                (void)ask_wrong(f, src, SOURCE_LOCAL, T0 + 40 + i);
+                snprintf(src, sizeof(src), "192.0.2.%d", i);
+                (void)ask_wrong(f, src, SOURCE_REMOTE, T0 + 40 + i);
+        }
+        res = ask_right(f, "tty:pts/9", SOURCE_LOCAL, T0 + 45);
+        assert_true(res.verdict == VERDICT_LOCKED && res.lock_local_wide);
+        res = ask_right(f, "192.0.2.9", SOURCE_REMOTE, T0 + 45);
+        assert_true(res.verdict == VERDICT_LOCKED && res.lock_user_wide);
+        res = ask_right(f, "tty:tty1", SOURCE_CONSOLE, T0 + 46);
+        assert_ok_totp(&res, "phone");
+        /* its own third failure still locks the console itself */
+        for (int i = 0; i < 3; i++)
+                res = ask_wrong(f, "tty:tty2", SOURCE_CONSOLE, T0 + 100 + i);
+        assert_true(res.lock_started);
+        assert_false(res.lock_local_wide || res.lock_user_wide);
+}
+
 static void test_message_for_locked_source_and_account(void **state)
 {
         struct fixture *f = *state;
@@ -888,6 +969,10 @@ static void test_message_for_locked_source_and_account(void **state)
         res = (struct verify_result){.verdict = VERDICT_LOCKED, .lock_user_wide = true, .lock_remaining = 3600};
         assert_string_equal(verify_user_message(&res, msg, sizeof(msg)),
                             "Too many failed attempts for this account from the network. Try again in 1 hour.");
+
+        res = (struct verify_result){.verdict = VERDICT_LOCKED, .lock_local_wide = true, .lock_remaining = 60};
+        assert_string_equal(verify_user_message(&res, msg, sizeof(msg)),
+                            "Too many failed attempts for this account from local terminals. Try again in 1 minute.");
 }
 
 static void test_message_for_ok_and_wrong(void **state)
@@ -924,7 +1009,7 @@ int main(void)
                 T(test_non_digit_answer_is_malformed),
                 T(test_unknown_user_fails_and_counts_a_failure),
                 T(test_unknown_user_is_locked_like_a_known_one),
-                T(test_unenrolled_user_is_not_a_failure),
+                T(test_unenrolled_user_counts_like_a_wrong_code),
                 T(test_no_database_means_unenrolled_or_unknown),
                 T(test_missing_key_cannot_decide_and_consumes_nothing),
                 T(test_enrolled_reports_devices),
@@ -945,6 +1030,8 @@ int main(void)
                 T(test_message_for_replay),
                 T(test_message_for_drift_ahead),
                 T(test_message_for_drift_behind),
+                T(test_local_terminals_are_capped_together),
+                T(test_console_has_only_its_own_budget),
                 T(test_message_for_locked_source_and_account),
                 T(test_message_for_ok_and_wrong),
         };
