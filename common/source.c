@@ -88,6 +88,8 @@ static int canonical_address(char *buf, char *out, size_t outlen)
         }
         if (!inet_ntop(family, a, text, sizeof(text)))
                 return -EINVAL;
+        if (zone && *zone && zone[strlen(zone) - 1] == '.')
+                return -EINVAL; /* would read as the root's dot */
         for (char *z = zone; z && *z; z++) {
                 if (!isalnum((unsigned char)*z) && *z != '-' && *z != '_' && *z != '.')
                         return -EINVAL;
@@ -111,13 +113,16 @@ int source_canonical(const char *in, char *out, size_t outlen)
         r = strip_decoration(in, buf, sizeof(buf));
         if (r < 0)
                 return r;
-        r = canonical_address(buf, out, outlen);
-        if (r != 0)
-                return r;
-        /* a host name: lower case, no trailing dot, only what DNS names are made of */
+        /* the root's dot goes first: "192.0.2.1." is the address, "host." the name "host" */
         n = strlen(buf);
         if (n > 1 && buf[n - 1] == '.')
                 buf[--n] = '\0';
+        r = canonical_address(buf, out, outlen);
+        if (r != 0)
+                return r;
+        /* a host name: lower case, only what DNS names are made of, no empty label */
+        if (buf[0] == '.' || buf[n - 1] == '.' || strstr(buf, ".."))
+                return -EINVAL;
         for (size_t i = 0; i < n; i++) {
                 char c = (char)tolower((unsigned char)buf[i]);
                 if (!isalnum((unsigned char)c) && c != '-' && c != '.' && c != '_')

@@ -54,6 +54,7 @@ static void test_host_names_fold(void **state)
         assert_canonical("  gw-1.example.org ", 0, "gw-1.example.org");
         assert_canonical("gw-1.example.org:22", 0, "gw-1.example.org");
         assert_canonical("localhost", 0, "localhost");
+        assert_canonical("192.0.2.1.", 1, "192.0.2.1"); /* the root's dot, then an address */
 }
 
 static void test_neither_is_refused(void **state)
