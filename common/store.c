@@ -1241,14 +1241,21 @@ static int unlock_failures(struct store *s, const char *user, const char *source
         return db_step_done(st);
 }
 
-int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n)
+int store_unlock(struct store *s, const char *user, const char *given, unsigned *ret_n)
 {
+        char canon[STORE_SOURCE_MAX];
+        const char *source = NULL;
         unsigned n = 0;
         bool own;
         int r;
 
-        if (!s || !user_ok(user) || (source && !string_ok(source, STORE_SOURCE_MAX)))
+        if (!s || !user_ok(user) || (given && !string_ok(given, STORE_SOURCE_MAX)))
                 return -EINVAL;
+        if (given) {
+                /* "[192.0.2.1]:22" as an administrator may write it names the lockout of 192.0.2.1 */
+                source_stored_canonical(given, canon, sizeof(canon));
+                source = canon;
+        }
         r = op_begin(s, &own);
         if (r < 0)
                 return r;

@@ -111,7 +111,8 @@ int store_get_lockout(struct store *s, const char *user, const char *source, str
 int store_set_lockout(struct store *s, const char *user, const char *source, int64_t locked_at, int64_t until);
 /* Lockouts of USER still active at NOW. */
 int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n);
-/* Remove lockouts and failures of USER for SOURCE (NULL: all); *ret_n counts lockouts removed. */
+/* Remove lockouts and failures of USER for SOURCE (NULL: all; a remote host in any spelling,
+ * source.h); *ret_n counts lockouts removed. */
 int store_unlock(struct store *s, const char *user, const char *source, unsigned *ret_n);
 
 /* Every user the store knows (ever enrolled, or locked now), sorted. *ret is malloc'd. */

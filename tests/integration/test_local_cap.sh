@@ -113,6 +113,11 @@ assert ips == ["192.0.2.1", "192.0.2.2"], ips
 ctl admin status addr1 --json >"$OUT"
 check "admin status lists one lockout, of 192.0.2.1" \
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [l["source"] for l in d["lockouts"]] == ["192.0.2.1"], d' "$OUT"
+ctl admin unlock addr1 --source '[::FFFF:192.0.2.1]:22' >"$OUT"
+check "admin unlock takes the address in any spelling" out_has "addr1: 1 lockout lifted for"
+sleep 31
+login addr1 --rhost "192.0.2.1" --answer "$(code "$SA")"
+check "...and the address logs in again" succeeded
 stop_mlsecd
 
 # --- item 4: under unenrolled = deny, three kinds of users read the same ---
