@@ -885,7 +885,7 @@ static void test_message_for_drift_behind(void **state)
 static void test_local_terminals_are_capped_together(void **state)
 {
         struct fixture *f = *state;
-        char tty[16];
+        char tty[32];
         struct verify_result res;
 
         f->c.max_failures = 3;
