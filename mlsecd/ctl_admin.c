@@ -47,7 +47,7 @@ static const struct {
                   "The audit log of every user (or of NAME); --verify checks its hash chain.\n"},
         {"logout", "Usage: mlsecctl admin logout SESSION_ID [--json]\n"
                    "End any user's session (see 'mlsecctl admin sessions').\n"},
-        {"enroll", "Usage: mlsecctl admin enroll USER [--device NAME] [--secret BASE32]\n"
+        {"enroll", "Usage: mlsecctl admin enroll USER [--device NAME] [--secret-file PATH|-]\n"
                    "                             [--algorithm sha1|sha256|sha512] [--digits 6|8] [--no-qr] [--json]\n"
                    "Add an authenticator device for USER, directly on the credential store (root only).\n"},
         {"backup-codes", "Usage: mlsecctl admin backup-codes USER [--json]\n"

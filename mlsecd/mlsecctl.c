@@ -5,6 +5,7 @@
  * enroll, backup-codes, status, disable (and unlock when mlsecd is down) act on the
  * credential store directly and are for root only: the recovery path. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +48,7 @@ static const char usage_text[] =
         "  admin COMMAND --help                        one admin command in detail\n"
         "\n"
         "Administration on the credential store (root only; the recovery path when mlsecd is down):\n"
-        "  admin enroll USER [--device NAME] [--secret BASE32] [--algorithm sha1|sha256|sha512]\n"
+        "  admin enroll USER [--device NAME] [--secret-file PATH|-] [--algorithm sha1|sha256|sha512]\n"
         "                    [--digits 6|8] [--no-qr]   add an authenticator device\n"
         "  admin backup-codes USER                     replace the backup codes, print them once\n"
         "  admin status USER                           devices, backup codes left, lockouts\n"
@@ -190,20 +192,71 @@ static int print_json(struct proto_obj *o)
         return r < 0 ? ctl_fail("writing JSON", r) : EXIT_SUCCESS;
 }
 
+/* A TOTP seed from PATH ("-": standard input), never from the command line, where every
+ * local user could read it (/proc/PID/cmdline). Bounded: one line of base32 at most, white
+ * space around it dropped; a symbolic link, a directory or a device is refused. */
+static int read_secret_file(const char *path, char *out, size_t outlen)
+{
+        char buf[TOTP_BASE32_MAX + 64];
+        size_t n = 0, b = 0, e;
+        struct stat st;
+        ssize_t got;
+        int fd, r = 0;
+
+        fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return errno == ELOOP ? -ELOOP : -errno;
+        if (fd != STDIN_FILENO && (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)))) {
+                r = -EBADF;
+                goto out;
+        }
+        while (n < sizeof(buf) && (got = read(fd, buf + n, sizeof(buf) - n)) != 0) {
+                if (got < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto out;
+                }
+                n += (size_t)got;
+        }
+        if (n == sizeof(buf)) {
+                r = -EFBIG;
+                goto out;
+        }
+        while (b < n && strchr(" \t\r\n", buf[b]))
+                b++;
+        e = n;
+        while (e > b && strchr(" \t\r\n", buf[e - 1]))
+                e--;
+        if (e == b || e - b >= outlen || memchr(buf + b, '\n', e - b) || memchr(buf + b, '\0', e - b)) {
+                r = e == b ? -ENODATA : -EINVAL;
+                goto out;
+        }
+        memcpy(out, buf + b, e - b);
+        out[e - b] = '\0';
+out:
+        seal_wipe(buf, sizeof(buf));
+        if (fd != STDIN_FILENO)
+                (void)close(fd);
+        return r;
+}
+
 static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
 {
         static const struct option opts[] = {{"device", required_argument, NULL, 'd'},
                                              {"secret", required_argument, NULL, 's'},
+                                             {"secret-file", required_argument, NULL, 'S'},
                                              {"algorithm", required_argument, NULL, 'a'},
                                              {"digits", required_argument, NULL, 'n'},
                                              {"no-qr", no_argument, NULL, 'Q'},
                                              {"json", no_argument, NULL, 'j'},
                                              {0}};
         struct enroll_device_req req = {.user = user, .alg = TOTP_SHA1, .digits = 6, .now = time(NULL)};
-        struct enroll_device_result res;
+        struct enroll_device_result res = {0};
         struct store *s = NULL;
         struct seal_key *k = NULL;
-        char host[256] = "mlsec";
+        char host[256] = "mlsec", secret[TOTP_BASE32_MAX] = "";
+        const char *secret_file = NULL;
         int o, r, ret = EXIT_FAILURE;
 
         while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -212,7 +265,11 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
                         req.device = optarg;
                         break;
                 case 's':
-                        req.secret_b32 = optarg;
+                        return ctl_usage_error("--secret is refused: a secret on the command line can be read by every "
+                                               "local user (ps, /proc/PID/cmdline) while mlsecctl runs; give it with "
+                                               "--secret-file PATH, or --secret-file - on standard input");
+                case 'S':
+                        secret_file = optarg;
                         break;
                 case 'a':
                         if (totp_alg_from_string(optarg, &req.alg) < 0)
@@ -240,11 +297,27 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
                                        req.device);
         if (need_user(user) < 0)
                 return EXIT_FAILURE;
+        if (secret_file) {
+                r = read_secret_file(secret_file, secret, sizeof(secret));
+                if (r < 0) {
+                        fprintf(stderr, "mlsecctl: cannot read the secret from %s: %s\n",
+                                strcmp(secret_file, "-") == 0 ? "standard input" : secret_file,
+                                r == -ELOOP     ? "a symbolic link is not followed"
+                                : r == -EBADF   ? "not a regular file or a pipe"
+                                : r == -EFBIG   ? "longer than any secret"
+                                : r == -ENODATA ? "it is empty"
+                                : r == -EINVAL  ? "not one line of base32"
+                                                : strerror(-r));
+                        seal_wipe(secret, sizeof(secret));
+                        return EXIT_FAILURE;
+                }
+                req.secret_b32 = secret;
+        }
         if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
                 snprintf(host, sizeof(host), "mlsec");
         req.issuer = host;
         if (open_admin(c, true, &s, &k) < 0)
-                return EXIT_FAILURE;
+                goto out;
         r = enroll_device(s, k, &req, &res);
         if (r == -EEXIST) {
                 fprintf(stderr, "mlsecctl: %s already has a device called '%s'\n", user,
@@ -290,6 +363,7 @@ static int cmd_enroll(struct ctl *c, const char *user, int argc, char **argv)
         ret = EXIT_SUCCESS;
 out:
         seal_wipe(&res, sizeof(res));
+        seal_wipe(secret, sizeof(secret));
         store_close(s);
         seal_key_free(k);
         return ret;

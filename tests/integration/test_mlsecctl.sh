@@ -10,6 +10,7 @@ default_service
 add_user alice
 add_user bob
 add_user carol
+add_user seedy
 
 # --- enrol ---
 ctl admin enroll alice --device "work phone" >"$OUT" 2>&1
@@ -33,13 +34,48 @@ check "duplicate device: exit code 1" test $? -eq 1
 ctl admin enroll nosuchuser >"$OUT" 2>&1
 rc=$?
 check "enrolling a user that does not exist fails clearly (exit 1)" eval '[ $rc -eq 1 ] && out_has "no such user '"'"'nosuchuser'"'"'"'
-ctl admin enroll bob --secret JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP --algorithm sha256 --digits 8 --json >"$OUT"
-check "enroll --secret --algorithm --digits --json gives the exact URI" \
+# --- #12 item 8: the seed never in argv ---
+ctl admin enroll bob --secret JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP >"$OUT" 2>&1
+rc=$?
+check "--secret is refused (exit 2) and says why and what to use instead" \
+        eval '[ $rc -eq 2 ] && out_has "--secret is refused: a secret on the command line can be read by every local user" && out_has "--secret-file"'
+ctl admin status bob --json >"$OUT"
+check "...and nothing was enrolled" \
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["devices"] == [], d' "$OUT"
+mkfifo "$T/secret.fifo"
+"$MLSECCTL" --conf "$CONF" admin enroll bob --secret-file "$T/secret.fifo" --algorithm sha256 --digits 8 --json \
+        >"$OUT" 2>&1 &
+epid=$!
+for _ in $(seq 50); do [ -r "/proc/$epid/cmdline" ] && grep -qa -- "--secret-file" "/proc/$epid/cmdline" && break; sleep 0.05; done
+check "while it waits for the secret, its command line names only the file" \
+        eval 'grep -qa -- "secret.fifo" /proc/$epid/cmdline && ! grep -qa JBSWY3DP /proc/$epid/cmdline'
+printf 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n' >"$T/secret.fifo"
+wait $epid
+check "enroll --secret-file --algorithm --digits --json gives the exact URI" \
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["secret"]=="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" and d["algorithm"]=="sha256" and d["digits"]==8 and "algorithm=SHA256&digits=8" in d["uri"]' "$OUT"
 login bob --answer "$(code JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP 0 sha256 8)"
 check "a login with a code from the given secret works" succeeded
-ctl admin enroll carol --secret 'not base32!' >"$OUT" 2>&1
-check "an invalid secret is refused" eval 'out_has "invalid secret"'
+printf 'not base32!\n' | ctl admin enroll carol --secret-file - >"$OUT" 2>&1
+check "an invalid secret on standard input is refused" eval 'out_has "invalid secret"'
+printf '  JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ  \n' >"$T/secret.txt"
+ln -s "$T/secret.txt" "$T/secret.link"
+ctl admin enroll carol --secret-file "$T/secret.link" >"$OUT" 2>&1
+rc=$?
+check "a symbolic link as --secret-file is refused" \
+        eval '[ $rc -eq 1 ] && out_has "cannot read the secret from $T/secret.link: a symbolic link is not followed"'
+head -c 5000 /dev/zero | tr '\0' A >"$T/secret.big"
+ctl admin enroll carol --secret-file "$T/secret.big" >"$OUT" 2>&1
+check "an over-long --secret-file is refused" eval 'out_has "longer than any secret"'
+printf 'JBSWY3DPEHPK3PXP\nJBSWY3DPEHPK3PXP\n' >"$T/secret.two"
+ctl admin enroll carol --secret-file "$T/secret.two" >"$OUT" 2>&1
+check "two lines in --secret-file are refused" eval 'out_has "not one line of base32"'
+: | ctl admin enroll carol --secret-file - >"$OUT" 2>&1
+check "an empty standard input is refused" eval 'out_has "cannot read the secret from standard input: it is empty"'
+ctl admin enroll seedy --secret-file "$T/secret.txt" --json >"$OUT"
+check "--secret-file PATH with white space around the key enrols it" \
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["secret"]=="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ", d' "$OUT"
+login seedy --answer "$(code JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXQ)"
+check "...and oathtool's code for it logs in" succeeded
 ctl admin enroll carol --digits 7 >"$OUT" 2>&1
 check "--digits 7 is a usage error (exit 2)" test $? -eq 2
 ctl admin enroll carol --algorithm md5 >/dev/null 2>&1
