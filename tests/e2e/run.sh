@@ -17,8 +17,9 @@
 set -uo pipefail
 # The run's own processes on the host (ssh, expect, oathtool, make install, nspawn) get a /tmp
 # of their own: an empty tmpfs in a private mount namespace (unshare without --fork: the same
-# process, signals and all). The host's /tmp cannot be touched, and the last test checks that
-# nothing was written to /tmp either.
+# process, signals and all), with the checkout, its build directory and ../shared bound back
+# when they live under /tmp (hostguard.sh). The host's /tmp cannot be touched, and the last
+# test checks that nothing was written to /tmp either.
 if [ -z "${MLSEC_E2E_NS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
         export MLSEC_E2E_NS=1
         exec unshare --mount --propagation private -- bash "$0" "$@"
@@ -73,6 +74,7 @@ if [ -n "${MLSEC_E2E_FRESH:-}" ] || [ ! -s "$TARBALL" ]; then
         timeout 10 bash -c "exec 3<>/dev/tcp/$host/80" 2>/dev/null || skip "the Debian mirror $MIRROR is not reachable"
 fi
 
+. "$E2E/hostguard.sh"
 . "$E2E/lib.sh"
 . "$E2E/scenarios.sh"
 
@@ -83,9 +85,11 @@ R=$W/root
 COUNT=$W/count
 echo 0 >"$COUNT"
 echo 0 >"$W/failed"
-host_state >"$W/host.before"
+host_snapshot "$W/host.before"
 if [ -n "${MLSEC_E2E_NS:-}" ]; then
-        mount -t tmpfs -o mode=1777,size=64m mlsec-e2e-tmp /tmp || skip "cannot mount a private /tmp"
+        mkdir -m 0700 "$W/host-tmp"
+        private_tmp "$W/host-tmp" "$TOP" "$BUILD" "$TOP/../shared" >"$W/tmp.kept" ||
+                skip "cannot mount a private /tmp"
 fi
 
 # The run. Everything happens in this subshell, whose EXIT trap tears the container down,
@@ -108,5 +112,5 @@ rc=$?
 verify_teardown
 echo "1..$(cat "$COUNT")"
 failed=$(cat "$W/failed" 2>/dev/null || echo 0)
-rm -rf "$W"
+rm -rf --one-file-system "$W"
 [ $rc -eq 0 ] && [ "$failed" -eq 0 ]
