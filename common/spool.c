@@ -172,28 +172,78 @@ out:
         return r;
 }
 
-/* Read and decode one spooled file. -EBADMSG: the file is bad and belongs in bad/.
- * -ENOENT: it went away meanwhile. Anything else: a transient failure. */
-static int read_event(int dfd, const char *name, char *buf, struct mlsec_event *ret)
+static const char *const bad_names[_SPOOL_BAD_MAX] = {
+        [SPOOL_BAD_TYPE] = "not a regular file",   [SPOOL_BAD_OWNER] = "not owned by root",
+        [SPOOL_BAD_MODE] = "mode is not 0600",     [SPOOL_BAD_LINKS] = "has more than one link",
+        [SPOOL_BAD_SIZE] = "larger than an event", [SPOOL_BAD_CONTENT] = "not a valid event of its name",
+};
+
+const char *spool_bad_to_string(enum spool_bad why)
+{
+        return (unsigned)why < _SPOOL_BAD_MAX ? bad_names[why] : "unknown";
+}
+
+/* The rule for every file root reads or writes in the spool: a regular file of the effective
+ * uid, mode 0600, one link (a second name would be a way to make root read or write
+ * something that is also elsewhere). */
+static int file_check(const struct stat *st, enum spool_bad *ret_why)
+{
+        enum spool_bad why;
+
+        if (!S_ISREG(st->st_mode))
+                why = SPOOL_BAD_TYPE;
+        else if (st->st_uid != geteuid())
+                why = SPOOL_BAD_OWNER;
+        else if ((st->st_mode & 07777) != 0600)
+                why = SPOOL_BAD_MODE;
+        else if (st->st_nlink != 1)
+                why = SPOOL_BAD_LINKS;
+        else
+                return 0;
+        if (ret_why)
+                *ret_why = why;
+        return -EBADMSG;
+}
+
+/* Read and decode one spooled file. -EBADMSG: the file is bad and belongs in bad/ (*ret_why
+ * says why). -ENOENT: it went away meanwhile. Anything else: a transient failure. */
+static int read_event(int dfd, const char *name, char *buf, struct mlsec_event *ret, enum spool_bad *ret_why)
 {
         struct mlsec_event e;
-        struct stat st;
+        struct stat st, lst;
         size_t len = 0;
         int fd, r;
 
+        /* Looked at before it is opened: opening a device or a FIFO as root can have effects
+         * of its own (a tape rewinds, a writer is woken). The fd decides below. */
+        if (fstatat(dfd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        if (file_check(&lst, ret_why) < 0)
+                return -EBADMSG;
         fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
                 if (errno == ENOENT)
                         return -ENOENT;
-                if (errno == ELOOP || errno == ENXIO || errno == EISDIR)
-                        return -EBADMSG; /* a symlink, a socket, a directory: never ours */
+                if (errno == ELOOP || errno == ENXIO || errno == EISDIR) {
+                        *ret_why = SPOOL_BAD_TYPE; /* replaced by a symlink, a socket, a directory */
+                        return -EBADMSG;
+                }
                 return -errno;
         }
         if (fstat(fd, &st) < 0) {
                 r = -errno;
                 goto out;
         }
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_size > PROTO_MSG_MAX) {
+        if (file_check(&st, ret_why) < 0) {
+                r = -EBADMSG;
+                goto out;
+        }
+        if (st.st_dev != lst.st_dev || st.st_ino != lst.st_ino) {
+                r = -ENOENT; /* replaced meanwhile: looked at again next time */
+                goto out;
+        }
+        if (st.st_size > PROTO_MSG_MAX) {
+                *ret_why = SPOOL_BAD_SIZE;
                 r = -EBADMSG;
                 goto out;
         }
@@ -211,8 +261,14 @@ static int read_event(int dfd, const char *name, char *buf, struct mlsec_event *
                         break;
                 len += (size_t)n;
         }
-        if (len > PROTO_MSG_MAX || proto_event_decode(buf, len, &e, NULL, 0) < 0 ||
-            strncmp(e.id, name, EVENT_ID_LEN) != 0 || strlen(e.id) != EVENT_ID_LEN) {
+        if (len > PROTO_MSG_MAX) {
+                *ret_why = SPOOL_BAD_SIZE;
+                r = -EBADMSG;
+                goto out;
+        }
+        if (proto_event_decode(buf, len, &e, NULL, 0) < 0 || strncmp(e.id, name, EVENT_ID_LEN) != 0 ||
+            strlen(e.id) != EVENT_ID_LEN) {
+                *ret_why = SPOOL_BAD_CONTENT;
                 r = -EBADMSG;
                 goto out;
         }
@@ -284,7 +340,26 @@ static int add_entry(struct spool_entry **entries, size_t *n, size_t *cap, const
 
 /* First pass: every event file's time and id, bad ones moved aside, stale temporaries
  * removed. The events themselves are read again in order, so memory stays small. */
-static int index_dir(int dfd, struct spool_entry **ret_entries, size_t *ret_n, size_t *bad, char *buf)
+/* A file found bad: moved to bad/, counted, and told to the caller's BAD_FN (which may log). */
+struct bad_report {
+        size_t n;
+        void (*fn)(const char *name, enum spool_bad why, void *userdata);
+        void *userdata;
+};
+
+static int quarantine(int dfd, const char *name, enum spool_bad why, struct bad_report *bad)
+{
+        int r = move_to_bad(dfd, name);
+
+        if (r < 0)
+                return r;
+        bad->n++;
+        if (bad->fn)
+                bad->fn(name, why, bad->userdata);
+        return 0;
+}
+
+static int index_dir(int dfd, struct spool_entry **ret_entries, size_t *ret_n, struct bad_report *bad, char *buf)
 {
         struct spool_entry *entries = NULL;
         size_t n = 0, cap = 0;
@@ -304,6 +379,7 @@ static int index_dir(int dfd, struct spool_entry **ret_entries, size_t *ret_n, s
         }
         while (n < SPOOL_SCAN_FILES_MAX) {
                 struct mlsec_event e;
+                enum spool_bad why = SPOOL_BAD_CONTENT;
 
                 errno = 0;
                 de = readdir(d);
@@ -317,16 +393,15 @@ static int index_dir(int dfd, struct spool_entry **ret_entries, size_t *ret_n, s
                 }
                 if (!name_is_event(de->d_name))
                         continue;
-                r = read_event(dfd, de->d_name, buf, &e);
+                r = read_event(dfd, de->d_name, buf, &e, &why);
                 if (r == -ENOENT) {
                         r = 0;
                         continue;
                 }
                 if (r == -EBADMSG) {
-                        r = move_to_bad(dfd, de->d_name);
+                        r = quarantine(dfd, de->d_name, why, bad);
                         if (r < 0)
                                 break;
-                        (*bad)++;
                         continue;
                 }
                 if (r < 0)
@@ -345,11 +420,12 @@ static int index_dir(int dfd, struct spool_entry **ret_entries, size_t *ret_n, s
         return 0;
 }
 
-int spool_scan(const char *dir, size_t max, int (*fn)(const struct mlsec_event *e, void *userdata), void *userdata,
-               size_t *ret_bad)
+int spool_scan(const char *dir, size_t max, int (*fn)(const struct mlsec_event *e, void *userdata),
+               void (*bad_fn)(const char *name, enum spool_bad why, void *userdata), void *userdata, size_t *ret_bad)
 {
+        struct bad_report bad = {.fn = bad_fn, .userdata = userdata};
         struct spool_entry *entries = NULL;
-        size_t n = 0, bad = 0, done = 0;
+        size_t n = 0, done = 0;
         char *buf = NULL;
         int dfd = -1, r;
 
@@ -378,17 +454,17 @@ int spool_scan(const char *dir, size_t max, int (*fn)(const struct mlsec_event *
         for (size_t i = 0; i < n && (max == 0 || done < max); i++) {
                 char name[SPOOL_NAME_LEN + 1];
                 struct mlsec_event e;
+                enum spool_bad why = SPOOL_BAD_CONTENT;
 
                 (void)snprintf(name, sizeof(name), "%s" SPOOL_SUFFIX, entries[i].id);
-                r = read_event(dfd, name, buf, &e);
+                r = read_event(dfd, name, buf, &e, &why);
                 if (r == -ENOENT) {
                         continue; /* removed meanwhile: someone else took it */
                 }
                 if (r == -EBADMSG) {
-                        r = move_to_bad(dfd, name);
+                        r = quarantine(dfd, name, why, &bad);
                         if (r < 0)
                                 goto out;
-                        bad++;
                         continue;
                 }
                 if (r < 0)
@@ -399,7 +475,7 @@ int spool_scan(const char *dir, size_t max, int (*fn)(const struct mlsec_event *
                 done++;
         }
         if (ret_bad)
-                *ret_bad = bad;
+                *ret_bad = bad.n;
         r = done > INT32_MAX ? INT32_MAX : (int)done;
 out:
         free(entries);

@@ -62,13 +62,22 @@ static int spool_one(const struct mlsec_event *e, void *userdata)
         return 0;
 }
 
+/* Each refused spool file gets its own journal line, so an administrator can tell which
+ * file and why (a planted link, a wrong mode) before anyone looks in bad/. */
+static void spool_bad(const char *name, enum spool_bad why, void *userdata)
+{
+        struct spool_round *sr = userdata;
+
+        journal_spool_bad(sr->d->conf.spool_dir, name, spool_bad_to_string(why));
+}
+
 /* Ingest the spool: store in one transaction, commit, and only then delete the files. A
  * crash in between leaves files whose events are stored already: their ids are ignored
  * next time, so every event is stored exactly once. */
 static void ingest_spool(struct daemon *d)
 {
         struct spool_round sr = {.d = d, .max = DAEMON_BATCH_MAX * 4};
-        size_t bad = 0;
+        size_t bad = 0, bad_all = 0;
         int r;
 
         sr.ids = calloc(sr.max, sizeof(*sr.ids));
@@ -76,11 +85,12 @@ static void ingest_spool(struct daemon *d)
                 return;
         do {
                 sr.n = 0;
-                r = spool_scan(d->conf.spool_dir, sr.max, spool_one, &sr, &bad);
+                r = spool_scan(d->conf.spool_dir, sr.max, spool_one, spool_bad, &sr, &bad);
                 if (r == -ENOENT) {
                         r = 0;
                         break;
                 }
+                bad_all += bad;
                 if (server_flush(d) < 0 || sr.error < 0 || (r < 0 && r != -ENOBUFS)) {
                         journal_daemon(LOG_ERR, "spool ingestion failed (%s); will retry",
                                        strerror(sr.error < 0 ? -sr.error
@@ -91,8 +101,8 @@ static void ingest_spool(struct daemon *d)
                 for (size_t i = 0; i < sr.n; i++)
                         (void)spool_remove(d->conf.spool_dir, sr.ids[i]);
         } while (sr.n == sr.max);
-        if (bad)
-                journal_daemon(LOG_WARNING, "%zu unreadable spool file(s) moved to %s/bad", bad, d->conf.spool_dir);
+        if (bad_all)
+                journal_daemon(LOG_WARNING, "%zu unreadable spool file(s) moved to %s/bad", bad_all, d->conf.spool_dir);
         free(sr.ids);
 }
 

@@ -34,11 +34,14 @@ struct fixture {
         char dir[128]; /* root/spool: not created until the first write */
 };
 
+struct refused;
+
 struct seen {
         size_t n;
         size_t cap;
         struct mlsec_event *events;
-        int stop_after; /* return -ECANCELED after this many; 0: never */
+        int stop_after;          /* return -ECANCELED after this many; 0: never */
+        struct refused *refused; /* the bad files reported, for note_bad */
 };
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -218,13 +221,13 @@ static void test_scan_returns_all_fields(void **state)
 
         make_full_event(&e);
         assert_int_equal(spool_write(f->dir, &e), 0);
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_int_equal(bad, 0);
         assert_int_equal(s.n, 1);
         assert_event_equal(&s.events[0], &e);
         /* A scan does not consume: the caller removes what it stored. */
         s.n = 0;
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         free(s.events);
 }
 
@@ -234,7 +237,7 @@ static void test_scan_missing_dir_is_empty(void **state)
         struct seen s = {0};
         size_t bad = 99;
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(bad, 0);
         assert_int_equal(s.n, 0);
 }
@@ -251,7 +254,7 @@ static void test_scan_oldest_first(void **state)
                 make_event(&e[i], times[i]);
                 assert_int_equal(spool_write(f->dir, &e[i]), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 6);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 6);
         assert_int_equal(s.n, 6);
         for (size_t i = 1; i < s.n; i++) {
                 assert_true(s.events[i - 1].time_us <= s.events[i].time_us);
@@ -275,12 +278,12 @@ static void test_scan_max(void **state)
                 make_event(&e, T0 + i * 1000);
                 assert_int_equal(spool_write(f->dir, &e), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 2, collect, &s, &bad), 2);
+        assert_int_equal(spool_scan(f->dir, 2, collect, NULL, &s, &bad), 2);
         assert_int_equal(s.n, 2);
         assert_int_equal(s.events[0].time_us, T0 + 1000);
         assert_int_equal(s.events[1].time_us, T0 + 2000);
         s.n = 0;
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 5);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 5);
         free(s.events);
 }
 
@@ -295,7 +298,7 @@ static void test_scan_stops_when_fn_fails(void **state)
                 make_event(&e, T0 + i);
                 assert_int_equal(spool_write(f->dir, &e), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), -ECANCELED);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), -ECANCELED);
         assert_int_equal(s.n, 2);
         free(s.events);
 }
@@ -324,7 +327,7 @@ static void test_bad_file_moved_aside(void **state)
         path_of(f, "0123456789ABCDEF0123456789ABCDEF.event", path, sizeof(path));
         write_file(path, "x", 1);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_int_equal(bad, 4);
         assert_int_equal(s.n, 1);
         assert_string_equal(s.events[0].id, good.id);
@@ -344,7 +347,7 @@ static void test_bad_file_moved_aside(void **state)
 
         /* Quarantined once: the next scan is clean. */
         s.n = 0;
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_int_equal(bad, 0);
         free(s.events);
 }
@@ -367,7 +370,7 @@ static void test_id_mismatch_is_bad(void **state)
         event_path(f, other, path, sizeof(path));
         write_file(path, buf, len);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(bad, 1);
         assert_int_equal(s.n, 0);
         (void)snprintf(path, sizeof(path), "%s/bad/%s" SPOOL_SUFFIX, f->dir, other);
@@ -415,11 +418,116 @@ static void test_oversized_and_foreign_files_are_bad(void **state)
                 assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
         }
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(bad, geteuid() == 0 ? 3 : 2);
         assert_int_equal(s.n, 0);
         /* The link's target is untouched. */
         assert_int_equal(access(target, F_OK), 0);
+        free(buf);
+}
+
+struct refused {
+        size_t n;
+        char names[8][64];
+        enum spool_bad why[8];
+};
+
+static void note_bad(const char *name, enum spool_bad why, void *userdata)
+{
+        struct refused *rf = ((struct seen *)userdata)->refused;
+
+        if (rf->n < 8) {
+                (void)snprintf(rf->names[rf->n], sizeof(rf->names[0]), "%s", name);
+                rf->why[rf->n++] = why;
+        }
+}
+
+static enum spool_bad why_of(const struct refused *rf, const char *id)
+{
+        for (size_t i = 0; i < rf->n; i++)
+                if (strncmp(rf->names[i], id, EVENT_ID_LEN) == 0)
+                        return rf->why[i];
+        fail_msg("%s was not reported as bad", id);
+        return _SPOOL_BAD_MAX;
+}
+
+/* Issue #12 item 6: a spool file is read like every file root reads. Each valid event below
+ * sits in a file that is not private to root in one way; none is ingested, each goes to bad/
+ * and the caller hears which file and why. */
+static void test_unsafe_files_refused_with_reason(void **state)
+{
+        static const char *mode_id = "44444444444444444444444444444444";
+        static const char *link_id = "55555555555555555555555555555555";
+        static const char *fifo_id = "66666666666666666666666666666666";
+        static const char *sym_id = "77777777777777777777777777777777";
+        static const char *owner_id = "88888888888888888888888888888888";
+        struct fixture *f = *state;
+        struct refused rf = {0};
+        struct seen s = {.refused = &rf};
+        struct mlsec_event e, good;
+        char *buf = malloc(PROTO_MSG_MAX), path[256], other[256];
+        size_t len, bad = 0;
+        struct stat st;
+
+        assert_non_null(buf);
+        make_event(&good, T0);
+        assert_int_equal(spool_write(f->dir, &good), 0);
+
+        make_event(&e, T0);
+        memcpy(e.id, mode_id, EVENT_ID_LEN);
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        event_path(f, mode_id, path, sizeof(path));
+        write_file(path, buf, len);
+        assert_int_equal(chmod(path, 0644), 0);
+
+        memcpy(e.id, link_id, EVENT_ID_LEN);
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        event_path(f, link_id, path, sizeof(path));
+        write_file(path, buf, len);
+        (void)snprintf(other, sizeof(other), "%s/second-name", f->root);
+        assert_int_equal(link(path, other), 0);
+
+        event_path(f, fifo_id, path, sizeof(path));
+        assert_int_equal(mkfifo(path, 0600), 0);
+
+        memcpy(e.id, sym_id, EVENT_ID_LEN);
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        (void)snprintf(other, sizeof(other), "%s/target", f->root);
+        write_file(other, buf, len);
+        event_path(f, sym_id, path, sizeof(path));
+        assert_int_equal(symlink(other, path), 0);
+
+        if (geteuid() == 0) {
+                memcpy(e.id, owner_id, EVENT_ID_LEN);
+                assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+                event_path(f, owner_id, path, sizeof(path));
+                write_file(path, buf, len);
+                assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+        }
+
+        assert_int_equal(spool_scan(f->dir, 0, collect, note_bad, &s, &bad), 1);
+        assert_int_equal(s.n, 1);
+        assert_string_equal(s.events[0].id, good.id);
+        assert_int_equal(bad, geteuid() == 0 ? 5 : 4);
+        assert_int_equal(rf.n, bad);
+        assert_int_equal(why_of(&rf, mode_id), SPOOL_BAD_MODE);
+        assert_int_equal(why_of(&rf, link_id), SPOOL_BAD_LINKS);
+        assert_int_equal(why_of(&rf, fifo_id), SPOOL_BAD_TYPE);
+        assert_int_equal(why_of(&rf, sym_id), SPOOL_BAD_TYPE);
+        if (geteuid() == 0)
+                assert_int_equal(why_of(&rf, owner_id), SPOOL_BAD_OWNER);
+        assert_string_equal(spool_bad_to_string(SPOOL_BAD_LINKS), "has more than one link");
+        for (size_t i = 0; i < rf.n; i++) {
+                (void)snprintf(path, sizeof(path), "%s/bad/%s", f->dir, rf.names[i]);
+                assert_int_equal(lstat(path, &st), 0);
+                path_of(f, rf.names[i], path, sizeof(path));
+                assert_int_equal(access(path, F_OK), -1);
+        }
+        /* The symlink's target and the hard link's other name are untouched. */
+        assert_int_equal(access(other, F_OK), 0);
+        (void)snprintf(other, sizeof(other), "%s/second-name", f->root);
+        assert_int_equal(lstat(other, &st), 0);
+        free(s.events);
         free(buf);
 }
 
@@ -441,7 +549,7 @@ static void test_tmp_files(void **state)
         old[1] = old[0];
         assert_int_equal(utimensat(AT_FDCWD, stale, old, 0), 0);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(s.n, 0);
         assert_int_equal(bad, 0);
         /* Left by a crash two minutes ago: removed. Being written right now: left alone. */
@@ -464,7 +572,7 @@ static void test_unsafe_dir_refused(void **state)
         /* Readable by others. */
         assert_int_equal(chmod(f->dir, 0755), 0);
         assert_int_equal(spool_write(f->dir, &e), -EPERM);
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), -EPERM);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), -EPERM);
         assert_int_equal(spool_remove(f->dir, e.id), -EPERM);
         assert_int_equal(bad, 99);
         assert_int_equal(chmod(f->dir, 0700), 0);
@@ -473,7 +581,7 @@ static void test_unsafe_dir_refused(void **state)
         if (geteuid() == 0) {
                 assert_int_equal(chown(f->dir, 4242, (gid_t)-1), 0);
                 assert_int_equal(spool_write(f->dir, &e), -EPERM);
-                assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), -EPERM);
+                assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), -EPERM);
                 assert_int_equal(chown(f->dir, 0, (gid_t)-1), 0);
         }
 
@@ -481,7 +589,7 @@ static void test_unsafe_dir_refused(void **state)
         (void)snprintf(link, sizeof(link), "%s/link", f->root);
         assert_int_equal(symlink(f->dir, link), 0);
         assert_int_equal(spool_write(link, &e), -EPERM);
-        assert_int_equal(spool_scan(link, 0, collect, &s, &bad), -EPERM);
+        assert_int_equal(spool_scan(link, 0, collect, NULL, &s, &bad), -EPERM);
 
         /* A regular file where the directory should be. */
         (void)snprintf(link, sizeof(link), "%s/file", f->root);
@@ -518,7 +626,7 @@ static void test_remove_idempotent(void **state)
         assert_int_equal(access(path, F_OK), -1);
         assert_int_equal(spool_remove(f->dir, e.id), 0);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_string_equal(s.events[0].id, keep.id);
 
         /* Only ids name files: nothing else can be removed through it. */
@@ -551,7 +659,7 @@ static void test_many_exactly_once(void **state)
                 memcpy(written[i], e.id, sizeof(e.id));
                 assert_int_equal(spool_write(f->dir, &e), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), MANY);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), MANY);
         assert_int_equal(bad, 0);
         assert_int_equal(s.n, MANY);
         for (size_t i = 0; i < s.n; i++) {
@@ -586,6 +694,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_file_moved_aside, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_id_mismatch_is_bad, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_and_foreign_files_are_bad, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unsafe_files_refused_with_reason, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tmp_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsafe_dir_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_needs_parent, setup, teardown),
