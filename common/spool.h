@@ -7,14 +7,53 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "event.h"
 
 #define SPOOL_SUFFIX ".event"
 
-/* Write E into DIR (created 0700 if missing; refused with -EPERM when it is not owned by the
- * effective uid or is accessible by group/others). Returns once the event is durable. */
+/* The audit reserve (spool.c explains it): SPOOL_RESERVE_SLOTS files of
+ * SPOOL_RESERVE_SLOT_SIZE bytes in DIR/reserve/. An encoded event is under 3 KiB (every text
+ * field full and escaped), so a slot holds any audit event; 16 of them keep a burst of
+ * lockouts and spent backup codes while mlsecd is down, for 128 KiB of disk. */
+#define SPOOL_RESERVE_SLOTS     16
+#define SPOOL_RESERVE_SLOT_SIZE 8192
+/* spool_write's result when the event was kept in a reserve slot. */
+#define SPOOL_WRITE_RESERVE 1
+
+/* Write E into DIR (created 0700 if missing, with its reserve; refused with -EPERM when it is
+ * not owned by the effective uid or is accessible by group/others). Returns once the event is
+ * durable: 0, or SPOOL_WRITE_RESERVE when the filesystem was full (ENOSPC, EDQUOT) and E, an
+ * audit event, went into a reserve slot. When it cannot be kept (r < 0) and DIR itself was
+ * safe, the loss is counted in DIR's counter (audit or other) for mlsecd to report. */
 int spool_write(const char *dir, const struct mlsec_event *e);
+
+/* Make DIR/reserve/ whole: every slot a private file of its full size (a missing, shrunk or
+ * unsafe one is made again) and the loss counter present. Returns the slots ready, or the
+ * first error that kept one from being made (-ENOSPC on a full filesystem); mlsecd calls it
+ * at start and after each ingestion. */
+int spool_reserve_fill(const char *dir);
+
+struct spool_status {
+        size_t pending;          /* event files waiting in DIR */
+        size_t bad;              /* names in DIR/bad/ */
+        unsigned reserve_ready;  /* reserve slots ready to take an audit event */
+        unsigned reserve_slots;  /* SPOOL_RESERVE_SLOTS */
+        bool counter;            /* the loss counter exists and reads; false: no counts known */
+        uint64_t lost_audit;     /* audit events that could not be kept, since the counter was made */
+        uint64_t lost_other;     /* other events (logins, sessions) that could not be kept */
+        uint64_t reported_audit; /* of lost_audit, how many mlsecd has reported */
+        uint64_t reported_other; /* of lost_other, likewise */
+};
+
+/* What DIR holds; a missing DIR is an empty spool with no reserve. pending and bad are
+ * counted (a directory read each) only with COUNT_FILES. */
+int spool_status(const char *dir, bool count_files, struct spool_status *ret);
+
+/* Note that the first AUDIT and OTHER losses were reported (never back, never past the
+ * losses). */
+int spool_lost_mark_reported(const char *dir, uint64_t audit, uint64_t other);
 
 /* Why a spool file was refused. */
 enum spool_bad {

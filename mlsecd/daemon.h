@@ -65,6 +65,7 @@ struct daemon {
         uint64_t ingested;                  /* events stored since start */
         struct store *store;                /* credentials.db, held open (self-service, verify, admin) */
         struct pending_enrollment *pending; /* self-service enrolments waiting for their code */
+        bool reserve_short;                 /* the spool's audit reserve could not be refilled (told once) */
 };
 
 /* server.c */

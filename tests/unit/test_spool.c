@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,8 +195,19 @@ static void test_write_creates_private_file(void **state)
         assert_int_equal(st.st_mode & 07777, 0600);
         assert_int_equal(st.st_uid, geteuid());
         assert_true(st.st_size > 0 && st.st_size <= PROTO_MSG_MAX);
-        /* Nothing but the event: the temporary name is gone. */
-        assert_int_equal(count_entries(f->dir), 1);
+        /* Nothing but the event and the reserve: the temporary name is gone. */
+        assert_int_equal(count_entries(f->dir), 2);
+        /* A spool made by a writer gets its audit reserve at once: private, full size. */
+        path_of(f, "reserve", path, sizeof(path));
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(count_entries(path), SPOOL_RESERVE_SLOTS + 1);
+        path_of(f, "reserve/slot-00", path, sizeof(path));
+        assert_int_equal(lstat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(st.st_size, SPOOL_RESERVE_SLOT_SIZE);
+        assert_true(st.st_blocks * 512 >= SPOOL_RESERVE_SLOT_SIZE); /* written, not a hole */
 }
 
 static void test_write_refuses_invalid_event(void **state)
@@ -531,6 +544,163 @@ static void test_unsafe_files_refused_with_reason(void **state)
         free(buf);
 }
 
+/* Fill the filesystem under FD's file until it refuses a byte. */
+static void fill_up(int fd)
+{
+        static const char block[4096];
+        ssize_t n;
+
+        while ((n = write(fd, block, sizeof(block))) > 0)
+                ;
+        while ((n = write(fd, block, 1)) > 0)
+                ;
+        assert_true(errno == ENOSPC);
+}
+
+static void make_audit(struct mlsec_event *e, const char *action)
+{
+        make_event(e, T0);
+        e->kind = EVENT_AUDIT;
+        (void)snprintf(e->action, sizeof(e->action), "%s", action);
+        e->result[0] = '\0';
+}
+
+/* Issue #12 item 3 at its depth: a spool on a full filesystem (a 512 KiB tmpfs in a mount
+ * namespace of this test process) keeps audit events in the reserve, counts every event it
+ * cannot keep, and the counter survives. */
+static void test_full_spool_keeps_audit_and_counts_loss(void **state)
+{
+        struct fixture *f = *state;
+        struct spool_status st;
+        struct mlsec_event e, kept[SPOOL_RESERVE_SLOTS];
+        struct seen s = {0};
+        char path[256];
+        size_t bad = 0;
+        int fd;
+
+        if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                skip();
+                return;
+        }
+        assert_int_equal(mkdir(f->dir, 0700), 0);
+        assert_int_equal(mount("tmpfs", f->dir, "tmpfs", 0, "size=512k,mode=0700"), 0);
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_true(st.counter);
+        assert_int_equal(st.reserve_ready, SPOOL_RESERVE_SLOTS);
+        assert_int_equal(st.lost_audit + st.lost_other, 0);
+
+        path_of(f, "filler", path, sizeof(path));
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        fill_up(fd);
+
+        /* A login event has no reserve: refused, and counted. */
+        make_event(&e, T0);
+        assert_int_equal(spool_write(f->dir, &e), -ENOSPC);
+        /* Audit events: every one kept while a slot is left, the filesystem full again before
+         * each (a used slot's truncated tail frees a little). */
+        for (size_t i = 0; i < SPOOL_RESERVE_SLOTS; i++) {
+                fill_up(fd);
+                make_audit(&kept[i], i % 2 ? "lockout" : "backup-code-used");
+                kept[i].time_us = T0 + (int64_t)i;
+                assert_int_equal(spool_write(f->dir, &kept[i]), SPOOL_WRITE_RESERVE);
+        }
+        fill_up(fd);
+        make_audit(&e, "lockout");
+        assert_int_equal(spool_write(f->dir, &e), -ENOSPC);
+
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_int_equal(st.pending, SPOOL_RESERVE_SLOTS);
+        assert_int_equal(st.reserve_ready, 0);
+        assert_true(st.counter);
+        assert_int_equal(st.lost_audit, 1);
+        assert_int_equal(st.lost_other, 1);
+        assert_int_equal(st.reported_audit + st.reported_other, 0);
+
+        /* The kept ones are ordinary, whole spool files: checked and delivered like any. */
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(bad, 0);
+        for (size_t i = 0; i < SPOOL_RESERVE_SLOTS; i++)
+                assert_event_equal(&s.events[i], &kept[i]);
+        for (size_t i = 0; i < SPOOL_RESERVE_SLOTS; i++)
+                assert_int_equal(spool_remove(f->dir, kept[i].id), 0);
+
+        /* Still full: the reserve cannot be refilled, and says so. */
+        fill_up(fd);
+        assert_int_equal(spool_reserve_fill(f->dir), -ENOSPC);
+        /* Space again: whole. The counter is untouched by refills. */
+        assert_int_equal(ftruncate(fd, 0), 0);
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(spool_lost_mark_reported(f->dir, 1, 1), 0);
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_int_equal(st.reserve_ready, SPOOL_RESERVE_SLOTS);
+        assert_int_equal(st.lost_audit, 1);
+        assert_int_equal(st.lost_other, 1);
+        assert_int_equal(st.reported_audit, 1);
+        assert_int_equal(st.reported_other, 1);
+        /* "reported" never exceeds what was lost, nor goes back. */
+        assert_int_equal(spool_lost_mark_reported(f->dir, 0, 5), 0);
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_int_equal(st.reported_audit, 1);
+        assert_int_equal(st.reported_other, 1);
+
+        (void)close(fd);
+        free(s.events);
+        (void)umount2(f->dir, MNT_DETACH);
+}
+
+/* A slot that is not a private file of ours (here: a hard link to a file elsewhere, the way
+ * to make root overwrite it) is never written; the fill replaces it. */
+static void test_reserve_unsafe_slot_replaced(void **state)
+{
+        struct fixture *f = *state;
+        char slot[256], other[256];
+        struct stat st;
+
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        path_of(f, "reserve/slot-03", slot, sizeof(slot));
+        (void)snprintf(other, sizeof(other), "%s/precious", f->root);
+        write_file(other, "keep me", 7);
+        assert_int_equal(unlink(slot), 0);
+        assert_int_equal(link(other, slot), 0);
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(lstat(slot, &st), 0);
+        assert_int_equal(st.st_nlink, 1);
+        assert_int_equal(st.st_size, SPOOL_RESERVE_SLOT_SIZE);
+        assert_int_equal(lstat(other, &st), 0);
+        assert_int_equal(st.st_size, 7);
+}
+
+/* Every text field full of characters JSON escapes still fits a reserve slot. */
+static void test_largest_event_fits_a_slot(void **state)
+{
+        struct mlsec_event e;
+        char *buf = malloc(PROTO_MSG_MAX);
+        size_t len;
+
+        (void)state;
+        assert_non_null(buf);
+        make_full_event(&e);
+        e.kind = EVENT_AUDIT;
+        memset(e.detail, '"', sizeof(e.detail) - 1);
+        e.detail[sizeof(e.detail) - 1] = '\0';
+        memset(e.rhost, '\\', sizeof(e.rhost) - 1);
+        e.rhost[sizeof(e.rhost) - 1] = '\0';
+        memset(e.action, '/', sizeof(e.action) - 1);
+        e.action[sizeof(e.action) - 1] = '\0';
+        memset(e.service, '"', sizeof(e.service) - 1);
+        e.service[sizeof(e.service) - 1] = '\0';
+        memset(e.tty, '"', sizeof(e.tty) - 1);
+        e.tty[sizeof(e.tty) - 1] = '\0';
+        memset(e.reason, '"', sizeof(e.reason) - 1);
+        e.reason[sizeof(e.reason) - 1] = '\0';
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        assert_true(len < 3072);
+        assert_true(len < SPOOL_RESERVE_SLOT_SIZE);
+        free(buf);
+}
+
 static void test_tmp_files(void **state)
 {
         struct fixture *f = *state;
@@ -695,6 +865,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_id_mismatch_is_bad, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_and_foreign_files_are_bad, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsafe_files_refused_with_reason, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full_spool_keeps_audit_and_counts_loss, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reserve_unsafe_slot_replaced, setup, teardown),
+                cmocka_unit_test(test_largest_event_fits_a_slot),
                 cmocka_unit_test_setup_teardown(test_tmp_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsafe_dir_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_needs_parent, setup, teardown),
