@@ -315,6 +315,7 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_ALERTS] = "admin-alerts",
         [PROTO_ADMIN_ALERT_ACK] = "admin-alert-ack",
         [PROTO_NOTICE] = "notice",
+        [PROTO_ADMIN_STATUS] = "admin-status",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -823,6 +824,7 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_ALERTS] = P_USER | P_LIMIT | P_OPEN,
         [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
         [PROTO_NOTICE] = P_USER | P_SERVICE | P_RHOST | P_IP | P_LOGIN,
+        [PROTO_ADMIN_STATUS] = 0,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {

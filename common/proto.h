@@ -73,6 +73,9 @@ enum proto_method {
         PROTO_NOTICE, /* {"user"?,"service"?,"rhost"?,"ip"?,"login"?} -> {"user","current"?,"previous"?,
                        *  "failed","last_failure"?,"mfa_enabled","backup_codes_left",
                        *  "warnings":[{"kind",...}]} (mlsecd.8, LOGIN NOTICE) */
+        /* The daemon's own state (issue #12): the spool, its audit reserve and what it lost. */
+        PROTO_ADMIN_STATUS, /* {} -> {"ingested","logind","spool":{"dir","pending","bad","reserve_ready",
+                             *  "reserve_slots","counter","lost_audit","lost_other"}}; admins */
         _PROTO_METHOD_MAX,
 };
 

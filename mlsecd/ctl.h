@@ -46,6 +46,11 @@ void ctl_table_add(struct ctl_table *t, ...);
 void ctl_table_print(FILE *f, const struct ctl_table *t, const char *indent);
 struct ctl_table *ctl_table_free(struct ctl_table *t);
 
+/* ctl_spool.c: 'admin status' without a user (mlsecd's spool, reserve and losses), and the
+ * administrator's overview line about it (WARN/OFF: colour on and off, may be ""). */
+int ctl_admin_status(struct ctl *c, int argc, char **argv);
+void ctl_spool_status(const struct proto_obj *res, const char *warn, const char *off);
+
 /* ctl_activity.c: history, sessions, logout, audit (through mlsecd). History's ID column
  * shows the first CTL_EVENT_ID_SHORT hex digits of each event id, which report accepts. */
 #define CTL_EVENT_ID_SHORT 12

@@ -53,7 +53,8 @@ static const struct {
         {"backup-codes", "Usage: mlsecctl admin backup-codes USER [--json]\n"
                          "Replace USER's backup codes and print the new ones once (root only, directly).\n"},
         {"status", "Usage: mlsecctl admin status USER [--json]\n"
-                   "USER's devices, backup codes left and lockouts (root only, directly).\n"},
+                   "USER's devices, backup codes left and lockouts (root only, directly).\n"
+                   "Without USER: mlsecd's spool, its audit reserve and the events it lost (through mlsecd).\n"},
         {"disable", "Usage: mlsecctl admin disable USER [--json]\n"
                     "Remove every device and backup code of USER (root only, directly).\n"},
 };
@@ -69,6 +70,7 @@ static const char admin_help[] =
         "  logout SESSION_ID                       end any user's session\n"
         "  import-google-authenticator USER        move USER's ~/.google_authenticator to mlsec\n"
         "  alerts [--user NAME] [--open] [--ack ID]   suspicious-activity alerts and users' reports\n"
+        "  status                                  mlsecd's spool: waiting, refused, audit reserve, lost events\n"
         "Directly on the credential store (root only; the recovery path when mlsecd is down):\n"
         "  enroll, backup-codes, status, disable USER\n"
         "\n"
@@ -386,6 +388,9 @@ int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv)
                 fputs(admin_help, stdout);
                 return EXIT_SUCCESS;
         }
+        /* status without a USER: mlsecd's own state (ctl_spool.c) */
+        if (strcmp(sub, "status") == 0 && (argc < 2 || argv[1][0] == '-'))
+                return ctl_admin_status(c, argc, argv);
         if (wants_help(argc, argv))
                 for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
                         if (strcmp(sub, helps[i].sub) == 0) {

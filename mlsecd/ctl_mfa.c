@@ -364,6 +364,7 @@ static void status_table(const struct proto_obj *res)
                 proto_obj_free(w);
         }
         ctl_alerts_status(res, yellow, off);
+        ctl_spool_status(res, yellow, off);
         if (next)
                 printf("Next step:        %s%s: %s%s\n", bold, ctl_get_str(next, "message"),
                        ctl_get_str(next, "command"), off);

@@ -65,6 +65,7 @@ struct daemon {
         uint64_t ingested;                  /* events stored since start */
         struct store *store;                /* credentials.db, held open (self-service, verify, admin) */
         struct pending_enrollment *pending; /* self-service enrolments waiting for their code */
+        bool reserve_short;                 /* the spool's audit reserve could not be refilled (told once) */
 };
 
 /* server.c */
@@ -105,9 +106,13 @@ int handle_mfa(struct daemon *d, const struct peer *p, const struct proto_reques
 /* Forget (wipe) pending enrolments: expired ones (now_us > 0), or all (now_us == 0). */
 void handle_mfa_expire(struct daemon *d, int64_t now_us);
 
-/* handlers_admin.c: admin-users, admin-reset-mfa, admin-unlock (admins only). */
+/* handlers_admin.c: admin-users, admin-reset-mfa, admin-unlock, admin-status (admins only). */
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len);
+
+/* The spool's state {"dir","pending","bad","reserve_ready","reserve_slots","counter",
+ * "lost_audit","lost_other"} as O's "spool" (admin-status, and an administrator's overview). */
+int handle_spool_status(struct daemon *d, struct proto_obj *o);
 
 /* handlers_import.c: admin-import (admins only), a google-authenticator file's device and
  * scratch codes. */

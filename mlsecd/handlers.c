@@ -485,6 +485,7 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
         case PROTO_ADMIN_USERS:
         case PROTO_ADMIN_RESET_MFA:
         case PROTO_ADMIN_UNLOCK:
+        case PROTO_ADMIN_STATUS:
                 return handle_admin(d, p, req, out, outmax, ret_len);
         case PROTO_ADMIN_IMPORT:
                 return handle_import(d, p, req, out, outmax, ret_len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Administration through mlsecd: every user's MFA state, account recovery (reset-mfa) and
- * unlock, for root and members of admin_group only: who asks comes from SO_PEERCRED
- * (struct peer), never from the request. Every change is audited with the actor, and a
+/* Administration through mlsecd: every user's MFA state, account recovery (reset-mfa),
+ * unlock and mlsecd's own state (the spool, its reserve and its losses), for root and members of admin_group only: who
+ * asks comes from SO_PEERCRED (struct peer), never from the request. Every change is audited with the actor, and a
  * reset leaves the user a notice for their next session. Secrets are never read here: the
  * store is asked for counts and removes what it holds. */
 #define _GNU_SOURCE
@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 #include "enroll.h"
+#include "spool.h"
 #include "store.h"
 
 #define ADMIN_USERS_MAX 10000 /* users looked at for one listing */
@@ -269,16 +270,70 @@ static int on_unlock(struct daemon *d, const struct peer *p, const struct proto_
         return handle_reply_obj(o, false, out, max, ret_len);
 }
 
+int handle_spool_status(struct daemon *d, struct proto_obj *o)
+{
+        struct spool_status st;
+        struct proto_obj *sp;
+        int r;
+
+        r = spool_status(d->conf.spool_dir, true, &st);
+        if (r < 0)
+                return r;
+        sp = proto_obj_new();
+        if (!sp)
+                return -ENOMEM;
+        r = proto_obj_set_str(sp, "dir", d->conf.spool_dir);
+        if (r >= 0)
+                r = proto_obj_set_int(sp, "pending", (int64_t)st.pending);
+        if (r >= 0)
+                r = proto_obj_set_int(sp, "bad", (int64_t)st.bad);
+        if (r >= 0)
+                r = proto_obj_set_int(sp, "reserve_ready", st.reserve_ready);
+        if (r >= 0)
+                r = proto_obj_set_int(sp, "reserve_slots", st.reserve_slots);
+        if (r >= 0)
+                r = proto_obj_set_bool(sp, "counter", st.counter);
+        if (r >= 0)
+                r = proto_obj_set_int(sp, "lost_audit", st.lost_audit > INT64_MAX ? INT64_MAX : (int64_t)st.lost_audit);
+        if (r >= 0)
+                r = proto_obj_set_int(sp, "lost_other", st.lost_other > INT64_MAX ? INT64_MAX : (int64_t)st.lost_other);
+        if (r < 0) {
+                proto_obj_free(sp);
+                return r;
+        }
+        return proto_obj_set_obj(o, "spool", sp);
+}
+
+static int on_status(struct daemon *d, char *out, size_t max, size_t *ret_len)
+{
+        struct proto_obj *o = proto_obj_new();
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        r = proto_obj_set_int(o, "ingested", d->ingested > INT64_MAX ? INT64_MAX : (int64_t)d->ingested);
+        if (r >= 0)
+                r = proto_obj_set_bool(o, "logind", d->logind != NULL);
+        if (r >= 0)
+                r = handle_spool_status(d, o);
+        if (r < 0) {
+                proto_obj_free(o);
+                return handle_reply_error(PROTO_E_INTERNAL, "the spool could not be read", out, max, ret_len);
+        }
+        return handle_reply_obj(o, false, out, max, ret_len);
+}
+
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len)
 {
         if (!p->admin)
-                return handle_reply_error(PROTO_E_FORBIDDEN,
-                                          req->method == PROTO_ADMIN_USERS ? "only administrators may list users"
-                                          : req->method == PROTO_ADMIN_RESET_MFA
-                                                  ? "only administrators may reset a user's MFA"
-                                                  : "only administrators may unlock a user",
-                                          out, max, ret_len);
+                return handle_reply_error(
+                        PROTO_E_FORBIDDEN,
+                        req->method == PROTO_ADMIN_USERS       ? "only administrators may list users"
+                        : req->method == PROTO_ADMIN_RESET_MFA ? "only administrators may reset a user's MFA"
+                        : req->method == PROTO_ADMIN_STATUS    ? "only administrators may read mlsecd's status"
+                                                               : "only administrators may unlock a user",
+                        out, max, ret_len);
         switch (req->method) {
         case PROTO_ADMIN_USERS:
                 return on_users(d, p, out, max, ret_len);
@@ -286,6 +341,8 @@ int handle_admin(struct daemon *d, const struct peer *p, const struct proto_requ
                 return on_reset_mfa(d, p, req, out, max, ret_len);
         case PROTO_ADMIN_UNLOCK:
                 return on_unlock(d, p, req, out, max, ret_len);
+        case PROTO_ADMIN_STATUS:
+                return on_status(d, out, max, ret_len);
         default:
                 return handle_reply_error(PROTO_E_METHOD, "unknown method", out, max, ret_len);
         }

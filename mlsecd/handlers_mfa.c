@@ -535,6 +535,9 @@ static int on_status(struct daemon *d, const struct peer *p, const struct proto_
         r = status_obj(d, user, o);
         if (r >= 0)
                 r = handle_alerts_status(d, user, o);
+        /* Administrators see on their own overview what the spool could not keep. */
+        if (r >= 0 && p->admin)
+                r = handle_spool_status(d, o);
         if (r < 0) {
                 proto_obj_free(o);
                 return handle_reply_error(PROTO_E_INTERNAL, "the overview could not be read", out, max, ret_len);

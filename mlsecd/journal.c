@@ -462,6 +462,74 @@ void journal_event(const struct mlsec_event *e)
         errno = saved_errno;
 }
 
+/* A path or file name from the spool directory: bounded and cleaned like any untrusted text. */
+#define SHOWN_PATH 200
+
+void journal_spool_lost(const char *dir, uint64_t new_audit, uint64_t new_other, uint64_t total_audit,
+                        uint64_t total_other)
+{
+        int saved_errno = errno;
+        struct entry en = {.n = 0};
+        char d[CLEAN_SIZE(SHOWN_PATH)];
+        struct line l = {.len = 0};
+
+        (void)clean(d, sizeof(d), dir, strlen(dir) + 1);
+        line_add(&l,
+                 "spool %s: %" PRIu64 " audit event(s) and %" PRIu64 " other event(s) could not be kept while mlsecd "
+                 "was down or slow (full or failing spool filesystem); %" PRIu64 " audit and %" PRIu64
+                 " other lost in all",
+                 d, new_audit, new_other, total_audit, total_other);
+        entry_add(&en, "MLSEC_SPOOL_DIR", d);
+        entry_add_int(&en, "MLSEC_LOST_AUDIT", (int64_t)new_audit);
+        entry_add_int(&en, "MLSEC_LOST_OTHER", (int64_t)new_other);
+        entry_add_int(&en, "MLSEC_LOST_AUDIT_TOTAL", (int64_t)total_audit);
+        entry_add_int(&en, "MLSEC_LOST_OTHER_TOTAL", (int64_t)total_other);
+        entry_send(&en, JOURNAL_MID_SPOOL_LOST, new_audit ? LOG_ERR : LOG_WARNING, l.buf);
+        errno = saved_errno;
+}
+
+void journal_spool_bad(const char *dir, const char *name, const char *why)
+{
+        int saved_errno = errno;
+        struct entry en = {.n = 0};
+        char d[CLEAN_SIZE(SHOWN_PATH)], f[CLEAN_SIZE(SHOWN_PATH)], w[CLEAN_SIZE(SHOWN_WORD * 2)];
+        struct line l = {.len = 0};
+
+        (void)clean(d, sizeof(d), dir, strlen(dir) + 1);
+        (void)clean(f, sizeof(f), name, strlen(name) + 1);
+        (void)clean(w, sizeof(w), why, strlen(why) + 1);
+        line_add(&l, "spool file %s/%s %s: moved to %s/bad/, not ingested", d, f, w, d);
+        entry_add(&en, "MLSEC_SPOOL_DIR", d);
+        entry_add(&en, "MLSEC_SPOOL_FILE", f);
+        entry_add(&en, "MLSEC_SPOOL_REASON", w);
+        entry_send(&en, JOURNAL_MID_SPOOL_BAD, LOG_WARNING, l.buf);
+        errno = saved_errno;
+}
+
+void journal_spool_reserve(const char *dir, unsigned ready, unsigned slots, const char *reason)
+{
+        int saved_errno = errno;
+        struct entry en = {.n = 0};
+        char d[CLEAN_SIZE(SHOWN_PATH)], w[CLEAN_SIZE(SHOWN_WORD * 2)];
+        struct line l = {.len = 0};
+
+        (void)clean(d, sizeof(d), dir, strlen(dir) + 1);
+        if (ready < slots) {
+                (void)clean(w, sizeof(w), reason ? reason : "unknown", strlen(reason ? reason : "unknown") + 1);
+                line_add(&l,
+                         "spool %s: the audit reserve holds %u of %u files (%s); audit events beyond them are lost "
+                         "if the spool fills up while mlsecd is down",
+                         d, ready, slots, w);
+        } else {
+                line_add(&l, "spool %s: the audit reserve is whole again (%u files)", d, slots);
+        }
+        entry_add(&en, "MLSEC_SPOOL_DIR", d);
+        entry_add_int(&en, "MLSEC_RESERVE_READY", ready);
+        entry_add_int(&en, "MLSEC_RESERVE_SLOTS", slots);
+        entry_send(&en, JOURNAL_MID_SPOOL_RESERVE, ready < slots ? LOG_WARNING : LOG_INFO, l.buf);
+        errno = saved_errno;
+}
+
 void journal_daemon(int priority, const char *fmt, ...)
 {
         int saved_errno = errno;

@@ -4,6 +4,8 @@
  * daemon's own status lines. The only sd-journal user. Untrusted text is escaped. */
 #pragma once
 
+#include <stdint.h>
+
 #include "event.h"
 
 /* MESSAGE_IDs (stable; documented in INSTALL). */
@@ -13,6 +15,11 @@
 #define JOURNAL_MID_SESSION_CLOSE "727126b588294eadb97c3c4c870c4c2a"
 #define JOURNAL_MID_AUDIT         "69c0d38ee4fd4242a49a1ed1babaefd9"
 #define JOURNAL_MID_DAEMON        "e16b86a6e1df4e13a84b386710447730"
+/* The spool (common/spool.c): events that could not be kept while mlsecd was down, a file
+ * refused by the spool reader, the audit reserve short of space. */
+#define JOURNAL_MID_SPOOL_LOST    "25498ea020d847f0b901228a6461c457"
+#define JOURNAL_MID_SPOOL_BAD     "3779ae7b3292457a8b547a2aefe01565"
+#define JOURNAL_MID_SPOOL_RESERVE "5e856aa2af2e453ab9e4ea09bc3ceacb"
 /* Alerts: an audit entry whose action is "alert-" and the rule (mlsecd/rules.c) or
  * "user-report" (handlers_alerts.c), one MESSAGE_ID each; JOURNAL_MID_ALERT for any other
  * "alert-" action. */
@@ -30,6 +37,21 @@
  * MLSEC_TTY, MLSEC_METHOD, MLSEC_RESULT, MLSEC_REASON, MLSEC_SESSION, MLSEC_ACTION,
  * MLSEC_ACTOR_UID (each only when known). */
 void journal_event(const struct mlsec_event *e);
+
+/* Events the spool could not keep (a full or failing spool filesystem): NEW_AUDIT and
+ * NEW_OTHER since the last report, TOTAL_AUDIT and TOTAL_OTHER since the spool's counter was
+ * made. Priority error when an audit event is among the new ones, warning otherwise. Fields
+ * MLSEC_SPOOL_DIR, MLSEC_LOST_AUDIT, MLSEC_LOST_OTHER, MLSEC_LOST_AUDIT_TOTAL,
+ * MLSEC_LOST_OTHER_TOTAL. */
+void journal_spool_lost(const char *dir, uint64_t new_audit, uint64_t new_other, uint64_t total_audit,
+                        uint64_t total_other);
+/* A spool file moved to DIR/bad/ (not ingested), and WHY (a phrase of spool_bad_to_string);
+ * warning, fields MLSEC_SPOOL_DIR, MLSEC_SPOOL_FILE, MLSEC_SPOOL_REASON. */
+void journal_spool_bad(const char *dir, const char *name, const char *why);
+/* The audit reserve holds READY of SLOTS files (READY < SLOTS: REASON, e.g. strerror of
+ * ENOSPC), or is whole again; warning, or info when whole. Fields MLSEC_SPOOL_DIR,
+ * MLSEC_RESERVE_READY, MLSEC_RESERVE_SLOTS. */
+void journal_spool_reserve(const char *dir, unsigned ready, unsigned slots, const char *reason);
 
 /* A daemon status line (start, stop, errors): PRIORITY is a syslog level. */
 void journal_daemon(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

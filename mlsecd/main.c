@@ -62,13 +62,22 @@ static int spool_one(const struct mlsec_event *e, void *userdata)
         return 0;
 }
 
+/* Each refused spool file gets its own journal line, so an administrator can tell which
+ * file and why (a planted link, a wrong mode) before anyone looks in bad/. */
+static void spool_bad(const char *name, enum spool_bad why, void *userdata)
+{
+        struct spool_round *sr = userdata;
+
+        journal_spool_bad(sr->d->conf.spool_dir, name, spool_bad_to_string(why));
+}
+
 /* Ingest the spool: store in one transaction, commit, and only then delete the files. A
  * crash in between leaves files whose events are stored already: their ids are ignored
  * next time, so every event is stored exactly once. */
 static void ingest_spool(struct daemon *d)
 {
         struct spool_round sr = {.d = d, .max = DAEMON_BATCH_MAX * 4};
-        size_t bad = 0;
+        size_t bad = 0, bad_all = 0;
         int r;
 
         sr.ids = calloc(sr.max, sizeof(*sr.ids));
@@ -76,11 +85,12 @@ static void ingest_spool(struct daemon *d)
                 return;
         do {
                 sr.n = 0;
-                r = spool_scan(d->conf.spool_dir, sr.max, spool_one, &sr, &bad);
+                r = spool_scan(d->conf.spool_dir, sr.max, spool_one, spool_bad, &sr, &bad);
                 if (r == -ENOENT) {
                         r = 0;
                         break;
                 }
+                bad_all += bad;
                 if (server_flush(d) < 0 || sr.error < 0 || (r < 0 && r != -ENOBUFS)) {
                         journal_daemon(LOG_ERR, "spool ingestion failed (%s); will retry",
                                        strerror(sr.error < 0 ? -sr.error
@@ -91,9 +101,38 @@ static void ingest_spool(struct daemon *d)
                 for (size_t i = 0; i < sr.n; i++)
                         (void)spool_remove(d->conf.spool_dir, sr.ids[i]);
         } while (sr.n == sr.max);
-        if (bad)
-                journal_daemon(LOG_WARNING, "%zu unreadable spool file(s) moved to %s/bad", bad, d->conf.spool_dir);
+        if (bad_all)
+                journal_daemon(LOG_WARNING, "%zu unreadable spool file(s) moved to %s/bad", bad_all, d->conf.spool_dir);
         free(sr.ids);
+}
+
+/* After each ingestion: tell the journal about events the spool could not keep since the
+ * last report (the counter is the spool's, so losses while mlsecd was down are told at its
+ * next start), and make the audit reserve whole again. A reserve that cannot be refilled is
+ * told once, and once more when it is whole again, not every second. */
+static void spool_upkeep(struct daemon *d)
+{
+        struct spool_status st;
+        int r;
+
+        r = spool_reserve_fill(d->conf.spool_dir);
+        if (r < 0 && r != -ENOENT) {
+                if (spool_status(d->conf.spool_dir, false, &st) < 0)
+                        st.reserve_ready = 0;
+                if (!d->reserve_short)
+                        journal_spool_reserve(d->conf.spool_dir, st.reserve_ready, SPOOL_RESERVE_SLOTS, strerror(-r));
+                d->reserve_short = true;
+        } else if (r >= 0 && d->reserve_short) {
+                journal_spool_reserve(d->conf.spool_dir, (unsigned)r, SPOOL_RESERVE_SLOTS, NULL);
+                d->reserve_short = false;
+        }
+        if (spool_status(d->conf.spool_dir, false, &st) < 0 || !st.counter)
+                return;
+        if (st.lost_audit > st.reported_audit || st.lost_other > st.reported_other) {
+                journal_spool_lost(d->conf.spool_dir, st.lost_audit - st.reported_audit,
+                                   st.lost_other - st.reported_other, st.lost_audit, st.lost_other);
+                (void)spool_lost_mark_reported(d->conf.spool_dir, st.lost_audit, st.lost_other);
+        }
 }
 
 static int on_spool_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -101,6 +140,7 @@ static int on_spool_timer(sd_event_source *s, uint64_t usec, void *userdata)
         struct daemon *d = userdata;
 
         ingest_spool(d);
+        spool_upkeep(d);
         (void)sd_event_source_set_time(s, usec + (uint64_t)DAEMON_SPOOL_MS * 1000);
         (void)sd_event_source_set_enabled(s, SD_EVENT_ON);
         return 0;
@@ -184,6 +224,11 @@ static int init_state(const struct mlsec_conf *c)
                         r == -EPERM ? "not root's or writable by others" : strerror(-r));
                 return r;
         }
+        /* The audit reserve: a warning only, mlsecd tries again at every ingestion. */
+        r = spool_reserve_fill(c->spool_dir);
+        if (r < 0)
+                fprintf(stderr, "mlsecd: warning: spool %s: audit reserve not made: %s\n", c->spool_dir,
+                        r == -EPERM ? "not root's or accessible by others" : strerror(-r));
         r = seal_init() < 0 ? -EIO : seal_key_load(c->key_file, true, &k);
         seal_key_free(k);
         if (r < 0)
@@ -326,6 +371,7 @@ int main(int argc, char **argv)
         if (r < 0)
                 goto out;
         ingest_spool(&d); /* what arrived while we were down */
+        spool_upkeep(&d);
         handle_reconcile(&d);
         prune(&d);
         journal_daemon(LOG_INFO, "started: socket %s, state %s, logind %s", d.conf.socket, d.conf.state_dir,

@@ -52,6 +52,7 @@ static const char usage_text[] =
         "                    [--digits 6|8] [--no-qr]   add an authenticator device\n"
         "  admin backup-codes USER                     replace the backup codes, print them once\n"
         "  admin status USER                           devices, backup codes left, lockouts\n"
+        "  admin status                                mlsecd's spool: audit reserve, events lost\n"
         "  admin disable USER                          remove every device and backup code\n"
         "\n"
         "Your own settings (through mlsecd; --user NAME: another user's, for administrators):\n"

@@ -378,7 +378,7 @@ scenario_mlsecd_down() {
         ssh_run kate kate-pw-11 "$(wrong_code kate)"
         check "mlsecd down: a wrong code: refused" refused
         local n
-        n=$(find "$R/var/lib/mlsec/spool" -type f | wc -l)
+        n=$(find "$R/var/lib/mlsec/spool" -type f -name "*.event" | wc -l)
         check "mlsecd down: the events are in the spool ($n files)" test "$n" -ge 5
         cin systemctl start mlsecd.socket
         check "mlsecd back: kate's three attempts are in the history" \
@@ -387,7 +387,7 @@ scenario_mlsecd_down() {
         session_json kate
         check "mlsecd back: kate's session (opened and closed while it was down) is recorded" \
                 jq_py "$W/sess.json" "len(d['sessions']) == 1 and d['sessions'][0]['end_reason'] == 'closed'"
-        check "mlsecd back: the spool is empty" wait_until bash -c "[ -z \"\$(find '$R/var/lib/mlsec/spool' -type f)\" ]"
+        check "mlsecd back: the spool is empty" wait_until bash -c "[ -z \"\$(find '$R/var/lib/mlsec/spool' -type f -name \"*.event\")\" ]"
 }
 
 # MLSEC_E2E_FAIL=NAME (install, ssh, ..., mlsecd_down) fails the run on purpose right after

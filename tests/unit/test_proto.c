@@ -504,10 +504,11 @@ static bool has_required(enum proto_method m)
 static void test_method_names(void **state)
 {
         static const char *names[] = {
-                "ping",         "report",       "history",           "sessions",       "logout",      "audit",
-                "audit-verify", "status",       "mfa-begin",         "mfa-confirm",    "mfa-devices", "mfa-remove",
-                "mfa-disable",  "backup-codes", "backup-regenerate", "verify",         "admin-users", "admin-reset-mfa",
-                "admin-unlock", "admin-import", "report-event",      "admin-alerts",   "admin-alert-ack", "notice"};
+                "ping",         "report",       "history",         "sessions",     "logout",
+                "audit",        "audit-verify", "status",          "mfa-begin",    "mfa-confirm",
+                "mfa-devices",  "mfa-remove",   "mfa-disable",     "backup-codes", "backup-regenerate",
+                "verify",       "admin-users",  "admin-reset-mfa", "admin-unlock", "admin-import",
+                "report-event", "admin-alerts", "admin-alert-ack", "notice",       "admin-status"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;

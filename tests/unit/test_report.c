@@ -202,7 +202,7 @@ static size_t spooled_count(const struct fixture *f, struct seen *s)
         size_t bad = 0;
 
         memset(s, 0, sizeof(*s));
-        assert_true(spool_scan(f->conf.spool_dir, 0, collect, s, &bad) >= 0);
+        assert_true(spool_scan(f->conf.spool_dir, 0, collect, NULL, s, &bad) >= 0);
         assert_int_equal(bad, 0);
         return s->n;
 }

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,11 +36,14 @@ struct fixture {
         char dir[128]; /* root/spool: not created until the first write */
 };
 
+struct refused;
+
 struct seen {
         size_t n;
         size_t cap;
         struct mlsec_event *events;
-        int stop_after; /* return -ECANCELED after this many; 0: never */
+        int stop_after;          /* return -ECANCELED after this many; 0: never */
+        struct refused *refused; /* the bad files reported, for note_bad */
 };
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -190,8 +195,19 @@ static void test_write_creates_private_file(void **state)
         assert_int_equal(st.st_mode & 07777, 0600);
         assert_int_equal(st.st_uid, geteuid());
         assert_true(st.st_size > 0 && st.st_size <= PROTO_MSG_MAX);
-        /* Nothing but the event: the temporary name is gone. */
-        assert_int_equal(count_entries(f->dir), 1);
+        /* Nothing but the event and the reserve: the temporary name is gone. */
+        assert_int_equal(count_entries(f->dir), 2);
+        /* A spool made by a writer gets its audit reserve at once: private, full size. */
+        path_of(f, "reserve", path, sizeof(path));
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(count_entries(path), SPOOL_RESERVE_SLOTS + 1);
+        path_of(f, "reserve/slot-00", path, sizeof(path));
+        assert_int_equal(lstat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(st.st_size, SPOOL_RESERVE_SLOT_SIZE);
+        assert_true(st.st_blocks * 512 >= SPOOL_RESERVE_SLOT_SIZE); /* written, not a hole */
 }
 
 static void test_write_refuses_invalid_event(void **state)
@@ -218,13 +234,13 @@ static void test_scan_returns_all_fields(void **state)
 
         make_full_event(&e);
         assert_int_equal(spool_write(f->dir, &e), 0);
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_int_equal(bad, 0);
         assert_int_equal(s.n, 1);
         assert_event_equal(&s.events[0], &e);
         /* A scan does not consume: the caller removes what it stored. */
         s.n = 0;
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         free(s.events);
 }
 
@@ -234,7 +250,7 @@ static void test_scan_missing_dir_is_empty(void **state)
         struct seen s = {0};
         size_t bad = 99;
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(bad, 0);
         assert_int_equal(s.n, 0);
 }
@@ -251,7 +267,7 @@ static void test_scan_oldest_first(void **state)
                 make_event(&e[i], times[i]);
                 assert_int_equal(spool_write(f->dir, &e[i]), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 6);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 6);
         assert_int_equal(s.n, 6);
         for (size_t i = 1; i < s.n; i++) {
                 assert_true(s.events[i - 1].time_us <= s.events[i].time_us);
@@ -275,12 +291,12 @@ static void test_scan_max(void **state)
                 make_event(&e, T0 + i * 1000);
                 assert_int_equal(spool_write(f->dir, &e), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 2, collect, &s, &bad), 2);
+        assert_int_equal(spool_scan(f->dir, 2, collect, NULL, &s, &bad), 2);
         assert_int_equal(s.n, 2);
         assert_int_equal(s.events[0].time_us, T0 + 1000);
         assert_int_equal(s.events[1].time_us, T0 + 2000);
         s.n = 0;
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 5);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 5);
         free(s.events);
 }
 
@@ -295,7 +311,7 @@ static void test_scan_stops_when_fn_fails(void **state)
                 make_event(&e, T0 + i);
                 assert_int_equal(spool_write(f->dir, &e), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), -ECANCELED);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), -ECANCELED);
         assert_int_equal(s.n, 2);
         free(s.events);
 }
@@ -324,7 +340,7 @@ static void test_bad_file_moved_aside(void **state)
         path_of(f, "0123456789ABCDEF0123456789ABCDEF.event", path, sizeof(path));
         write_file(path, "x", 1);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_int_equal(bad, 4);
         assert_int_equal(s.n, 1);
         assert_string_equal(s.events[0].id, good.id);
@@ -344,7 +360,7 @@ static void test_bad_file_moved_aside(void **state)
 
         /* Quarantined once: the next scan is clean. */
         s.n = 0;
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_int_equal(bad, 0);
         free(s.events);
 }
@@ -367,7 +383,7 @@ static void test_id_mismatch_is_bad(void **state)
         event_path(f, other, path, sizeof(path));
         write_file(path, buf, len);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(bad, 1);
         assert_int_equal(s.n, 0);
         (void)snprintf(path, sizeof(path), "%s/bad/%s" SPOOL_SUFFIX, f->dir, other);
@@ -415,11 +431,273 @@ static void test_oversized_and_foreign_files_are_bad(void **state)
                 assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
         }
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(bad, geteuid() == 0 ? 3 : 2);
         assert_int_equal(s.n, 0);
         /* The link's target is untouched. */
         assert_int_equal(access(target, F_OK), 0);
+        free(buf);
+}
+
+struct refused {
+        size_t n;
+        char names[8][64];
+        enum spool_bad why[8];
+};
+
+static void note_bad(const char *name, enum spool_bad why, void *userdata)
+{
+        struct refused *rf = ((struct seen *)userdata)->refused;
+
+        if (rf->n < 8) {
+                (void)snprintf(rf->names[rf->n], sizeof(rf->names[0]), "%s", name);
+                rf->why[rf->n++] = why;
+        }
+}
+
+static enum spool_bad why_of(const struct refused *rf, const char *id)
+{
+        for (size_t i = 0; i < rf->n; i++)
+                if (strncmp(rf->names[i], id, EVENT_ID_LEN) == 0)
+                        return rf->why[i];
+        fail_msg("%s was not reported as bad", id);
+        return _SPOOL_BAD_MAX;
+}
+
+/* Issue #12 item 6: a spool file is read like every file root reads. Each valid event below
+ * sits in a file that is not private to root in one way; none is ingested, each goes to bad/
+ * and the caller hears which file and why. */
+static void test_unsafe_files_refused_with_reason(void **state)
+{
+        static const char *mode_id = "44444444444444444444444444444444";
+        static const char *link_id = "55555555555555555555555555555555";
+        static const char *fifo_id = "66666666666666666666666666666666";
+        static const char *sym_id = "77777777777777777777777777777777";
+        static const char *owner_id = "88888888888888888888888888888888";
+        struct fixture *f = *state;
+        struct refused rf = {0};
+        struct seen s = {.refused = &rf};
+        struct mlsec_event e, good;
+        char *buf = malloc(PROTO_MSG_MAX), path[256], other[256];
+        size_t len, bad = 0;
+        struct stat st;
+
+        assert_non_null(buf);
+        make_event(&good, T0);
+        assert_int_equal(spool_write(f->dir, &good), 0);
+
+        make_event(&e, T0);
+        memcpy(e.id, mode_id, EVENT_ID_LEN);
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        event_path(f, mode_id, path, sizeof(path));
+        write_file(path, buf, len);
+        assert_int_equal(chmod(path, 0644), 0);
+
+        memcpy(e.id, link_id, EVENT_ID_LEN);
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        event_path(f, link_id, path, sizeof(path));
+        write_file(path, buf, len);
+        (void)snprintf(other, sizeof(other), "%s/second-name", f->root);
+        assert_int_equal(link(path, other), 0);
+
+        event_path(f, fifo_id, path, sizeof(path));
+        assert_int_equal(mkfifo(path, 0600), 0);
+
+        memcpy(e.id, sym_id, EVENT_ID_LEN);
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        (void)snprintf(other, sizeof(other), "%s/target", f->root);
+        write_file(other, buf, len);
+        event_path(f, sym_id, path, sizeof(path));
+        assert_int_equal(symlink(other, path), 0);
+
+        if (geteuid() == 0) {
+                memcpy(e.id, owner_id, EVENT_ID_LEN);
+                assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+                event_path(f, owner_id, path, sizeof(path));
+                write_file(path, buf, len);
+                assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+        }
+
+        assert_int_equal(spool_scan(f->dir, 0, collect, note_bad, &s, &bad), 1);
+        assert_int_equal(s.n, 1);
+        assert_string_equal(s.events[0].id, good.id);
+        assert_int_equal(bad, geteuid() == 0 ? 5 : 4);
+        assert_int_equal(rf.n, bad);
+        assert_int_equal(why_of(&rf, mode_id), SPOOL_BAD_MODE);
+        assert_int_equal(why_of(&rf, link_id), SPOOL_BAD_LINKS);
+        assert_int_equal(why_of(&rf, fifo_id), SPOOL_BAD_TYPE);
+        assert_int_equal(why_of(&rf, sym_id), SPOOL_BAD_TYPE);
+        if (geteuid() == 0)
+                assert_int_equal(why_of(&rf, owner_id), SPOOL_BAD_OWNER);
+        assert_string_equal(spool_bad_to_string(SPOOL_BAD_LINKS), "has more than one link");
+        for (size_t i = 0; i < rf.n; i++) {
+                (void)snprintf(path, sizeof(path), "%s/bad/%s", f->dir, rf.names[i]);
+                assert_int_equal(lstat(path, &st), 0);
+                path_of(f, rf.names[i], path, sizeof(path));
+                assert_int_equal(access(path, F_OK), -1);
+        }
+        /* The symlink's target and the hard link's other name are untouched. */
+        assert_int_equal(access(other, F_OK), 0);
+        (void)snprintf(other, sizeof(other), "%s/second-name", f->root);
+        assert_int_equal(lstat(other, &st), 0);
+        free(s.events);
+        free(buf);
+}
+
+/* Fill the filesystem under FD's file until it refuses a byte. */
+static void fill_up(int fd)
+{
+        static const char block[4096];
+        ssize_t n;
+
+        while ((n = write(fd, block, sizeof(block))) > 0)
+                ;
+        while ((n = write(fd, block, 1)) > 0)
+                ;
+        assert_true(errno == ENOSPC);
+}
+
+static void make_audit(struct mlsec_event *e, const char *action)
+{
+        make_event(e, T0);
+        e->kind = EVENT_AUDIT;
+        (void)snprintf(e->action, sizeof(e->action), "%s", action);
+        e->result[0] = '\0';
+}
+
+/* Issue #12 item 3 at its depth: a spool on a full filesystem (a 512 KiB tmpfs in a mount
+ * namespace of this test process) keeps audit events in the reserve, counts every event it
+ * cannot keep, and the counter survives. */
+static void test_full_spool_keeps_audit_and_counts_loss(void **state)
+{
+        struct fixture *f = *state;
+        struct spool_status st;
+        struct mlsec_event e, kept[SPOOL_RESERVE_SLOTS];
+        struct seen s = {0};
+        char path[256];
+        size_t bad = 0;
+        int fd;
+
+        if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                skip();
+                return;
+        }
+        assert_int_equal(mkdir(f->dir, 0700), 0);
+        assert_int_equal(mount("tmpfs", f->dir, "tmpfs", 0, "size=512k,mode=0700"), 0);
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_true(st.counter);
+        assert_int_equal(st.reserve_ready, SPOOL_RESERVE_SLOTS);
+        assert_int_equal(st.lost_audit + st.lost_other, 0);
+
+        path_of(f, "filler", path, sizeof(path));
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        fill_up(fd);
+
+        /* A login event has no reserve: refused, and counted. */
+        make_event(&e, T0);
+        assert_int_equal(spool_write(f->dir, &e), -ENOSPC);
+        /* Audit events: every one kept while a slot is left, the filesystem full again before
+         * each (a used slot's truncated tail frees a little). */
+        for (size_t i = 0; i < SPOOL_RESERVE_SLOTS; i++) {
+                fill_up(fd);
+                make_audit(&kept[i], i % 2 ? "lockout" : "backup-code-used");
+                kept[i].time_us = T0 + (int64_t)i;
+                assert_int_equal(spool_write(f->dir, &kept[i]), SPOOL_WRITE_RESERVE);
+        }
+        fill_up(fd);
+        make_audit(&e, "lockout");
+        assert_int_equal(spool_write(f->dir, &e), -ENOSPC);
+
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_int_equal(st.pending, SPOOL_RESERVE_SLOTS);
+        assert_int_equal(st.reserve_ready, 0);
+        assert_true(st.counter);
+        assert_int_equal(st.lost_audit, 1);
+        assert_int_equal(st.lost_other, 1);
+        assert_int_equal(st.reported_audit + st.reported_other, 0);
+
+        /* The kept ones are ordinary, whole spool files: checked and delivered like any. */
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(bad, 0);
+        for (size_t i = 0; i < SPOOL_RESERVE_SLOTS; i++)
+                assert_event_equal(&s.events[i], &kept[i]);
+        for (size_t i = 0; i < SPOOL_RESERVE_SLOTS; i++)
+                assert_int_equal(spool_remove(f->dir, kept[i].id), 0);
+
+        /* Still full: the reserve cannot be refilled, and says so. */
+        fill_up(fd);
+        assert_int_equal(spool_reserve_fill(f->dir), -ENOSPC);
+        /* Space again: whole. The counter is untouched by refills. */
+        assert_int_equal(ftruncate(fd, 0), 0);
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(spool_lost_mark_reported(f->dir, 1, 1), 0);
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_int_equal(st.reserve_ready, SPOOL_RESERVE_SLOTS);
+        assert_int_equal(st.lost_audit, 1);
+        assert_int_equal(st.lost_other, 1);
+        assert_int_equal(st.reported_audit, 1);
+        assert_int_equal(st.reported_other, 1);
+        /* "reported" never exceeds what was lost, nor goes back. */
+        assert_int_equal(spool_lost_mark_reported(f->dir, 0, 5), 0);
+        assert_int_equal(spool_status(f->dir, true, &st), 0);
+        assert_int_equal(st.reported_audit, 1);
+        assert_int_equal(st.reported_other, 1);
+
+        (void)close(fd);
+        free(s.events);
+        (void)umount2(f->dir, MNT_DETACH);
+}
+
+/* A slot that is not a private file of ours (here: a hard link to a file elsewhere, the way
+ * to make root overwrite it) is never written; the fill replaces it. */
+static void test_reserve_unsafe_slot_replaced(void **state)
+{
+        struct fixture *f = *state;
+        char slot[256], other[256];
+        struct stat st;
+
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        path_of(f, "reserve/slot-03", slot, sizeof(slot));
+        (void)snprintf(other, sizeof(other), "%s/precious", f->root);
+        write_file(other, "keep me", 7);
+        assert_int_equal(unlink(slot), 0);
+        assert_int_equal(link(other, slot), 0);
+        assert_int_equal(spool_reserve_fill(f->dir), SPOOL_RESERVE_SLOTS);
+        assert_int_equal(lstat(slot, &st), 0);
+        assert_int_equal(st.st_nlink, 1);
+        assert_int_equal(st.st_size, SPOOL_RESERVE_SLOT_SIZE);
+        assert_int_equal(lstat(other, &st), 0);
+        assert_int_equal(st.st_size, 7);
+}
+
+/* Every text field full of characters JSON escapes still fits a reserve slot. */
+static void test_largest_event_fits_a_slot(void **state)
+{
+        struct mlsec_event e;
+        char *buf = malloc(PROTO_MSG_MAX);
+        size_t len;
+
+        (void)state;
+        assert_non_null(buf);
+        make_full_event(&e);
+        e.kind = EVENT_AUDIT;
+        memset(e.detail, '"', sizeof(e.detail) - 1);
+        e.detail[sizeof(e.detail) - 1] = '\0';
+        memset(e.rhost, '\\', sizeof(e.rhost) - 1);
+        e.rhost[sizeof(e.rhost) - 1] = '\0';
+        memset(e.action, '/', sizeof(e.action) - 1);
+        e.action[sizeof(e.action) - 1] = '\0';
+        memset(e.service, '"', sizeof(e.service) - 1);
+        e.service[sizeof(e.service) - 1] = '\0';
+        memset(e.tty, '"', sizeof(e.tty) - 1);
+        e.tty[sizeof(e.tty) - 1] = '\0';
+        memset(e.reason, '"', sizeof(e.reason) - 1);
+        e.reason[sizeof(e.reason) - 1] = '\0';
+        assert_int_equal(proto_event_encode(&e, buf, PROTO_MSG_MAX, &len), 0);
+        assert_true(len < 3072);
+        assert_true(len < SPOOL_RESERVE_SLOT_SIZE);
         free(buf);
 }
 
@@ -441,7 +719,7 @@ static void test_tmp_files(void **state)
         old[1] = old[0];
         assert_int_equal(utimensat(AT_FDCWD, stale, old, 0), 0);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 0);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 0);
         assert_int_equal(s.n, 0);
         assert_int_equal(bad, 0);
         /* Left by a crash two minutes ago: removed. Being written right now: left alone. */
@@ -464,7 +742,7 @@ static void test_unsafe_dir_refused(void **state)
         /* Readable by others. */
         assert_int_equal(chmod(f->dir, 0755), 0);
         assert_int_equal(spool_write(f->dir, &e), -EPERM);
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), -EPERM);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), -EPERM);
         assert_int_equal(spool_remove(f->dir, e.id), -EPERM);
         assert_int_equal(bad, 99);
         assert_int_equal(chmod(f->dir, 0700), 0);
@@ -473,7 +751,7 @@ static void test_unsafe_dir_refused(void **state)
         if (geteuid() == 0) {
                 assert_int_equal(chown(f->dir, 4242, (gid_t)-1), 0);
                 assert_int_equal(spool_write(f->dir, &e), -EPERM);
-                assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), -EPERM);
+                assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), -EPERM);
                 assert_int_equal(chown(f->dir, 0, (gid_t)-1), 0);
         }
 
@@ -481,7 +759,7 @@ static void test_unsafe_dir_refused(void **state)
         (void)snprintf(link, sizeof(link), "%s/link", f->root);
         assert_int_equal(symlink(f->dir, link), 0);
         assert_int_equal(spool_write(link, &e), -EPERM);
-        assert_int_equal(spool_scan(link, 0, collect, &s, &bad), -EPERM);
+        assert_int_equal(spool_scan(link, 0, collect, NULL, &s, &bad), -EPERM);
 
         /* A regular file where the directory should be. */
         (void)snprintf(link, sizeof(link), "%s/file", f->root);
@@ -518,7 +796,7 @@ static void test_remove_idempotent(void **state)
         assert_int_equal(access(path, F_OK), -1);
         assert_int_equal(spool_remove(f->dir, e.id), 0);
 
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), 1);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), 1);
         assert_string_equal(s.events[0].id, keep.id);
 
         /* Only ids name files: nothing else can be removed through it. */
@@ -551,7 +829,7 @@ static void test_many_exactly_once(void **state)
                 memcpy(written[i], e.id, sizeof(e.id));
                 assert_int_equal(spool_write(f->dir, &e), 0);
         }
-        assert_int_equal(spool_scan(f->dir, 0, collect, &s, &bad), MANY);
+        assert_int_equal(spool_scan(f->dir, 0, collect, NULL, &s, &bad), MANY);
         assert_int_equal(bad, 0);
         assert_int_equal(s.n, MANY);
         for (size_t i = 0; i < s.n; i++) {
@@ -586,6 +864,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_file_moved_aside, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_id_mismatch_is_bad, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_oversized_and_foreign_files_are_bad, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unsafe_files_refused_with_reason, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_full_spool_keeps_audit_and_counts_loss, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reserve_unsafe_slot_replaced, setup, teardown),
+                cmocka_unit_test(test_largest_event_fits_a_slot),
                 cmocka_unit_test_setup_teardown(test_tmp_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsafe_dir_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_needs_parent, setup, teardown),
