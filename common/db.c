@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 
 #include "db.h"
 #include "source.h"
@@ -35,6 +36,27 @@ int db_errno(int rc)
         }
 }
 
+int db_errno_in(sqlite3 *db, int rc)
+{
+        int r = db_errno(rc), e;
+        struct statvfs vfs;
+        const char *file;
+
+        if (r != -EACCES && r != -EIO && r != -ENOSPC)
+                return r;
+        /* what the kernel said, where SQLite's own code hides it */
+        e = db ? sqlite3_system_errno(db) : 0;
+        if (e == EROFS || e == ENOSPC || e == EDQUOT || e == ENOENT)
+                return -e;
+        if (e == EACCES || e == EPERM)
+                return -EACCES;
+        /* SQLite fell back to a read-only open earlier, and now refuses the write itself */
+        file = db ? sqlite3_db_filename(db, "main") : NULL;
+        if ((rc & 0xff) == SQLITE_READONLY && file && *file && statvfs(file, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+                return -EROFS;
+        return r;
+}
+
 void db_stmt_resetp(sqlite3_stmt **st)
 {
         if (*st) {
@@ -52,7 +74,7 @@ int db_stmt_cached(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
         rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
         if (rc != SQLITE_OK) {
                 *slot = NULL;
-                return db_errno(rc) ?: -EIO;
+                return db_errno_in(db, rc) ?: -EIO;
         }
         return 0;
 }
@@ -65,7 +87,7 @@ int db_step(sqlite3_stmt *st)
                 return 1;
         if (rc == SQLITE_DONE)
                 return 0;
-        return db_errno(rc) ?: -EIO;
+        return db_errno_in(sqlite3_db_handle(st), rc) ?: -EIO;
 }
 
 int db_step_done(sqlite3_stmt *st)
@@ -77,7 +99,7 @@ int db_step_done(sqlite3_stmt *st)
 
 int db_exec(sqlite3 *db, const char *sql)
 {
-        return db_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
+        return db_errno_in(db, sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
 int db_path(const char *dir, const char *name, char *out, size_t outlen)

@@ -13,6 +13,11 @@
  * -EBADMSG; READONLY/PERM/AUTH -> -EACCES; FULL -> -ENOSPC; anything else -> -EIO. */
 int db_errno(int rc);
 
+/* db_errno, with what the kernel said where SQLite's code hides it: -EROFS (a read-only
+ * file system, also when SQLite fell back to a read-only open), -ENOSPC, -EDQUOT, -ENOENT,
+ * -EACCES (no permission). The step, exec and prepare helpers below use it. */
+int db_errno_in(sqlite3 *db, int rc);
+
 /* Reset and unbind a statement: none keeps a read snapshot open or a caller's buffer bound. */
 void db_stmt_resetp(sqlite3_stmt **st);
 #define _cleanup_reset_ __attribute__((cleanup(db_stmt_resetp)))

@@ -619,7 +619,7 @@ int store_open(const char *state_dir, bool create, struct store **ret)
                 return -ENOMEM;
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
-                r = s->db ? db_errno(sqlite3_extended_errcode(s->db)) : -ENOMEM;
+                r = s->db ? db_errno_in(s->db, sqlite3_extended_errcode(s->db)) : -ENOMEM;
                 goto fail;
         }
         r = configure(s);

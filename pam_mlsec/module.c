@@ -181,5 +181,24 @@ bool module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const str
 
 const char *module_store_error(int r)
 {
-        return r == -EPERM ? "unsafe owner or mode" : r == -EBADMSG ? "corrupt or newer schema" : strerror(-r);
+        switch (r) {
+        case -EPERM:
+                return "unsafe owner or mode";
+        case -EBADMSG:
+                return "corrupt or newer schema";
+        case -EROFS:
+                return "read-only file system";
+        case -ENOSPC:
+                return "no space left on the file system";
+        case -EDQUOT:
+                return "disk quota exceeded";
+        case -EACCES:
+                return "permission denied";
+        case -ENOENT:
+                return "file or directory missing";
+        case -EBUSY:
+                return "credential store busy";
+        default:
+                return strerror(-r);
+        }
 }

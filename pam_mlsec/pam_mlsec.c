@@ -459,7 +459,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         r = verify_enrolled(ctx.store, util_user_valid(user) ? user : "*invalid*", &enrolled);
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s", ctx.user_esc,
-                           r == -EBADMSG ? "corrupt database" : strerror(-r));
+                           module_store_error(r));
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
                 goto out;
@@ -496,8 +496,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 pam_syslog(pamh, LOG_ERR, "cannot verify user=%s, refusing: %s", ctx.user_esc,
                            r == -ENOKEY    ? "key file missing"
                            : r == -EBADMSG ? "a sealed secret does not open with this key, or the database is corrupt"
-                           : r == -EBUSY   ? "credential store busy"
-                                           : strerror(-r));
+                                           : module_store_error(r));
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
                 goto out;

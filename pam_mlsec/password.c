@@ -154,9 +154,7 @@ static int judge(pam_handle_t *pamh, const struct options *o, struct pw_ctx *ctx
         r = pwpolicy_check(ctx->policy, ctx->store, ctx->user, pw, old, &v, msg, sizeof(msg));
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot check the password policy for user=%s, refusing: %s", ctx->user_esc,
-                           r == -EINVAL    ? "invalid user name or history entry"
-                           : r == -EBADMSG ? "corrupt database"
-                                           : strerror(-r));
+                           r == -EINVAL ? "invalid user name or history entry" : module_store_error(r));
                 say(pamh, o, PAM_ERROR_MSG, "%s", MSG_BROKEN);
                 *ret_broken = true;
                 return PAM_AUTHTOK_ERR;
