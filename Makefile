@@ -153,7 +153,7 @@ MANDIR ?= $(PREFIX)/share/man
 # every file install puts (the configuration and /var/lib/mlsec aside): uninstall removes these
 INSTALLED := $(PAMDIR)/pam_mlsec.so $(PREFIX)/bin/mlsecctl $(PREFIX)/sbin/mlsecd \
 	$(MANDIR)/man1/mlsecctl.1 $(MANDIR)/man5/mlsec.conf.5 $(MANDIR)/man8/mlsecd.8 $(MANDIR)/man8/pam_mlsec.8 \
-	$(COMPLETIONDIR)/mlsecctl $(TMPFILESDIR)/mlsec.conf $(SYSUSERSDIR)/mlsec.conf $(PAMCONFIGDIR)/mlsec \
+	$(COMPLETIONDIR)/mlsecctl $(TMPFILESDIR)/mlsec.conf $(SYSUSERSDIR)/mlsec.conf $(PAMCONFIGDIR)/mlsec $(PAMCONFIGDIR)/mlsec-preauth $(PAMCONFIGDIR)/mlsec-authfail \
 	$(UNITDIR)/mlsecd.service $(UNITDIR)/mlsecd.socket
 
 install: all
@@ -169,6 +169,8 @@ install: all
 	install -D -m 0644 systemd/mlsec.sysusers $(DESTDIR)$(SYSUSERSDIR)/mlsec.conf
 	@# a profile only: `pam-auth-update --enable mlsec` is the administrator's step (INSTALL)
 	install -D -m 0644 conf/pam-configs/mlsec $(DESTDIR)$(PAMCONFIGDIR)/mlsec
+	install -D -m 0644 conf/pam-configs/mlsec-preauth $(DESTDIR)$(PAMCONFIGDIR)/mlsec-preauth
+	install -D -m 0644 conf/pam-configs/mlsec-authfail $(DESTDIR)$(PAMCONFIGDIR)/mlsec-authfail
 	@# the units name /usr/sbin/mlsecd; another PREFIX gets its own path in them
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/sbin/mlsecd|$(PREFIX)/sbin/mlsecd|g' systemd/mlsecd.service >$(DESTDIR)$(UNITDIR)/mlsecd.service
@@ -186,7 +188,7 @@ uninstall:
 	@users=$$(grep -ls '^[^#]*pam_mlsec\.so' $(DESTDIR)$(SYSCONFDIR)/pam.d/* 2>/dev/null); \
 	if [ -n "$$users" ]; then \
 		echo "uninstall: pam_mlsec.so is still used by:" $$users >&2; \
-		echo "uninstall: run 'pam-auth-update --remove mlsec' and remove the pam_mlsec lines first" >&2; \
+		echo "uninstall: run 'pam-auth-update --remove mlsec mlsec-preauth mlsec-authfail' and remove the pam_mlsec lines first" >&2; \
 		exit 1; \
 	fi
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

@@ -48,6 +48,7 @@ const char *verify_verdict_to_string(enum mlsec_verdict v)
                 [VERDICT_UNENROLLED] = "unenrolled",
                 [VERDICT_MALFORMED] = "malformed",
                 [VERDICT_UNKNOWN_USER] = "unknown user",
+                [VERDICT_WRONG_PASSWORD] = "wrong password",
         };
         if ((unsigned)v >= sizeof(names) / sizeof(names[0]))
                 return "invalid";
@@ -61,6 +62,8 @@ const char *verify_method_to_string(enum verify_method m)
                 return "totp";
         case METHOD_BACKUP:
                 return "backup";
+        case METHOD_PASSWORD:
+                return "password";
         default:
                 return "none";
         }
@@ -418,15 +421,10 @@ int verify_enrolled(struct store *s, const char *user, bool *ret)
         return 0;
 }
 
-/* The decision proper, inside the caller's transaction. */
-static int decide(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
-                  const struct verify_request *req, const struct candidates *cand, bool malformed,
-                  struct verify_result *res)
+/* 1 and RES says VERDICT_LOCKED when the request's source or the account-wide scope of its
+ * class is locked at its time; 0 when not. */
+static int refuse_if_locked(struct store *s, const struct verify_request *req, struct verify_result *res)
 {
-        uint64_t now_step = totp_step(req->now);
-        struct store_device *devs = NULL;
-        size_t n = 0, dev = 0;
-        int64_t step = -1;
         long left;
         int r;
 
@@ -438,11 +436,27 @@ static int decide(struct store *s, const struct seal_key *k, const struct mlsec_
         }
         if (r < 0)
                 return r;
-        if (left) {
-                res->verdict = VERDICT_LOCKED;
-                res->lock_remaining = left;
-                return 0; /* refused before the answer is looked at; not a new failure */
-        }
+        if (!left)
+                return 0;
+        res->verdict = VERDICT_LOCKED;
+        res->lock_remaining = left;
+        return 1;
+}
+
+/* The decision proper, inside the caller's transaction. */
+static int decide(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
+                  const struct verify_request *req, const struct candidates *cand, bool malformed,
+                  struct verify_result *res)
+{
+        uint64_t now_step = totp_step(req->now);
+        struct store_device *devs = NULL;
+        size_t n = 0, dev = 0;
+        int64_t step = -1;
+        int r;
+
+        r = refuse_if_locked(s, req, res);
+        if (r != 0)
+                return r < 0 ? r : 0; /* refused before the answer is looked at; not a new failure */
         r = store_list_devices(s, req->user, &devs, &n);
         if (r < 0)
                 return r;
@@ -523,6 +537,61 @@ int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_
 out:
         explicit_bzero(&cand, sizeof(cand));
         return r;
+}
+
+static bool request_valid(const struct verify_request *req, const struct verify_result *ret)
+{
+        return req && req->user && req->source && ret;
+}
+
+int verify_locked(struct store *s, const struct verify_request *req, struct verify_result *ret)
+{
+        struct verify_result res = {.verdict = VERDICT_OK, .method = METHOD_NONE};
+        int r;
+
+        if (!request_valid(req, ret))
+                return -EINVAL;
+        r = s ? refuse_if_locked(s, req, &res) : 0;
+        if (r < 0)
+                return r;
+        *ret = res;
+        return 0;
+}
+
+int verify_password_failed(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
+                           struct verify_result *ret)
+{
+        struct verify_result res = {.verdict = VERDICT_WRONG_PASSWORD, .method = METHOD_PASSWORD};
+        int r;
+
+        if (!c || !request_valid(req, ret))
+                return -EINVAL;
+        if (!s) {
+                *ret = res;
+                return 0;
+        }
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        r = refuse_if_locked(s, req, &res);
+        if (r == 0)
+                r = record_failure(s, c, req, &res);
+        if (r < 0) {
+                (void)store_rollback(s);
+                return r;
+        }
+        r = store_commit(s);
+        if (r < 0)
+                return r;
+        *ret = res;
+        return 0;
+}
+
+int verify_password_ok(struct store *s, const struct verify_request *req)
+{
+        if (!req || !req->user || !req->source)
+                return -EINVAL;
+        return s ? store_clear_failures(s, req->user, req->source) : 0;
 }
 
 const char *verify_lock_words(const struct verify_result *res)

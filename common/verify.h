@@ -26,9 +26,10 @@ enum mlsec_verdict {
         VERDICT_UNENROLLED, /* user has no device */
         VERDICT_MALFORMED,  /* empty, over-long or not a code at all; not counted as a failure */
         VERDICT_UNKNOWN_USER,
+        VERDICT_WRONG_PASSWORD, /* authfail: the password module before us refused */
 };
 
-enum verify_method { METHOD_NONE, METHOD_TOTP, METHOD_BACKUP };
+enum verify_method { METHOD_NONE, METHOD_TOTP, METHOD_BACKUP, METHOD_PASSWORD };
 
 struct verify_request {
         const char *user;
@@ -63,9 +64,23 @@ int verify_enrolled(struct store *s, const char *user, bool *ret);
 int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_conf *c,
                   const struct verify_request *req, struct verify_result *ret);
 
-/* "ok", "wrong code", "replay", "drift", "locked", "unenrolled", "malformed", "unknown user" */
+/* Attempt tracking around the password module (pam_mlsec.so preauth / authfail).
+ * locked: is the request's source, or its class's account-wide scope, locked at req->now?
+ * Reads only; RES says VERDICT_LOCKED (with lock_remaining and the scope) or VERDICT_OK.
+ * password_failed: a wrong password, refused as LOCKED when locked (not counted again),
+ * else recorded as a failure exactly like a wrong code (per source and account-wide
+ * budgets, lockouts). s may be NULL (no database yet): nothing is locked or recorded. */
+int verify_locked(struct store *s, const struct verify_request *req, struct verify_result *ret);
+int verify_password_failed(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
+                           struct verify_result *ret);
+/* The login got past the password without a code (unenrolled, remembered, trusted): the
+ * source's failures are forgotten, as after a right code. */
+int verify_password_ok(struct store *s, const struct verify_request *req);
+
+/* "ok", "wrong code", "replay", "drift", "locked", "unenrolled", "malformed", "unknown user",
+ * "wrong password" */
 const char *verify_verdict_to_string(enum mlsec_verdict v);
-/* "totp", "backup", "none" */
+/* "totp", "backup", "password", "none" */
 const char *verify_method_to_string(enum verify_method m);
 /* What a lockout of RES covers, as the user reads it: "from this source", "for this account
  * from the network", "for this account from local terminals". */

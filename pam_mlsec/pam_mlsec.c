@@ -45,8 +45,13 @@
 #define PROMPT_PASSWORD "Password: "
 #define BACKUP_LOW      3
 
+/* What one auth line does: ask for the code (the default), or track attempts around the
+ * password module as pam_faillock does (preauth before it, authfail right after it). */
+enum auth_mode { MODE_CODE, MODE_PREAUTH, MODE_AUTHFAIL };
+
 struct options {
         const char *conf;  /* NULL: the default path */
+        enum auth_mode mode;
         bool forward_pass; /* one prompt: password then code; password handed on */
         bool debug;
         bool silent; /* PAM_SILENT: no info or error messages */
@@ -73,6 +78,10 @@ static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **
                         continue;
                 if (strcmp(argv[i], "forward_pass") == 0)
                         o->forward_pass = true;
+                else if (strcmp(argv[i], "preauth") == 0)
+                        o->mode = MODE_PREAUTH;
+                else if (strcmp(argv[i], "authfail") == 0)
+                        o->mode = MODE_AUTHFAIL;
                 else if (strncmp(argv[i], "notice=", 7) == 0 && strcmp(argv[i] + 7, "yes") == 0)
                         o->notice = true;
                 else if (strncmp(argv[i], "notice=", 7) == 0 && strcmp(argv[i] + 7, "no") == 0)
@@ -197,11 +206,12 @@ static void tell_user(pam_handle_t *pamh, const struct options *o, const struct 
                             res->backup_left <= BACKUP_LOW ? " Generate new ones soon." : "");
                 return;
         }
-        /* an unknown or unenrolled (deny) user reads exactly what a wrong code reads */
+        /* an unknown or unenrolled (deny) user reads exactly what a wrong code reads; a wrong
+         * password was told by the password module (or the application) already */
         if (res->verdict == VERDICT_UNKNOWN_USER || res->verdict == VERDICT_UNENROLLED ||
             res->verdict == VERDICT_MALFORMED)
                 say(pamh, o, PAM_ERROR_MSG, "Invalid verification code.");
-        else
+        else if (res->verdict != VERDICT_WRONG_PASSWORD)
                 say(pamh, o, PAM_ERROR_MSG, "%s", verify_user_message(res, msg, sizeof(msg)));
         if (res->lock_started)
                 say(pamh, o, PAM_ERROR_MSG, "Too many failed attempts %s. Try again in %s.", verify_lock_words(res),
@@ -264,6 +274,93 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
                          util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
                 (void)module_send_event(pamh, &ctx->conf, &e);
         }
+}
+
+/* ---- attempt tracking around the password module (preauth, authfail) ---- */
+
+/* The request for what the stack knows before or after the password: no answer. */
+static struct verify_request attempt_request(const struct auth_ctx *ctx, const char *user, bool known)
+{
+        return (struct verify_request){
+                .user = util_user_valid(user) ? user : "*invalid*",
+                .known_user = known,
+                .answer = "",
+                .source = ctx->source,
+                .cls = ctx->cls,
+                .now = time(NULL),
+        };
+}
+
+/* A locked source (or account-wide scope) is refused before the password is asked, so a
+ * locked-out guesser learns nothing from the password module. 1: refused (told, logged,
+ * reported); 0: not locked; < 0: could not tell (the caller fails closed). */
+static int refuse_locked(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx, const char *user,
+                         bool known)
+{
+        struct verify_request req = attempt_request(ctx, user, known);
+        struct verify_result res;
+        int r;
+
+        r = verify_locked(ctx->store, &req, &res);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot read the lockouts of user=%s, refusing: %s", ctx->user_esc,
+                           module_store_error(r));
+                return r;
+        }
+        if (res.verdict != VERDICT_LOCKED)
+                return 0;
+        log_outcome(pamh, ctx, &res);
+        tell_user(pamh, o, ctx, &res);
+        report_auth(pamh, ctx, user, "fail", verify_verdict_to_string(res.verdict), METHOD_NONE);
+        return 1;
+}
+
+/* preauth: refuse a locked source before the password module runs; PAM_SUCCESS otherwise.
+ * authfail: the password module refused: count the attempt like a wrong code (budgets,
+ * lockouts, history) and fail, always. Both need the store, so root; without root, preauth
+ * steps aside and authfail only fails (mlsecd's own check still applies the lockouts). */
+static int track_attempt(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user)
+{
+        struct verify_request req;
+        struct verify_result res;
+        bool known;
+        int r;
+
+        if (geteuid() != 0) {
+                if (o->mode == MODE_AUTHFAIL)
+                        pam_syslog(pamh, LOG_NOTICE,
+                                   "user=%s: wrong password not counted: attempt tracking needs root (uid %u)",
+                                   ctx->user_esc, (unsigned)getuid());
+                return o->mode == MODE_PREAUTH ? PAM_IGNORE : PAM_AUTH_ERR;
+        }
+        if (open_state(pamh, o, ctx) < 0) {
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                if (o->mode == MODE_AUTHFAIL)
+                        report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD);
+                return PAM_AUTH_ERR;
+        }
+        find_source(pamh, ctx);
+        known = util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
+        if (o->mode == MODE_PREAUTH) {
+                r = refuse_locked(pamh, o, ctx, user, known);
+                if (r < 0)
+                        say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                return r == 0 ? PAM_SUCCESS : PAM_AUTH_ERR;
+        }
+        req = attempt_request(ctx, user, known);
+        r = verify_password_failed(ctx->store, &ctx->conf, &req, &res);
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot count the failed password of user=%s: %s", ctx->user_esc,
+                           module_store_error(r));
+                report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD);
+                return PAM_AUTH_ERR;
+        }
+        log_outcome(pamh, ctx, &res);
+        tell_user(pamh, o, ctx, &res);
+        /* what happened is a wrong password, also when the source was locked already */
+        report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD);
+        report_audit_of(pamh, ctx, user, &res);
+        return PAM_AUTH_ERR;
 }
 
 /* ---- without root: through mlsecd, for the caller's own account only ---- */
@@ -428,6 +525,34 @@ static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o
         return res.verdict == VERDICT_OK ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 
+/* A login let in without a code (REASON: unenrolled): still refused while its source is
+ * locked (failed passwords count, authfail), and when the password was checked before us
+ * (no forward_pass) the source's failures are forgotten, as after a right code. */
+static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
+                       bool known, const char *reason, enum verify_method method)
+{
+        struct verify_request req = attempt_request(ctx, user, known);
+        int r;
+
+        r = refuse_locked(pamh, o, ctx, user, known);
+        if (r != 0) {
+                if (r < 0) {
+                        say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE);
+                }
+                return PAM_AUTH_ERR;
+        }
+        if (!o->forward_pass) {
+                r = verify_password_ok(ctx->store, &req);
+                if (r < 0)
+                        pam_syslog(pamh, LOG_WARNING, "user=%s: failures of source=%s not cleared: %s", ctx->user_esc,
+                                   ctx->source_esc, module_store_error(r));
+        }
+        r = step_aside(pamh, o, ctx);
+        report_auth(pamh, ctx, user, "skipped", reason, method);
+        return r;
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
         struct auth_ctx ctx = {.store = NULL};
@@ -445,6 +570,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
         }
         util_escape(user, ctx.user_esc, sizeof(ctx.user_esc));
+        if (o.mode != MODE_CODE) {
+                ret = track_attempt(pamh, &o, &ctx, user);
+                goto out;
+        }
         if (geteuid() != 0) {
                 ret = authenticate_unprivileged(pamh, &o, &ctx, user);
                 goto out;
@@ -467,8 +596,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (known && !enrolled && ctx.conf.unenrolled == CONF_UNENROLLED_ALLOW) {
                 if (o.debug)
                         pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device; unenrolled=allow", ctx.user_esc);
-                ret = step_aside(pamh, &o, &ctx);
-                report_auth(pamh, &ctx, user, "skipped", "unenrolled", METHOD_NONE);
+                ret = let_through(pamh, &o, &ctx, user, known, "unenrolled", METHOD_NONE);
                 goto out;
         }
         if (load_key(pamh, &ctx) < 0) {

@@ -54,7 +54,7 @@ make_rootfs() {
 # users: NAME:PASSWORD:GROUPS (sudoers for those with sudo)
 E2E_USERS="alice:alice-pw-1:sudo bob:bob-pw-2: dave:dave-pw-3: erin:erin-pw-4: frank:frank-pw-5:
 grace:grace-pw-6: henry:henry-pw-7:sudo carol:carol-pw-8:sudo ivan:ivan-pw-9: judy:judy-pw-10:
-kate:kate-pw-11: lena:lena-pw-12:"
+kate:kate-pw-11: lena:lena-pw-12: mike:mike-pw-13:"
 pw_of() { local e; for e in $E2E_USERS; do [ "${e%%:*}" = "$1" ] && { e=${e#*:}; echo "${e%%:*}"; return; }; done; }
 
 # Everything configured offline, in the tree, before it boots.
@@ -157,7 +157,7 @@ setup() {
         boot || return 1
         # the administrator's steps of INSTALL
         cin systemctl enable --now mlsecd.socket >>"$W/install.log" 2>&1 || return 1
-        cin env DEBIAN_FRONTEND=noninteractive pam-auth-update --enable mlsec >>"$W/install.log" 2>&1 || return 1
+        cin env DEBIAN_FRONTEND=noninteractive pam-auth-update --enable mlsec mlsec-preauth mlsec-authfail >>"$W/install.log" 2>&1 || return 1
         for _ in $(seq 100); do cin systemctl is-active -q sshd-test && return 0; sleep 0.1; done
         return 1
 }

@@ -114,8 +114,10 @@ wait_until() {
 scenario_install() {
         local auth
         auth=$(grep -v '^#' "$R/etc/pam.d/common-auth" | sed -E 's/[[:space:]]+/ /g; s/ $//' | grep .)
-        check "pam-auth-update --enable mlsec: common-auth asks the code only after the password succeeded" \
-                test "$auth" = "$(printf '%s\n' 'auth [success=1 default=ignore] pam_unix.so nullok' \
+        check "pam-auth-update --enable mlsec mlsec-preauth mlsec-authfail: preauth, pam_unix, authfail, then the code after the password succeeded" \
+                test "$auth" = "$(printf '%s\n' 'auth requisite pam_mlsec.so preauth' \
+                        'auth [success=2 default=ignore] pam_unix.so nullok try_first_pass' \
+                        'auth [default=die] pam_mlsec.so authfail' \
                         'auth requisite pam_deny.so' 'auth required pam_permit.so' 'auth required pam_mlsec.so')"
         check "common-session: pam_mlsec after pam_systemd (the logind id), not in common-session-noninteractive" \
                 bash -c "grep -v '^#' '$R/etc/pam.d/common-session' | awk '\$1 == \"session\" {print \$3}' |
@@ -243,12 +245,12 @@ grace_closed() {
 scenario_history() {
         check "mlsecctl history: alice's attempts, each with its result and reason" \
                 history_is alice "ok ok totp sshd-test 127.0.0.1" "fail replay totp sshd-test 127.0.0.1" \
-                "fail wrong_code none sshd-test 127.0.0.1"
+                "fail wrong_code none sshd-test 127.0.0.1" "fail wrong_password password sshd-test 127.0.0.1"
         check "mlsecctl history: frank's backup code in, then refused" \
                 history_is frank "ok ok backup sshd-test 127.0.0.1" "fail wrong_code none sshd-test 127.0.0.1"
         cas alice mlsecctl --json history >"$W/out" 2>&1
-        check "alice reads her own history (3 attempts), nobody else's" \
-                jq_py "$W/out" "len(d['events']) == 3 and all(e['user'] == 'alice' for e in d['events'])"
+        check "alice reads her own history (4 attempts), nobody else's" \
+                jq_py "$W/out" "len(d['events']) == 4 and all(e['user'] == 'alice' for e in d['events'])"
 }
 
 scenario_lockout() {
@@ -257,7 +259,8 @@ scenario_lockout() {
         fresh_step
         c=$(code erin)
         ssh_run erin erin-pw-4 "$c"
-        check "ssh erin: after 5 wrong codes from 127.0.0.1 the right code is refused too" refused
+        check "ssh erin: after 5 wrong codes from 127.0.0.1 the right code is refused too, before the password is asked" \
+                bash -c "$(declare -f refused); W='$W'; refused && [ ! -s '$W/prompts' ]"
         check "mlsecctl history: 5 wrong codes, then locked" \
                 history_is erin "fail wrong_code none sshd-test 127.0.0.1" "fail wrong_code none sshd-test 127.0.0.1" \
                 "fail wrong_code none sshd-test 127.0.0.1" "fail wrong_code none sshd-test 127.0.0.1" \
@@ -272,6 +275,46 @@ scenario_lockout() {
                 grep -qE '^ok ok totp login (tty:)?(/dev/)?pts/[0-9]+$' "$W/hist.txt"
         pty judy judy-pw-10 "$(wrong_code judy)" script -qfec "login judy" /dev/null
         check "console login with a wrong code: Login incorrect" grep -q 'Login incorrect' "$W/out"
+}
+
+# ssh_run_info USER PASSWORD CODE: ssh_run that also shows what sshd sends outside the
+# prompts (the PAM messages of a refusal: ssh prints them at LogLevel INFO)
+ssh_run_info() {
+        : >"$W/prompts"
+        E2E_PASSWORD=$2 E2E_CODE=$3 E2E_ASKPASS_LOG=$W/prompts SSH_ASKPASS=$E2E/askpass.sh \
+                SSH_ASKPASS_REQUIRE=force timeout 30 setsid ssh -n -o LogLevel=INFO "${SSH_OPTS[@]}" "$1@127.0.0.1" \
+                "echo IN \$XDG_SESSION_ID" >"$W/out" 2>&1 9>&-
+}
+
+# SSH password guessing, the most common attack: every wrong password is an attempt
+scenario_guess() {
+        enroll mike
+        ssh_run mike guess-1 000000
+        check "ssh mike: a wrong password is refused before any code is asked" \
+                bash -c "$(declare -f refused prompts_are); W='$W'; refused && prompts_are '(mike@127.0.0.1) Password: '"
+        check "mlsecctl history: the SSH password guess, reason 'wrong password', method password" \
+                history_is mike "fail wrong_password password sshd-test 127.0.0.1"
+        ssh_run mike guess-2 000000
+        fresh_step
+        ssh_shell mike mike-pw-13 "$(code mike)"
+        check "ssh mike: the login notice counts the two password guesses" \
+                grep -qx "There were 2 failed login attempts before this login." "$W/out"
+        local i
+        for i in 1 2 3 4 5; do ssh_run mike "guess-x$i" 000000; done
+        ssh_run_info mike mike-pw-13 "$(code mike 30)"
+        check "ssh mike after 5 more guesses: refused before the password prompt, and told why" \
+                bash -c "$(declare -f refused); W='$W'; refused && [ ! -s '$W/prompts' ] &&
+                        grep -q 'Too many failed attempts from this source. Try again in' '$W/out'"
+        history mike | tail -n 2 >"$W/hist.txt"
+        check "mlsecctl history: the fifth guess, then the refusal while locked" \
+                test "$(cat "$W/hist.txt")" = "$(printf '%s\n' 'fail wrong_password password sshd-test 127.0.0.1' \
+                        'fail locked none sshd-test 127.0.0.1')"
+        ctl --json admin status mike >"$W/out" 2>&1
+        check "admin status mike: 127.0.0.1 is locked out" \
+                jq_py "$W/out" "any(l['source'] == '127.0.0.1' for l in d['lockouts'])"
+        pty mike mike-pw-13 "$(code mike 30)" script -qfec "login mike" /dev/null
+        check "a local login still lets mike in: the network's guesses never lock a terminal" \
+                grep -q 'E2E-SHELL:[0-9]*:mike' "$W/out"
 }
 
 # sudo_as USER PASSWORD [CODE]: sudo -S id -un as USER, stdout in $W/out, prompts in $W/err
@@ -395,7 +438,7 @@ scenario_mlsecd_down() {
 # still open after "ssh").
 run_scenarios() {
         local s
-        for s in install exposure ssh sessions history lockout sudo_su policy notice mlsecd_down; do
+        for s in install exposure ssh sessions history lockout guess sudo_su policy notice mlsecd_down; do
                 "scenario_$s"
                 [ "${MLSEC_E2E_FAIL:-}" = "$s" ] && bail "MLSEC_E2E_FAIL=$s: failing on purpose"
         done

@@ -32,6 +32,8 @@ cat >"$T/want" <<EOF
 644 usr/share/man/man8/mlsecd.8
 644 usr/share/man/man8/pam_mlsec.8
 644 usr/share/pam-configs/mlsec
+644 usr/share/pam-configs/mlsec-authfail
+644 usr/share/pam-configs/mlsec-preauth
 EOF
 LC_ALL=C sort -k2 -o "$T/want" "$T/want"
 check "install: exactly these files, with these modes" diff -u "$T/want" "$T/files"
@@ -125,6 +127,40 @@ PYEOF
                 bash -c "! grep -q pam_mlsec /etc/pam.d/common-session-noninteractive"
         check "common-account and common-password: untouched by the profile" \
                 bash -c "! grep -q pam_mlsec /etc/pam.d/common-account /etc/pam.d/common-password"
+        # attempt tracking: preauth before pam_unix, authfail right after it, jumped over on success
+        install -m 0644 "$TOP/conf/pam-configs/mlsec-preauth" "$TOP/conf/pam-configs/mlsec-authfail" \
+                /usr/share/pam-configs/
+        check "pam-auth-update --enable mlsec-preauth mlsec-authfail" \
+                env DEBIAN_FRONTEND=noninteractive pam-auth-update --enable mlsec-preauth mlsec-authfail
+        norm /etc/pam.d/common-auth >"$T/auth2"
+        cp /etc/pam.d/common-auth "$T/common-auth.tracked"
+        check "common-auth with attempt tracking: preauth, pam_unix, authfail, pam_deny, pam_permit, then the code" \
+                python3 - "$T/auth2" "$TOP/conf/pam.d/common-auth" <<'PYEOF'
+import re, sys
+def stack(path):
+    out = []
+    for l in open(path).read().splitlines():
+        m = re.match(r"auth\s+(\[[^]]*\]|\S+)\s+(\S+)\s*(.*)", l)
+        if m:
+            mod = m.group(2) + (" " + m.group(3).split()[0] if m.group(2) == "pam_mlsec.so" and m.group(3) else "")
+            out.append((re.sub(r"\s+", " ", m.group(1)), mod))
+    return out
+got = stack(sys.argv[1])
+mods = [m for c, m in got]
+want = ["pam_mlsec.so preauth", "pam_unix.so", "pam_mlsec.so authfail", "pam_deny.so", "pam_permit.so", "pam_mlsec.so"]
+assert [m for m in mods if m.split()[0] in ("pam_mlsec.so", "pam_unix.so", "pam_deny.so", "pam_permit.so")] == want, got
+i = mods.index("pam_unix.so")
+assert got[0] == ("requisite", "pam_mlsec.so preauth"), got[0]
+assert got[i + 1] == ("[default=die]", "pam_mlsec.so authfail"), got[i + 1]
+n = int(re.search(r"success=(\d+)", got[i][0]).group(1))
+assert got[i + 1 + n][1] == "pam_permit.so", ("pam_unix success jumps to", got[i + 1 + n])
+# the shipped route-B file is this stack without the code line (each service file adds it)
+# (pam_cap comes from libpam-cap's own profile when that is installed)
+mine = lambda st: [x for x in st if x != ("required", "pam_mlsec.so") and x[1] != "pam_cap.so"]
+assert mine(stack(sys.argv[2])) == mine(got), (stack(sys.argv[2]), got)
+PYEOF
+        check "pam-auth-update --remove mlsec mlsec-preauth mlsec-authfail" \
+                env DEBIAN_FRONTEND=noninteractive pam-auth-update --remove mlsec-preauth mlsec-authfail
         check "pam-auth-update --remove mlsec" env DEBIAN_FRONTEND=noninteractive pam-auth-update --remove mlsec
         check "after --remove: common-auth and common-session are as before" \
                 bash -c "cmp -s '$T/common-auth.before' /etc/pam.d/common-auth &&

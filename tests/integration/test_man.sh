@@ -181,7 +181,7 @@ check "every module option parse_options accepts is in pam_mlsec.8, and only tho
 synopsis_opts() {
         local o syn
         syn=$(section pam_mlsec.8 SYNOPSIS)
-        for o in $MOD_OPTS; do grep -qF -- "[$o" <<<"$syn" || { echo "# missing: $o"; return 1; }; done
+        for o in $MOD_OPTS; do grep -qF -- "[$o" <<<"$syn" || grep -qw -- "$o" <<<"$syn" || { echo "# missing: $o"; return 1; }; done
 }
 check "the SYNOPSIS of pam_mlsec.8 shows every module option" synopsis_opts
 # every PAM code the module returns (not the ones it only compares with)

@@ -988,6 +988,97 @@ static void test_message_for_ok_and_wrong(void **state)
         assert_string_equal(verify_user_message(&res, msg, sizeof(msg)), "Invalid verification code.");
 }
 
+/* ---- attempt tracking around the password module (preauth, authfail) ---- */
+
+static struct verify_request attempt(const char *user, const char *source, enum source_class cls, time_t now)
+{
+        return (struct verify_request){.user = user, .known_user = true, .answer = "", .source = source, .cls = cls,
+                                       .now = now};
+}
+
+static void test_wrong_passwords_count_like_wrong_codes(void **state)
+{
+        struct fixture *f = *state;
+        struct verify_request req = attempt("alice", SRC, SOURCE_REMOTE, T0);
+        struct verify_result res;
+
+        f->c.max_failures = 3;
+        assert_int_equal(verify_password_failed(f->s, &f->c, &req, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_WRONG_PASSWORD);
+        assert_int_equal(res.method, METHOD_PASSWORD);
+        assert_false(res.lock_started);
+        res = ask_wrong(f, SRC, true, T0 + 1);
+        assert_false(res.lock_started);
+        req.now = T0 + 2;
+        assert_int_equal(verify_password_failed(f->s, &f->c, &req, &res), 0);
+        assert_true(res.lock_started);
+        assert_int_equal(res.lock_remaining, f->c.lockout_seconds);
+        assert_int_equal(failures(f, "alice", SRC), 3);
+        /* locked: the right code is refused, and preauth says so before any password */
+        res = ask_right(f, SRC, true, T0 + 10);
+        assert_locked(&res, f->c.lockout_seconds - 8, false);
+        req.now = T0 + 10;
+        assert_int_equal(verify_locked(f->s, &req, &res), 0);
+        assert_locked(&res, f->c.lockout_seconds - 8, false);
+        /* a wrong password while locked is refused as locked and not counted again */
+        assert_int_equal(verify_password_failed(f->s, &f->c, &req, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_LOCKED);
+        assert_false(res.lock_started);
+        assert_int_equal(failures(f, "alice", SRC), 3);
+        /* another source is not locked */
+        req.source = "192.0.2.99";
+        assert_int_equal(verify_locked(f->s, &req, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_OK);
+}
+
+static void test_wrong_passwords_lock_the_network_never_the_console(void **state)
+{
+        struct fixture *f = *state;
+        struct verify_result res;
+        char src[32];
+
+        f->c.max_failures = 3;
+        f->c.max_user_failures = 4;
+        for (int i = 1; i <= 4; i++) {
+                struct verify_request req;
+
+                snprintf(src, sizeof(src), "198.51.100.%d", i);
+                req = attempt("alice", src, SOURCE_REMOTE, T0 + i);
+                assert_int_equal(verify_password_failed(f->s, &f->c, &req, &res), 0);
+                assert_int_equal(res.lock_user_wide, i == 4);
+        }
+        struct verify_request other = attempt("alice", "198.51.100.50", SOURCE_REMOTE, T0 + 10);
+        assert_int_equal(verify_locked(f->s, &other, &res), 0);
+        assert_locked(&res, f->c.lockout_seconds - 6, true);
+        struct verify_request console = attempt("alice", "tty:tty1", SOURCE_CONSOLE, T0 + 10);
+        assert_int_equal(verify_locked(f->s, &console, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_OK);
+        struct verify_request pts = attempt("alice", "tty:pts/1", SOURCE_LOCAL, T0 + 10);
+        assert_int_equal(verify_locked(f->s, &pts, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_OK);
+}
+
+static void test_password_ok_forgets_the_source_failures(void **state)
+{
+        struct fixture *f = *state;
+        struct verify_request req = attempt("alice", SRC, SOURCE_REMOTE, T0);
+        struct verify_result res;
+
+        assert_int_equal(verify_password_failed(f->s, &f->c, &req, &res), 0);
+        assert_int_equal(verify_password_failed(f->s, &f->c, &req, &res), 0);
+        assert_int_equal(failures(f, "alice", SRC), 2);
+        assert_int_equal(verify_password_ok(f->s, &req), 0);
+        assert_int_equal(failures(f, "alice", SRC), 0);
+        /* no database yet: nothing locked, nothing recorded, no error */
+        assert_int_equal(verify_locked(NULL, &req, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_OK);
+        assert_int_equal(verify_password_failed(NULL, &f->c, &req, &res), 0);
+        assert_int_equal(res.verdict, VERDICT_WRONG_PASSWORD);
+        assert_int_equal(verify_password_ok(NULL, &req), 0);
+        assert_string_equal(verify_verdict_to_string(VERDICT_WRONG_PASSWORD), "wrong password");
+        assert_string_equal(verify_method_to_string(METHOD_PASSWORD), "password");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_enrolled, teardown)
 
 int main(void)
@@ -1034,6 +1125,9 @@ int main(void)
                 T(test_console_has_only_its_own_budget),
                 T(test_message_for_locked_source_and_account),
                 T(test_message_for_ok_and_wrong),
+                T(test_wrong_passwords_count_like_wrong_codes),
+                T(test_wrong_passwords_lock_the_network_never_the_console),
+                T(test_password_ok_forgets_the_source_failures),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
