@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "source.h"
 #include "util.h"
 
 #define CONF_LINE_MAX   4096        /* bytes per line, without the newline */
@@ -29,6 +30,7 @@ enum conf_kind {
         KIND_GROUP,
         KIND_GROUP_LIST, /* repeatable: one group name per line */
         KIND_TTY_LIST,   /* repeatable: one terminal name per line */
+        KIND_NET_LIST,   /* repeatable: networks (CIDR), several per line */
         KIND_RULES,
 };
 
@@ -86,6 +88,7 @@ static const struct conf_key conf_keys[] = {
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
         LIST_KEY(require_mfa_group, KIND_GROUP_LIST),
         LIST_KEY(exempt_tty, KIND_TTY_LIST),
+        LIST_KEY(trusted_networks, KIND_NET_LIST),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -122,6 +125,7 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->enroll_grace_days = 0;   /* no grace: members without MFA are refused */
         ret->require_mfa_group.n = 0; /* list: empty, no policy */
         ret->exempt_tty.n = 0;        /* list: empty, no exemption */
+        ret->trusted_networks.n = 0;  /* list: empty, every address is asked for a code */
         /* every rule (ALERT_RULES_ALL, spelled out on one line for test_man's reading of the defaults) */
         // clang-format off
         (void)snprintf(ret->alert_rules, sizeof(ret->alert_rules), "%s", "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");
@@ -313,6 +317,52 @@ static int list_add(const struct conf_key *k, const char *value, bool valid, str
         return 0;
 }
 
+/* Networks separated by blanks or commas, each canonical ("192.0.2.0/24") in the list. */
+static int net_list_add(const struct conf_key *k, const char *value, struct mlsec_conf *c, const char *name,
+                        unsigned line, char *err, size_t errlen)
+{
+        char shown[CONF_TEXT_SHOWN], tok[CONF_ITEM_MAX], canon[CONF_ITEM_MAX];
+        const char *p = value;
+        bool any = false;
+        int r;
+
+        while (*p) {
+                size_t n = strcspn(p, " \t,");
+
+                if (n == 0) {
+                        p++;
+                        continue;
+                }
+                any = true;
+                if (n >= sizeof(tok))
+                        return line_err(err, errlen, name, line, "%s: \"%.40s...\" is too long for a network", k->name,
+                                        util_escape(p, shown, sizeof(shown)));
+                memcpy(tok, p, n);
+                tok[n] = '\0';
+                p += n;
+                r = source_network_parse(tok, canon, sizeof(canon));
+                if (r == -EDOM)
+                        return line_err(err, errlen, name, line,
+                                        "%s: \"%s\" has bits set after the prefix; did you mean %s?", k->name,
+                                        util_escape(tok, shown, sizeof(shown)), canon);
+                if (r < 0)
+                        return line_err(err, errlen, name, line,
+                                        "%s: \"%s\" is not a network (an IPv4 or IPv6 address with an optional "
+                                        "/prefix, e.g. 192.0.2.0/24 or 2001:db8::/32)",
+                                        k->name, util_escape(tok, shown, sizeof(shown)));
+                if (strcmp(strchr(canon, '/'), "/0") == 0)
+                        return line_err(err, errlen, name, line,
+                                        "%s: \"%s\" is every address: it would skip the code for the whole network",
+                                        k->name, util_escape(tok, shown, sizeof(shown)));
+                r = list_add(k, canon, true, c, name, line, err, errlen);
+                if (r < 0)
+                        return r;
+        }
+        if (!any)
+                return line_err(err, errlen, name, line, "%s needs at least one network", k->name);
+        return 0;
+}
+
 static int set_value(const struct conf_key *k, const char *value, struct mlsec_conf *c, const char *name, unsigned line,
                      char *err, size_t errlen)
 {
@@ -381,6 +431,9 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
 
         case KIND_TTY_LIST:
                 return list_add(k, value, tty_ok(value), c, name, line, err, errlen);
+
+        case KIND_NET_LIST:
+                return net_list_add(k, value, c, name, line, err, errlen);
         }
         return line_err(err, errlen, name, line, "internal error");
 }
@@ -426,7 +479,8 @@ static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const ch
                         break;
         if (i == N_KEYS)
                 return line_err(err, errlen, name, line, "unknown key \"%s\"", util_escape(key, shown, sizeof(shown)));
-        if (seen[i] && conf_keys[i].kind != KIND_GROUP_LIST && conf_keys[i].kind != KIND_TTY_LIST)
+        if (seen[i] && conf_keys[i].kind != KIND_GROUP_LIST && conf_keys[i].kind != KIND_TTY_LIST &&
+            conf_keys[i].kind != KIND_NET_LIST)
                 return line_err(err, errlen, name, line, "duplicate key \"%s\" (first set on line %u)",
                                 conf_keys[i].name, seen[i]);
         if (*value == '\0')

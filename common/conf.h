@@ -48,6 +48,7 @@ struct mlsec_conf {
         struct conf_list require_mfa_group; /* repeatable: members must have MFA (account stack) */
         unsigned enroll_grace_days;         /* days a member without MFA may still log in; 0: none */
         struct conf_list exempt_tty;        /* repeatable: root on these PAM_TTYs passes the policy */
+        struct conf_list trusted_networks;  /* repeatable: remote addresses inside skip the code */
         /* suspicious-activity rules (mlsecd/rules.c) */
         char alert_rules[CONF_ALERT_RULES_MAX]; /* rule names, comma-separated; "none": no rule */
         unsigned max_travel_kmh;                /* impossible-travel: faster than this between two logins */

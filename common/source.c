@@ -135,6 +135,101 @@ int source_canonical(const char *in, char *out, size_t outlen)
         return 0;
 }
 
+/* A network as family, address bytes and prefix length. */
+struct network {
+        int family;
+        unsigned char addr[16];
+        unsigned prefix;
+};
+
+static int network_parse(const char *in, struct network *ret)
+{
+        char buf[INET6_ADDRSTRLEN + 8];
+        const char *slash;
+        size_t len;
+        unsigned max, p = 0;
+
+        len = strnlen(in, sizeof(buf));
+        if (len == 0 || len >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, in, len + 1);
+        slash = strchr(buf, '/');
+        if (slash)
+                buf[slash - buf] = '\0';
+        *ret = (struct network){.family = AF_INET6};
+        if (inet_pton(AF_INET6, buf, ret->addr) != 1) {
+                ret->family = AF_INET;
+                if (inet_pton(AF_INET, buf, ret->addr) != 1)
+                        return -EINVAL;
+        }
+        max = ret->family == AF_INET ? 32 : 128;
+        if (!slash) {
+                ret->prefix = max;
+                return 0;
+        }
+        slash++;
+        if (!*slash || strlen(slash) > 3)
+                return -EINVAL;
+        for (const char *c = slash; *c; c++) {
+                if (*c < '0' || *c > '9' || (c == slash && *c == '0' && c[1]))
+                        return -EINVAL;
+                p = p * 10 + (unsigned)(*c - '0');
+        }
+        if (p > max)
+                return -EINVAL;
+        ret->prefix = p;
+        return 0;
+}
+
+/* Do A and B agree on the first PREFIX bits? */
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned prefix)
+{
+        unsigned full = prefix / 8, rest = prefix % 8;
+
+        if (memcmp(a, b, full) != 0)
+                return false;
+        return rest == 0 || ((a[full] ^ b[full]) & (unsigned char)(0xff << (8 - rest))) == 0;
+}
+
+int source_network_parse(const char *in, char *canon, size_t canonlen)
+{
+        struct network n, z;
+        char text[INET6_ADDRSTRLEN];
+        unsigned bytes;
+        int r;
+
+        r = network_parse(in, &n);
+        if (r < 0)
+                return r;
+        /* the network itself: every bit after the prefix cleared */
+        z = n;
+        bytes = n.family == AF_INET ? 4 : 16;
+        for (unsigned i = 0; i < bytes; i++) {
+                unsigned lo = i * 8;
+                if (lo >= n.prefix)
+                        z.addr[i] = 0;
+                else if (n.prefix - lo < 8)
+                        z.addr[i] &= (unsigned char)(0xff << (8 - (n.prefix - lo)));
+        }
+        if (!inet_ntop(z.family, z.addr, text, sizeof(text)))
+                return -EINVAL;
+        if (canon && canonlen && snprintf(canon, canonlen, "%s/%u", text, z.prefix) >= (int)canonlen)
+                return -ENAMETOOLONG;
+        return memcmp(z.addr, n.addr, bytes) == 0 ? 0 : -EDOM;
+}
+
+bool source_in_networks(const char *source, const struct conf_list *nets)
+{
+        struct network a, n;
+
+        if (!source || !nets || nets->n == 0 || network_parse(source, &a) < 0 || strchr(source, '/'))
+                return false;
+        for (unsigned i = 0; i < nets->n; i++)
+                if (network_parse(nets->item[i], &n) == 0 && n.family == a.family && prefix_equal(a.addr, n.addr, n.prefix))
+                        return true;
+        return false;
+}
+
 void source_stored_canonical(const char *in, char *out, size_t outlen)
 {
         if (outlen == 0)

@@ -56,6 +56,16 @@ void source_console_active(char *out, size_t outlen);
 void source_of_login(const char *rhost, const char *tty, const char *service, const char *console_active,
                      const struct conf_list *exempt, struct login_source *ret);
 
+/* A network of trusted_networks: "192.0.2.0/24", "2001:db8::/32", or one address (a /32 or
+ * /128). -EINVAL: not an address with an optional /PREFIX in range; -EDOM: bits set
+ * after the prefix (CANON then holds the network meant). CANON (may be NULL) gets the
+ * canonical spelling. */
+int source_network_parse(const char *in, char *canon, size_t canonlen);
+/* Is SOURCE (source_of_login's name: only a canonical IP address can match, never a
+ * host name, a terminal or "remote:unknown") inside one of NETS (parsed by
+ * source_network_parse)? */
+bool source_in_networks(const char *source, const struct conf_list *nets);
+
 /* What an account-wide lockout's source covers, for people ("every remote source"), or
  * NULL for the lockout of one source. */
 const char *source_lock_scope(const char *lock_source);

@@ -64,6 +64,10 @@ const char *verify_method_to_string(enum verify_method m)
                 return "backup";
         case METHOD_PASSWORD:
                 return "password";
+        case METHOD_TRUSTED:
+                return "trusted-network";
+        case METHOD_REMEMBERED:
+                return "remembered";
         default:
                 return "none";
         }

@@ -29,7 +29,14 @@ enum mlsec_verdict {
         VERDICT_WRONG_PASSWORD, /* authfail: the password module before us refused */
 };
 
-enum verify_method { METHOD_NONE, METHOD_TOTP, METHOD_BACKUP, METHOD_PASSWORD };
+enum verify_method {
+        METHOD_NONE,
+        METHOD_TOTP,
+        METHOD_BACKUP,
+        METHOD_PASSWORD,   /* authfail: the attempt was the password */
+        METHOD_TRUSTED,    /* no code asked: the address is in trusted_networks */
+        METHOD_REMEMBERED, /* no code asked: a remembered grant (remember_seconds) */
+};
 
 struct verify_request {
         const char *user;
@@ -80,7 +87,7 @@ int verify_password_ok(struct store *s, const struct verify_request *req);
 /* "ok", "wrong code", "replay", "drift", "locked", "unenrolled", "malformed", "unknown user",
  * "wrong password" */
 const char *verify_verdict_to_string(enum mlsec_verdict v);
-/* "totp", "backup", "password", "none" */
+/* "totp", "backup", "password", "trusted-network", "remembered", "none" */
 const char *verify_method_to_string(enum verify_method m);
 /* What a lockout of RES covers, as the user reads it: "from this source", "for this account
  * from the network", "for this account from local terminals". */

@@ -525,9 +525,11 @@ static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o
         return res.verdict == VERDICT_OK ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 
-/* A login let in without a code (REASON: unenrolled): still refused while its source is
- * locked (failed passwords count, authfail), and when the password was checked before us
- * (no forward_pass) the source's failures are forgotten, as after a right code. */
+/* A login let in without a code: unenrolled (under unenrolled = allow) or from a trusted
+ * network, recorded with RESULT "skipped", REASON and METHOD; PAM_IGNORE (step_aside).
+ * Still refused while its source is locked (failed passwords count, authfail), and when
+ * the password was checked before us (no forward_pass) the source's failures are
+ * forgotten, as after a right code. */
 static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
                        bool known, const char *reason, enum verify_method method)
 {
@@ -549,7 +551,11 @@ static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_
                                    ctx->source_esc, module_store_error(r));
         }
         r = step_aside(pamh, o, ctx);
-        report_auth(pamh, ctx, user, "skipped", reason, method);
+        if (method != METHOD_NONE)
+                pam_syslog(pamh, LOG_INFO, "user=%s source=%s result=skipped method=%s", ctx->user_esc,
+                           ctx->source_esc, verify_method_to_string(method));
+        report_auth(pamh, ctx, user, r == PAM_IGNORE ? "skipped" : "fail", r == PAM_IGNORE ? reason : "no answer",
+                    method);
         return r;
 }
 
@@ -584,6 +590,12 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         }
         find_source(pamh, &ctx);
         known = util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
+        if (ctx.cls == SOURCE_REMOTE && source_in_networks(ctx.source, &ctx.conf.trusted_networks)) {
+                /* an address of trusted_networks: no code, whoever it is (the account stack's
+                 * MFA policy still applies) */
+                ret = let_through(pamh, &o, &ctx, user, known, "trusted network", METHOD_TRUSTED);
+                goto out;
+        }
         /* asked for every name, so an unknown user costs the same read as a known one */
         r = verify_enrolled(ctx.store, util_user_valid(user) ? user : "*invalid*", &enrolled);
         if (r < 0) {

@@ -341,8 +341,10 @@ scenario_sudo_su() {
         sudo_as carol carol-pw-8 123456
         check "sudo (carol, no MFA) under unenrolled = deny: asked a code, refused" bash -c "! grep -qx root '$W/out' && grep -q 'Verification code' '$W/err'"
         cp "$W/mlsec.conf.orig" "$R/etc/mlsec/mlsec.conf"
-        check "mlsecctl history: carol's sudo skipped the code, then was refused as unenrolled" \
-                history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -"
+        # sudo tries again (passwd_tries) and reads no second password: authfail counts that too
+        check "mlsecctl history: carol's sudo skipped the code, was refused as unenrolled, then gave no password" \
+                history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -" \
+                "fail wrong_password password sudo -"
 }
 
 # The MFA policy by group (issue #5) under sshd: the account line of INSTALL section 13 in

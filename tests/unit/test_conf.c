@@ -198,6 +198,47 @@ static void test_every_key(void **state)
         assert_string_equal(c.state_dir, "/var/lib/mlsec");
 }
 
+/* trusted_networks: networks in CIDR, several per line and on several lines, each kept
+ * canonical; no host bits, no /0, nothing that is not an address. */
+static void test_trusted_networks(void **state)
+{
+        struct mlsec_conf c;
+
+        expect_ok("window = 1\n", &c);
+        assert_int_equal(c.trusted_networks.n, 0);
+        expect_ok("trusted_networks = 192.0.2.0/24 10.1.0.0/16, 2001:DB8::/32\n"
+                  "trusted_networks = 198.51.100.7\n"
+                  "trusted_networks = 2001:db8:0:0:0:0:0:1/128  # one host\n",
+                  &c);
+        assert_int_equal(c.trusted_networks.n, 5);
+        assert_string_equal(c.trusted_networks.item[0], "192.0.2.0/24");
+        assert_string_equal(c.trusted_networks.item[1], "10.1.0.0/16");
+        assert_string_equal(c.trusted_networks.item[2], "2001:db8::/32");
+        assert_string_equal(c.trusted_networks.item[3], "198.51.100.7/32");
+        assert_string_equal(c.trusted_networks.item[4], "2001:db8::1/128");
+        expect_error("trusted_networks = 192.0.2.1/24\n",
+                     "t.conf:1: trusted_networks: \"192.0.2.1/24\" has bits set after the prefix; did you mean "
+                     "192.0.2.0/24?");
+        expect_error("trusted_networks = 0.0.0.0/0\n",
+                     "t.conf:1: trusted_networks: \"0.0.0.0/0\" is every address: it would skip the code for the "
+                     "whole network");
+        expect_error("trusted_networks = ::/0\n",
+                     "t.conf:1: trusted_networks: \"::/0\" is every address: it would skip the code for the whole "
+                     "network");
+        expect_error("trusted_networks = example.com\n",
+                     "t.conf:1: trusted_networks: \"example.com\" is not a network (an IPv4 or IPv6 address with an "
+                     "optional /prefix, e.g. 192.0.2.0/24 or 2001:db8::/32)");
+        expect_error("trusted_networks = 192.0.2.0/33\n",
+                     "t.conf:1: trusted_networks: \"192.0.2.0/33\" is not a network (an IPv4 or IPv6 address with an "
+                     "optional /prefix, e.g. 192.0.2.0/24 or 2001:db8::/32)");
+        expect_error("trusted_networks = 192.0.2.0/024\n",
+                     "t.conf:1: trusted_networks: \"192.0.2.0/024\" is not a network (an IPv4 or IPv6 address with an "
+                     "optional /prefix, e.g. 192.0.2.0/24 or 2001:db8::/32)");
+        expect_error("trusted_networks = 192.0.2.0/24 192.0.2.0/24\n",
+                     "t.conf:1: trusted_networks \"192.0.2.0/24\" is given twice");
+        expect_error("trusted_networks = ,\n", "t.conf:1: trusted_networks needs at least one network");
+}
+
 /* require_mfa_group and exempt_tty may repeat: every line adds one value, in file order,
  * up to CONF_LIST_MAX; more, a value given twice or an invalid one is an error. */
 static void test_repeatable_keys(void **state)
@@ -653,6 +694,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_load_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_load_bad_line_names_file, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_load_missing_explicit, tmp_setup, tmp_teardown),
+                cmocka_unit_test(test_trusted_networks),
                 cmocka_unit_test_setup_teardown(test_load_writable_refused, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_load_foreign_owner_refused, tmp_setup, tmp_teardown),
                 cmocka_unit_test_setup_teardown(test_load_symlink_dir_size, tmp_setup, tmp_teardown),

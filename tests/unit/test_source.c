@@ -156,6 +156,51 @@ static void test_source_of_login(void **state)
         assert_source(NULL, "/dev/", "su", "local", SOURCE_LOCAL);
 }
 
+static void test_networks(void **state)
+{
+        struct conf_list nets = {.n = 3};
+        char canon[64];
+
+        (void)state;
+        snprintf(nets.item[0], sizeof(nets.item[0]), "192.0.2.0/24");
+        snprintf(nets.item[1], sizeof(nets.item[1]), "2001:db8::/32");
+        snprintf(nets.item[2], sizeof(nets.item[2]), "10.0.0.0/9");
+        assert_true(source_in_networks("192.0.2.0", &nets));
+        assert_true(source_in_networks("192.0.2.255", &nets));
+        assert_false(source_in_networks("192.0.3.0", &nets));
+        assert_false(source_in_networks("192.0.1.255", &nets));
+        assert_true(source_in_networks("10.127.255.255", &nets));
+        assert_false(source_in_networks("10.128.0.0", &nets));
+        assert_true(source_in_networks("2001:db8:ffff::1", &nets));
+        assert_false(source_in_networks("2001:db9::1", &nets));
+        /* an IPv4 network never matches an IPv6 address and the other way round */
+        assert_false(source_in_networks("::c000:201", &nets)); /* 192.0.2.1 in IPv6 bits */
+        /* only addresses: never a host name, a terminal, remote:unknown, a network, nothing */
+        assert_false(source_in_networks("host.example", &nets));
+        assert_false(source_in_networks("tty:pts/1", &nets));
+        assert_false(source_in_networks(SOURCE_UNKNOWN_REMOTE, &nets));
+        assert_false(source_in_networks("192.0.2.0/24", &nets));
+        assert_false(source_in_networks("", &nets));
+        assert_false(source_in_networks(NULL, &nets));
+        nets.n = 0;
+        assert_false(source_in_networks("192.0.2.1", &nets));
+
+        assert_int_equal(source_network_parse("192.0.2.0/24", canon, sizeof(canon)), 0);
+        assert_string_equal(canon, "192.0.2.0/24");
+        assert_int_equal(source_network_parse("192.0.2.77/25", canon, sizeof(canon)), -EDOM);
+        assert_string_equal(canon, "192.0.2.0/25");
+        assert_int_equal(source_network_parse("2001:0DB8:0::/48", canon, sizeof(canon)), 0);
+        assert_string_equal(canon, "2001:db8::/48");
+        assert_int_equal(source_network_parse("2001:db8::1", canon, sizeof(canon)), 0);
+        assert_string_equal(canon, "2001:db8::1/128");
+        assert_int_equal(source_network_parse("192.0.2.0/", canon, sizeof(canon)), -EINVAL);
+        assert_int_equal(source_network_parse("192.0.2.0/-1", canon, sizeof(canon)), -EINVAL);
+        assert_int_equal(source_network_parse("192.0.2.0/1234", canon, sizeof(canon)), -EINVAL);
+        assert_int_equal(source_network_parse("2001:db8::/129", canon, sizeof(canon)), -EINVAL);
+        assert_int_equal(source_network_parse(" 192.0.2.0/24", canon, sizeof(canon)), -EINVAL);
+        assert_int_equal(source_network_parse("", canon, sizeof(canon)), -EINVAL);
+}
+
 static void test_lock_scope(void **state)
 {
         assert_string_equal(source_lock_scope("*remote*"), "every remote source");
@@ -175,6 +220,7 @@ int main(void)
                 cmocka_unit_test(test_consoles),
                 cmocka_unit_test(test_source_of_login),
                 cmocka_unit_test(test_lock_scope),
+                cmocka_unit_test(test_networks),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
