@@ -31,6 +31,7 @@ enum conf_kind {
         KIND_GROUP_LIST, /* repeatable: one group name per line */
         KIND_TTY_LIST,   /* repeatable: one terminal name per line */
         KIND_NET_LIST,   /* repeatable: networks (CIDR), several per line */
+        KIND_SERVICE_LIST, /* repeatable: one PAM service name per line */
         KIND_RULES,
 };
 
@@ -83,12 +84,15 @@ static const struct conf_key conf_keys[] = {
         {"alert_rules", KIND_RULES, offsetof(struct mlsec_conf, alert_rules),
          sizeof(((struct mlsec_conf *)0)->alert_rules), 0, 0},
         UINT_KEY(backup_codes_low, 0, 9),
+        UINT_KEY(remember_seconds, 0, 43200),
+        UINT_KEY(remember_tty_seconds, 0, 43200),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
         LIST_KEY(require_mfa_group, KIND_GROUP_LIST),
         LIST_KEY(exempt_tty, KIND_TTY_LIST),
         LIST_KEY(trusted_networks, KIND_NET_LIST),
+        LIST_KEY(remember_services, KIND_SERVICE_LIST),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -126,6 +130,9 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->require_mfa_group.n = 0; /* list: empty, no policy */
         ret->exempt_tty.n = 0;        /* list: empty, no exemption */
         ret->trusted_networks.n = 0;  /* list: empty, every address is asked for a code */
+        ret->remember_seconds = 0;     /* off: every login from an address asks for a code */
+        ret->remember_tty_seconds = 0; /* off: every local re-authentication asks for a code */
+        ret->remember_services.n = 0;  /* list: empty, every service */
         /* every rule (ALERT_RULES_ALL, spelled out on one line for test_man's reading of the defaults) */
         // clang-format off
         (void)snprintf(ret->alert_rules, sizeof(ret->alert_rules), "%s", "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");
@@ -297,6 +304,18 @@ static bool tty_ok(const char *s)
         return true;
 }
 
+/* A PAM service name as a file in /etc/pam.d: "sshd", "sudo", "sshd-test". */
+static bool service_ok(const char *s)
+{
+        if (!*s || *s == '.' || *s == '-')
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr("._-+", *s)))
+                        return false;
+        return true;
+}
+
 /* One more value of a repeatable key: bounded in count and length, each value once. */
 static int list_add(const struct conf_key *k, const char *value, bool valid, struct mlsec_conf *c, const char *name,
                     unsigned line, char *err, size_t errlen)
@@ -306,7 +325,9 @@ static int list_add(const struct conf_key *k, const char *value, bool valid, str
 
         if (!valid || strlen(value) >= CONF_ITEM_MAX)
                 return line_err(err, errlen, name, line, "%s is not a valid %s: \"%s\"", k->name,
-                                k->kind == KIND_GROUP_LIST ? "group name" : "terminal name",
+                                k->kind == KIND_GROUP_LIST    ? "group name"
+                                : k->kind == KIND_SERVICE_LIST ? "PAM service name"
+                                                               : "terminal name",
                                 util_escape(value, shown, sizeof(shown)));
         if (conf_list_has(list, value))
                 return line_err(err, errlen, name, line, "%s \"%s\" is given twice", k->name,
@@ -434,6 +455,9 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
 
         case KIND_NET_LIST:
                 return net_list_add(k, value, c, name, line, err, errlen);
+
+        case KIND_SERVICE_LIST:
+                return list_add(k, value, service_ok(value), c, name, line, err, errlen);
         }
         return line_err(err, errlen, name, line, "internal error");
 }
@@ -480,7 +504,7 @@ static int parse_line(char *buf, struct mlsec_conf *c, unsigned seen[], const ch
         if (i == N_KEYS)
                 return line_err(err, errlen, name, line, "unknown key \"%s\"", util_escape(key, shown, sizeof(shown)));
         if (seen[i] && conf_keys[i].kind != KIND_GROUP_LIST && conf_keys[i].kind != KIND_TTY_LIST &&
-            conf_keys[i].kind != KIND_NET_LIST)
+            conf_keys[i].kind != KIND_NET_LIST && conf_keys[i].kind != KIND_SERVICE_LIST)
                 return line_err(err, errlen, name, line, "duplicate key \"%s\" (first set on line %u)",
                                 conf_keys[i].name, seen[i]);
         if (*value == '\0')

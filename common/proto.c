@@ -316,6 +316,8 @@ static const char *const method_names[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_ALERT_ACK] = "admin-alert-ack",
         [PROTO_NOTICE] = "notice",
         [PROTO_ADMIN_STATUS] = "admin-status",
+        [PROTO_FORGET] = "forget",
+        [PROTO_ADMIN_FORGET] = "admin-forget",
 };
 
 const char *proto_method_to_string(enum proto_method m)
@@ -825,6 +827,8 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
         [PROTO_NOTICE] = P_USER | P_SERVICE | P_RHOST | P_IP | P_LOGIN,
         [PROTO_ADMIN_STATUS] = 0,
+        [PROTO_FORGET] = 0,
+        [PROTO_ADMIN_FORGET] = P_USER,
 };
 
 static const unsigned method_required[_PROTO_METHOD_MAX] = {
@@ -840,6 +844,7 @@ static const unsigned method_required[_PROTO_METHOD_MAX] = {
         [PROTO_ADMIN_IMPORT] = P_USER | P_SECRET | P_DIGITS | P_PERIOD,
         [PROTO_REPORT_EVENT] = P_EVENT_ID,
         [PROTO_ADMIN_ALERT_ACK] = P_ALERT,
+        [PROTO_ADMIN_FORGET] = P_USER,
 };
 
 /* A logind session id: 1..63 of [A-Za-z0-9_.-], terminated inside its buffer. */

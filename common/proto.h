@@ -76,6 +76,8 @@ enum proto_method {
         /* The daemon's own state (issue #12): the spool, its audit reserve and what it lost. */
         PROTO_ADMIN_STATUS, /* {} -> {"ingested","logind","spool":{"dir","pending","bad","reserve_ready",
                              *  "reserve_slots","counter","lost_audit","lost_other"}}; admins */
+        PROTO_FORGET,       /* {} -> {"user","grants_removed"}: the caller's remembered grants */
+        PROTO_ADMIN_FORGET, /* {"user"} -> {"user","grants_removed"}; admins */
         _PROTO_METHOD_MAX,
 };
 

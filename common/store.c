@@ -103,6 +103,25 @@ static const char *const migrations[] = {
         "  (SELECT min(rowid) FROM lockouts GROUP BY user, mlsec_source(source));"
         "UPDATE lockouts SET source = mlsec_source(source) WHERE source != mlsec_source(source);"
         "PRAGMA user_version = 4;",
+        /* 5: remembered grants (remember_seconds, remember_tty_seconds): a right code from
+         * an address (or on a terminal, in one session) spares the code there for a while.
+         * Bound to user, source, service, terminal and session, and to a fingerprint of the
+         * password; removing a device of the user removes them all. */
+        "CREATE TABLE grants("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  source TEXT NOT NULL,"
+        "  service TEXT NOT NULL,"
+        "  tty TEXT NOT NULL,"
+        "  session TEXT NOT NULL,"
+        "  pwfp BLOB NOT NULL,"
+        "  granted INTEGER NOT NULL,"
+        "  expires INTEGER NOT NULL,"
+        "  UNIQUE(user, source, service, tty, session));"
+        "CREATE TRIGGER grants_end_with_a_device BEFORE DELETE ON devices BEGIN"
+        "  DELETE FROM grants WHERE user = (SELECT name FROM users WHERE id = OLD.user_id);"
+        "END;"
+        "PRAGMA user_version = 5;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,
@@ -150,6 +169,11 @@ enum stmt_id {
         ST_GRACE_ADD,
         ST_GRACE_GET,
         ST_GRACE_DELETE,
+        ST_GRANT_ADD,
+        ST_GRANT_FIND,
+        ST_GRANT_LIST,
+        ST_GRANT_DELETE_USER,
+        ST_GRANT_PRUNE,
         _ST_MAX,
 };
 
@@ -212,6 +236,16 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_GRACE_ADD] = "INSERT OR IGNORE INTO mfa_grace(user, started) VALUES(?1, ?2)",
         [ST_GRACE_GET] = "SELECT started FROM mfa_grace WHERE user = ?1",
         [ST_GRACE_DELETE] = "DELETE FROM mfa_grace WHERE user = ?1",
+        [ST_GRANT_ADD] = "INSERT INTO grants(user, source, service, tty, session, pwfp, granted, expires)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                         " ON CONFLICT(user, source, service, tty, session) DO UPDATE SET"
+                         " pwfp = excluded.pwfp, granted = excluded.granted, expires = excluded.expires",
+        [ST_GRANT_FIND] = "SELECT source, service, tty, granted, expires, pwfp FROM grants WHERE user = ?1"
+                          " AND source = ?2 AND service = ?3 AND tty = ?4 AND session = ?5 AND expires > ?6",
+        [ST_GRANT_LIST] = "SELECT source, service, tty, granted, expires, x'' FROM grants WHERE user = ?1"
+                          " AND expires > ?2 ORDER BY granted DESC, id DESC LIMIT 100",
+        [ST_GRANT_DELETE_USER] = "DELETE FROM grants WHERE user = ?1",
+        [ST_GRANT_PRUNE] = "DELETE FROM grants WHERE expires < ?1",
 };
 
 struct store {
@@ -1126,6 +1160,8 @@ int store_prune(struct store *s, int64_t before)
         r = prune_one(s, ST_FAILURE_PRUNE, before);
         if (r >= 0)
                 r = prune_one(s, ST_LOCKOUT_PRUNE, before);
+        if (r >= 0)
+                r = prune_one(s, ST_GRANT_PRUNE, before);
         return op_end(s, own, r);
 }
 
@@ -1508,4 +1544,132 @@ int store_clear_grace(struct store *s, const char *user)
         if (!s || !user_ok(user))
                 return -EINVAL;
         return exec_user(s, ST_GRACE_DELETE, user, NULL);
+}
+
+/* ---- remembered grants (schema 5) ---- */
+
+static bool grant_key_ok(const struct store_grant_key *g)
+{
+        return g && user_ok(g->user) && g->source && strlen(g->source) < STORE_SOURCE_MAX && g->service &&
+               strlen(g->service) < STORE_SERVICE_MAX && g->tty && strlen(g->tty) < STORE_SERVICE_MAX && g->session &&
+               strlen(g->session) < STORE_SERVICE_MAX;
+}
+
+static int bind_grant_key(struct store *s, sqlite3_stmt *st, const struct store_grant_key *g)
+{
+        if (sqlite3_bind_text(st, 1, g->user, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 2, g->source, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 3, g->service, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 4, g->tty, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 5, g->session, -1, SQLITE_STATIC) != SQLITE_OK)
+                return bind_error(s);
+        return 0;
+}
+
+int store_add_grant(struct store *s, const struct store_grant_key *g, const uint8_t pwfp[SEAL_HASH_BYTES],
+                    int64_t now, int64_t expires)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !grant_key_ok(g) || !pwfp || expires <= now)
+                return -EINVAL;
+        r = stmt_get(s, ST_GRANT_ADD, &st);
+        if (r < 0)
+                return r;
+        r = bind_grant_key(s, st, g);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_blob(st, 6, pwfp, SEAL_HASH_BYTES, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 7, now) != SQLITE_OK || sqlite3_bind_int64(st, 8, expires) != SQLITE_OK)
+                return bind_error(s);
+        return db_step_done(st);
+}
+
+static int grant_from_row(sqlite3_stmt *st, struct store_grant *g)
+{
+        int r;
+
+        *g = (struct store_grant){0};
+        r = copy_text(st, 0, g->source, sizeof(g->source));
+        if (r >= 0)
+                r = copy_text(st, 1, g->service, sizeof(g->service));
+        if (r >= 0)
+                r = copy_text(st, 2, g->tty, sizeof(g->tty));
+        if (r < 0)
+                return r;
+        g->granted = sqlite3_column_int64(st, 3);
+        g->expires = sqlite3_column_int64(st, 4);
+        if (sqlite3_column_bytes(st, 5) == SEAL_HASH_BYTES)
+                memcpy(g->pwfp, sqlite3_column_blob(st, 5), SEAL_HASH_BYTES);
+        return 0;
+}
+
+int store_find_grant(struct store *s, const struct store_grant_key *g, int64_t now, struct store_grant *ret)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (!s || !grant_key_ok(g) || !ret)
+                return -EINVAL;
+        r = stmt_get(s, ST_GRANT_FIND, &st);
+        if (r < 0)
+                return r;
+        r = bind_grant_key(s, st, g);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_int64(st, 6, now) != SQLITE_OK)
+                return bind_error(s);
+        r = db_step(st);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -ENOENT;
+        if (sqlite3_column_bytes(st, 5) != SEAL_HASH_BYTES)
+                return -EBADMSG;
+        return grant_from_row(st, ret);
+}
+
+int store_list_grants(struct store *s, const char *user, int64_t now, struct store_grant **ret, size_t *ret_n)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        struct store_grant *out = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!s || !user_ok(user) || !ret || !ret_n)
+                return -EINVAL;
+        r = stmt_get(s, ST_GRANT_LIST, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
+                return bind_error(s);
+        while ((r = db_step(st)) > 0) {
+                struct store_grant *grown = reallocarray(out, n + 1, sizeof(*out));
+
+                if (!grown) {
+                        r = -ENOMEM;
+                        break;
+                }
+                out = grown;
+                r = grant_from_row(st, &out[n]);
+                if (r < 0)
+                        break;
+                n++;
+        }
+        if (r < 0) {
+                free(out);
+                return r;
+        }
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+int store_forget_grants(struct store *s, const char *user, unsigned *ret_n)
+{
+        if (!s || !user_ok(user))
+                return -EINVAL;
+        return exec_user(s, ST_GRANT_DELETE_USER, user, ret_n);
 }

@@ -14,7 +14,7 @@
 #include "totp.h"
 
 #define STORE_DB_NAME        "credentials.db"
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_NAME_MAX       64         /* device name, bytes incl. NUL */
 #define STORE_SOURCE_MAX     256        /* failure source (remote host or tty), bytes incl. NUL */
 #define STORE_REMOTE_ALL     "*remote*" /* lockout source that covers every remote source */
@@ -22,6 +22,7 @@
 #define STORE_USER_MAX       64         /* user name, bytes incl. NUL */
 #define STORE_PWHASH_MAX     128        /* an argon2id string (crypto_pwhash_STRBYTES) */
 #define STORE_NOTICE_MAX     512        /* a notice for the next login, bytes incl. NUL */
+#define STORE_SERVICE_MAX    64         /* a grant's service, terminal or session key, bytes incl. NUL */
 
 struct store;
 
@@ -47,6 +48,19 @@ struct store_lockout {
         char source[STORE_SOURCE_MAX];
         int64_t locked_at;
         int64_t until;
+};
+
+/* A remembered grant (schema 5): what it is bound to. SESSION is "" for a remote source,
+ * TTY and SESSION are "" for one. */
+struct store_grant_key {
+        const char *user, *source, *service, *tty, *session;
+};
+struct store_grant {
+        char source[STORE_SOURCE_MAX];
+        char service[STORE_SERVICE_MAX];
+        char tty[STORE_SERVICE_MAX];
+        int64_t granted, expires;
+        uint8_t pwfp[SEAL_HASH_BYTES]; /* fingerprint of the password when granted (find only) */
 };
 
 /* Open STATE_DIR/credentials.db, creating dir (0700) and file (0600) when create is set,
@@ -136,3 +150,14 @@ int store_take_notices(struct store *s, const char *user, char (**ret)[STORE_NOT
 int store_grace_start(struct store *s, const char *user, int64_t now, int64_t *ret_started);
 int store_get_grace(struct store *s, const char *user, int64_t *ret_started);
 int store_clear_grace(struct store *s, const char *user);
+
+/* Remembered grants (schema 5). add: create or renew the grant of G until EXPIRES. find:
+ * the grant of exactly G still valid at NOW, -ENOENT when none. list: USER's grants valid
+ * at NOW, newest first (at most 100; *ret malloc'd). forget: remove every grant of USER
+ * (*ret_n counts them; may be NULL). Removing a device removes its user's grants
+ * (a trigger), and store_prune the expired ones. */
+int store_add_grant(struct store *s, const struct store_grant_key *g, const uint8_t pwfp[SEAL_HASH_BYTES],
+                    int64_t now, int64_t expires);
+int store_find_grant(struct store *s, const struct store_grant_key *g, int64_t now, struct store_grant *ret);
+int store_list_grants(struct store *s, const char *user, int64_t now, struct store_grant **ret, size_t *ret_n);
+int store_forget_grants(struct store *s, const char *user, unsigned *ret_n);

@@ -598,6 +598,73 @@ int verify_password_ok(struct store *s, const struct verify_request *req)
         return s ? store_clear_failures(s, req->user, req->source) : 0;
 }
 
+/* The key of G's grant and how long it lasts, or 0 when this login can have none. */
+static unsigned grant_key_of(const struct mlsec_conf *c, const struct verify_grant_ctx *g, struct store_grant_key *ret)
+{
+        bool remote = g->cls == SOURCE_REMOTE;
+        unsigned lifetime = remote ? c->remember_seconds : c->remember_tty_seconds;
+
+        if (lifetime == 0 || !g->user || !g->source || !g->service || !g->tty || !g->session || !g->pwfp)
+                return 0;
+        if (c->remember_services.n > 0 && !conf_list_has(&c->remember_services, g->service))
+                return 0;
+        if (remote && (strcmp(g->source, SOURCE_UNKNOWN_REMOTE) == 0 || strcmp(g->source, SOURCE_INVALID_REMOTE) == 0))
+                return 0;
+        if (!remote && (!g->tty[0] || !g->session[0]))
+                return 0;
+        *ret = (struct store_grant_key){
+                .user = g->user,
+                .source = g->source,
+                .service = g->service,
+                .tty = remote ? "" : g->tty,
+                .session = remote ? "" : g->session,
+        };
+        return lifetime;
+}
+
+int verify_grant_after_code(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g)
+{
+        struct store_grant_key key;
+        unsigned lifetime;
+        int r;
+
+        if (!s || !c || !g)
+                return -EINVAL;
+        lifetime = grant_key_of(c, g, &key);
+        if (lifetime == 0)
+                return 0;
+        r = store_add_grant(s, &key, g->pwfp, g->now, (int64_t)g->now + lifetime);
+        return r < 0 ? r : 1;
+}
+
+int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g,
+                      int64_t *ret_granted)
+{
+        struct store_grant_key key;
+        struct store_grant grant;
+        unsigned lifetime;
+        bool same;
+        int r;
+
+        if (!c || !g || !ret_granted)
+                return -EINVAL;
+        lifetime = s ? grant_key_of(c, g, &key) : 0;
+        if (lifetime == 0)
+                return 0;
+        r = store_find_grant(s, &key, g->now, &grant);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        same = seal_equal(grant.pwfp, g->pwfp, SEAL_HASH_BYTES);
+        seal_wipe(grant.pwfp, sizeof(grant.pwfp));
+        /* a shorter remember_seconds applies to grants made before; a new password ends them */
+        if (!same || grant.granted > (int64_t)g->now || grant.granted + (int64_t)lifetime <= (int64_t)g->now)
+                return 0;
+        *ret_granted = grant.granted;
+        return 1;
+}
+
 const char *verify_lock_words(const struct verify_result *res)
 {
         return res->lock_user_wide    ? "for this account from the network"

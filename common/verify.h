@@ -84,6 +84,28 @@ int verify_password_failed(struct store *s, const struct mlsec_conf *c, const st
  * source's failures are forgotten, as after a right code. */
 int verify_password_ok(struct store *s, const struct verify_request *req);
 
+/* Remembered grants (remember_seconds, remember_tty_seconds, remember_services): the rule
+ * of which login leaves one and which login one spares the code, in one place. */
+struct verify_grant_ctx {
+        const char *user;
+        const char *source;    /* source_of_login's name */
+        enum source_class cls; /* remote: bound to the address; else to terminal and session */
+        const char *service;   /* PAM_SERVICE */
+        const char *tty;       /* PAM_TTY without /dev/; "" when none */
+        const char *session;   /* the local session's key (sid and its start); "" when unknown */
+        const uint8_t *pwfp;   /* SEAL_HASH_BYTES: a fingerprint of the user's password now */
+        time_t now;
+};
+/* After a right code: leave (or renew) the grant this login may leave. 1: left; 0: this
+ * login leaves none (off, a service not listed, remote:unknown, a terminal without a
+ * session). */
+int verify_grant_after_code(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g);
+/* Before asking: 1 and *ret_granted when a grant of exactly this user, source, service
+ * (terminal, session) is valid now, under today's settings, for today's password; 0 when
+ * not. The caller still refuses a locked source. */
+int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g,
+                      int64_t *ret_granted);
+
 /* "ok", "wrong code", "replay", "drift", "locked", "unenrolled", "malformed", "unknown user",
  * "wrong password" */
 const char *verify_verdict_to_string(enum mlsec_verdict v);

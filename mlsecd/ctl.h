@@ -81,3 +81,9 @@ void ctl_alerts_status(const struct proto_obj *res, const char *warn, const char
 
 /* ctl_password.c: password (through PAM, service passwd). */
 int ctl_password(struct ctl *c, int argc, char **argv);
+
+/* ctl_grants.c: forget (the caller's remembered grants), admin forget USER, and the
+ * overview's "Remembered:" lines. */
+int ctl_forget(struct ctl *c, int argc, char **argv);
+int ctl_admin_forget(struct ctl *c, int argc, char **argv);
+void ctl_grants_status(const struct proto_obj *res);

@@ -419,6 +419,19 @@ static int logout_others(struct ctl *c)
         }
         proto_obj_free(ss);
         proto_obj_free(res);
+        /* logging the others out also ends what they could come back with: remembered grants */
+        {
+                struct proto_request fq = {.method = PROTO_FORGET};
+                struct proto_obj *fr = NULL;
+
+                if (ctl_call(c, &fq, &fr) < 0)
+                        failed++;
+                else if (!done && ctl_get_int(fr, "grants_removed", 0) > 0)
+                        printf("%lld remembered source%s forgotten: logging in again asks for a code.\n",
+                               (long long)ctl_get_int(fr, "grants_removed", 0),
+                               ctl_get_int(fr, "grants_removed", 0) == 1 ? "" : "s");
+                proto_obj_free(fr);
+        }
         if (done) {
                 struct proto_obj *o = proto_obj_new();
                 (void)proto_obj_set_str(o, "kept", current);

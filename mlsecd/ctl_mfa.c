@@ -363,6 +363,7 @@ static void status_table(const struct proto_obj *res)
                 printf("  %s!%s %s\n", yellow, off, ctl_get_str(w, "message"));
                 proto_obj_free(w);
         }
+        ctl_grants_status(res);
         ctl_alerts_status(res, yellow, off);
         ctl_spool_status(res, yellow, off);
         if (next)

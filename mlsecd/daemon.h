@@ -126,6 +126,11 @@ int handle_alerts(struct daemon *d, const struct peer *p, const struct proto_req
                   size_t *ret_len);
 /* The overview's "alerts": {"open": N, "latest": [the newest open ones]} into O. */
 int handle_alerts_status(struct daemon *d, const char *user, struct proto_obj *o);
+/* handlers_grants.c: forget, admin-forget (remembered grants), and the overview's list of
+ * USER's grants ("remembered"). */
+int handle_grants(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len);
+int handle_grants_status(struct daemon *d, const char *user, struct proto_obj *o);
 /* handlers_notice.c: notice, the login notice at session open (another user's: uid 0 only). */
 int handle_notice(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                   size_t *ret_len);

@@ -495,6 +495,9 @@ int handle_request(struct daemon *d, const struct peer *p, const struct proto_re
                 return handle_alerts(d, p, req, out, outmax, ret_len);
         case PROTO_NOTICE:
                 return handle_notice(d, p, req, out, outmax, ret_len);
+        case PROTO_FORGET:
+        case PROTO_ADMIN_FORGET:
+                return handle_grants(d, p, req, out, outmax, ret_len);
         default:
                 return reply_error(PROTO_E_METHOD, "unknown method", out, outmax, ret_len);
         }

@@ -535,6 +535,8 @@ static int on_status(struct daemon *d, const struct peer *p, const struct proto_
         r = status_obj(d, user, o);
         if (r >= 0)
                 r = handle_alerts_status(d, user, o);
+        if (r >= 0)
+                r = handle_grants_status(d, user, o);
         /* Administrators see on their own overview what the spool could not keep. */
         if (r >= 0 && p->admin)
                 r = handle_spool_status(d, o);

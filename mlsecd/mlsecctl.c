@@ -35,6 +35,7 @@ static const char usage_text[] =
         "Administration through mlsecd (root and members of admin_group):\n"
         "  admin users                                 every user: MFA, devices, backup codes, lockouts, last login\n"
         "  admin reset-mfa USER --reason TEXT          remove USER's devices and backup codes; USER is told\n"
+        "  admin forget USER                           end USER's remembered sources\n"
         "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures (root: directly\n"
         "                                              on the store when mlsecd is down)\n"
         "  admin history [--failed] [--limit N] [--user NAME]   every user's login attempts\n"
@@ -71,6 +72,7 @@ static const char usage_text[] =
         "  sessions [--closed] [--limit N] [--user NAME | --all]  sessions, live ones from logind\n"
         "  logout SESSION_ID                                      end a session (logind)\n"
         "  logout --others                                        end all your sessions but this one\n"
+        "  forget                                                 end your remembered sources (no code asked)\n"
         "  audit [--limit N] [--user NAME | --all]                security-relevant changes\n"
         "  report EVENT_ID [--note TEXT]                          flag one of your login events as suspicious\n"
         "\n"
@@ -635,9 +637,11 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
         int r;
 
         if (argc < 2)
-                return ctl_usage_error("admin needs a command: users, reset-mfa, unlock, history, sessions, audit, "
+                return ctl_usage_error("admin needs a command: users, reset-mfa, unlock, forget, history, sessions, audit, "
                                        "logout, import-google-authenticator, enroll, backup-codes, status, disable");
         sub = argv[1];
+        if (strcmp(sub, "forget") == 0)
+                return ctl_admin_forget(c, argc - 1, argv + 1);
         /* users, reset-mfa, unlock, history, sessions, audit, logout (ctl_admin.c); unlock
          * comes back here (-1) when mlsecd is down and the caller is root */
         r = ctl_admin_remote(c, sub, argc - 1, argv + 1);
@@ -732,6 +736,8 @@ int main(int argc, char **argv)
                 return ctl_logout(&c, argc, argv);
         if (strcmp(argv[0], "report") == 0)
                 return ctl_report(&c, argc, argv);
+        if (strcmp(argv[0], "forget") == 0)
+                return ctl_forget(&c, argc, argv);
         if (strcmp(argv[0], "audit") == 0)
                 return ctl_audit(&c, argc, argv, false);
         if (strcmp(argv[0], "help") == 0) {

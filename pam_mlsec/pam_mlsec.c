@@ -22,6 +22,7 @@
 #include <security/pam_modules.h>
 #include <security/pam_modutil.h>
 #include <pwd.h>
+#include <shadow.h>
 
 #include <unistd.h>
 
@@ -526,14 +527,16 @@ static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o
 }
 
 /* A login let in without a code: unenrolled (under unenrolled = allow) or from a trusted
- * network, recorded with RESULT "skipped", REASON and METHOD; PAM_IGNORE (step_aside).
- * Still refused while its source is locked (failed passwords count, authfail), and when
- * the password was checked before us (no forward_pass) the source's failures are
- * forgotten, as after a right code. */
+ * network, recorded with result "skipped", REASON and METHOD, PAM_IGNORE (step_aside); or
+ * spared by a remembered grant (METHOD_REMEMBERED), recorded "ok", PAM_SUCCESS. Still
+ * refused while its source is locked (failed passwords count, authfail), and when the
+ * password was checked before us (no forward_pass) the source's failures are forgotten,
+ * as after a right code. */
 static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
                        bool known, const char *reason, enum verify_method method)
 {
         struct verify_request req = attempt_request(ctx, user, known);
+        bool granted = method == METHOD_REMEMBERED;
         int r;
 
         r = refuse_locked(pamh, o, ctx, user, known);
@@ -551,12 +554,141 @@ static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_
                                    ctx->source_esc, module_store_error(r));
         }
         r = step_aside(pamh, o, ctx);
+        if (r != PAM_IGNORE) {
+                report_auth(pamh, ctx, user, "fail", "no answer", method);
+                return r;
+        }
         if (method != METHOD_NONE)
-                pam_syslog(pamh, LOG_INFO, "user=%s source=%s result=skipped method=%s", ctx->user_esc,
-                           ctx->source_esc, verify_method_to_string(method));
-        report_auth(pamh, ctx, user, r == PAM_IGNORE ? "skipped" : "fail", r == PAM_IGNORE ? reason : "no answer",
-                    method);
+                pam_syslog(pamh, LOG_INFO, "user=%s source=%s result=%s method=%s", ctx->user_esc, ctx->source_esc,
+                           granted ? "ok" : "skipped", verify_method_to_string(method));
+        report_auth(pamh, ctx, user, granted ? "ok" : "skipped", reason, method);
+        return granted ? PAM_SUCCESS : PAM_IGNORE;
+}
+
+/* ---- remembered grants ---- */
+
+/* The local session a grant on a terminal is bound to, as sudo's timestamp is: the session
+ * leader's pid and its start time (so a new session with a reused pid is another one). */
+static void session_key(char *out, size_t outlen)
+{
+        char path[64], buf[1024], *p;
+        unsigned long long start = 0;
+        pid_t sid = getsid(0);
+        FILE *f;
+        size_t n;
+
+        out[0] = '\0';
+        if (sid <= 0)
+                return;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)sid);
+        f = fopen(path, "re");
+        if (!f)
+                return;
+        n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        p = strrchr(buf, ')'); /* the command name may hold anything but ends at the last ')' */
+        /* after ") ": state is field 3, starttime field 22 */
+        for (int field = 2; p && field < 22; field++)
+                p = strchr(p + 1, ' ');
+        if (p && sscanf(p + 1, "%llu", &start) == 1 && start > 0)
+                snprintf(out, outlen, "%d@%llu", (int)sid, start);
+}
+
+/* A fingerprint of USER's password as the shadow file has it now, keyed: a grant ends when
+ * the password changes, whatever changed it. No shadow entry (a directory user): "". */
+static int password_fingerprint(const struct seal_key *k, const char *user, uint8_t out[SEAL_HASH_BYTES])
+{
+        struct spwd sp, *res = NULL;
+        char buf[4096];
+        int r;
+
+        if (getspnam_r(user, &sp, buf, sizeof(buf), &res) != 0)
+                res = NULL;
+        r = seal_hash_code(k, user, res && res->sp_pwdp ? res->sp_pwdp : "", out);
+        seal_wipe(buf, sizeof(buf));
         return r;
+}
+
+/* What a grant of this login is bound to; false when none can be (no key). */
+static bool grant_ctx_of(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user, char *session,
+                         size_t session_len, uint8_t pwfp[SEAL_HASH_BYTES], struct verify_grant_ctx *ret)
+{
+        const void *service = NULL, *tty = NULL;
+
+        if (!ctx->key || !ctx->store || (!ctx->conf.remember_seconds && !ctx->conf.remember_tty_seconds) ||
+            !util_user_valid(user) || password_fingerprint(ctx->key, user, pwfp) < 0)
+                return false;
+        (void)pam_get_item(pamh, PAM_SERVICE, &service);
+        (void)pam_get_item(pamh, PAM_TTY, &tty);
+        session[0] = '\0';
+        if (ctx->cls != SOURCE_REMOTE)
+                session_key(session, session_len);
+        *ret = (struct verify_grant_ctx){
+                .user = user,
+                .source = ctx->source,
+                .cls = ctx->cls,
+                .service = service && strlen(service) < STORE_SERVICE_MAX ? service : "",
+                .tty = tty && strlen(tty) < STORE_SERVICE_MAX
+                               ? (strncmp(tty, "/dev/", 5) == 0 ? (const char *)tty + 5 : tty)
+                               : "",
+                .session = session,
+                .pwfp = pwfp,
+                .now = time(NULL),
+        };
+        return ret->service[0] != '\0';
+}
+
+/* A remembered grant spares this login the code: told, recorded, PAM_SUCCESS. -1: none. */
+static int try_remembered(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user)
+{
+        struct verify_grant_ctx g;
+        uint8_t pwfp[SEAL_HASH_BYTES];
+        char session[STORE_SERVICE_MAX], d[64];
+        int64_t granted = 0, ago;
+        int r, ret;
+
+        if (!grant_ctx_of(pamh, ctx, user, session, sizeof(session), pwfp, &g))
+                return -1;
+        r = verify_grant_find(ctx->store, &ctx->conf, &g, &granted);
+        seal_wipe(pwfp, sizeof(pwfp));
+        if (r < 0)
+                pam_syslog(pamh, LOG_WARNING, "user=%s: remembered grants cannot be read, asking for the code: %s",
+                           ctx->user_esc, module_store_error(r));
+        if (r <= 0)
+                return -1;
+        ret = let_through(pamh, o, ctx, user, true, "remembered", METHOD_REMEMBERED);
+        if (ret != PAM_SUCCESS)
+                return ret;
+        ago = (int64_t)g.now - granted;
+        if (ago >= 60)
+                ago -= ago % 60;
+        if (ago < 1)
+                ago = 1;
+        if (ctx->cls == SOURCE_REMOTE)
+                say(pamh, o, PAM_TEXT_INFO, "No code asked: you entered one from %s %s ago.", ctx->source_esc,
+                    util_duration(ago, d, sizeof(d)));
+        else
+                say(pamh, o, PAM_TEXT_INFO, "No code asked: you entered one on this terminal %s ago.",
+                    util_duration(ago, d, sizeof(d)));
+        return ret;
+}
+
+/* After a right code: the grant this login may leave (remember_seconds and the rest). */
+static void leave_grant(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user)
+{
+        struct verify_grant_ctx g;
+        uint8_t pwfp[SEAL_HASH_BYTES];
+        char session[STORE_SERVICE_MAX];
+        int r;
+
+        if (!grant_ctx_of(pamh, ctx, user, session, sizeof(session), pwfp, &g))
+                return;
+        r = verify_grant_after_code(ctx->store, &ctx->conf, &g);
+        seal_wipe(pwfp, sizeof(pwfp));
+        if (r < 0)
+                pam_syslog(pamh, LOG_WARNING, "user=%s: the code is not remembered for source=%s: %s", ctx->user_esc,
+                           ctx->source_esc, module_store_error(r));
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -615,6 +747,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 goto out;
         }
+        if (known && enrolled) {
+                r = try_remembered(pamh, &o, &ctx, user);
+                if (r >= 0) {
+                        ret = r;
+                        goto out;
+                }
+        }
         r = module_ask(pamh, o.forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx.answer);
         if (r != PAM_SUCCESS) {
                 pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx.user_esc,
@@ -648,8 +787,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         report_auth(pamh, &ctx, user, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict),
                     res.method);
         report_audit_of(pamh, &ctx, user, &res);
-        if (res.verdict == VERDICT_OK)
+        if (res.verdict == VERDICT_OK) {
+                leave_grant(pamh, &ctx, user);
                 ret = PAM_SUCCESS;
+        }
 out:
         ctx_release(&ctx);
         return ret;

@@ -287,6 +287,29 @@ static void report_changed(pam_handle_t *pamh, const struct pw_ctx *ctx)
 }
 
 /* record: the updater before this line succeeded; PAM_AUTHTOK is the password now set. */
+/* A new password ends every remembered grant of the user (they are also bound to a
+ * fingerprint of the password, which catches changes made elsewhere). Never fails the
+ * change: it happened already. */
+static void forget_grants(pam_handle_t *pamh, const struct pw_ctx *ctx)
+{
+        struct store *s = NULL;
+        unsigned n = 0;
+        int r;
+
+        r = store_open(ctx->conf.state_dir, false, &s);
+        if (r == -ENOENT)
+                return;
+        if (r >= 0)
+                r = store_forget_grants(s, ctx->user, &n);
+        s = store_close(s);
+        if (r < 0)
+                pam_syslog(pamh, LOG_WARNING, "user=%s: remembered grants not ended at the password change: %s",
+                           ctx->user_esc, module_store_error(r));
+        else if (n)
+                pam_syslog(pamh, LOG_INFO, "user=%s: %u remembered grant(s) ended by the password change", ctx->user_esc,
+                           n);
+}
+
 static int record(pam_handle_t *pamh, const struct options *o, struct pw_ctx *ctx)
 {
         const void *tok = NULL;
@@ -298,6 +321,7 @@ static int record(pam_handle_t *pamh, const struct options *o, struct pw_ctx *ct
                 return PAM_AUTHTOK_ERR;
         }
         report_changed(pamh, ctx);
+        forget_grants(pamh, ctx);
         if (ctx->conf.password_history == 0)
                 return PAM_SUCCESS;
         r = store_open(ctx->conf.state_dir, true, &ctx->store);

@@ -109,10 +109,18 @@ open_session c20 alice
 open_session c21 alice
 open_session c22 alice
 open_session c23 bob
+# a remembered grant of alice's (remember_seconds) and one of bob's
+for u in alice bob; do
+        sqlite3 "$T/state/credentials.db" "INSERT INTO grants(user, source, service, tty, session, pwfp, granted, expires)
+                VALUES('$u', '203.0.113.7', 'sshd', '', '', zeroblob(32), $(date +%s), $(($(date +%s) + 3600)))"
+done
 as alice env XDG_SESSION_ID=c21 "$MLSECCTL" --conf "$CONF" logout --others >"$OUT" 2>&1
 RC=$?
 check "logout --others ends alice's other live sessions and names them, exit 0" \
         eval '[ $RC -eq 0 ] && out_has "Session c20" && out_has "Session c22" && out_has "This session (c21) stays."'
+check "logout --others also ends alice's remembered grants (not bob's), and says so" \
+        eval 'out_has "1 remembered source forgotten: logging in again asks for a code." &&
+                [ "$(sqlite3 "$T/state/credentials.db" "SELECT group_concat(user) FROM grants")" = bob ]'
 check "through logind, and not the current one nor bob's" \
         eval 'mock calls TerminateSession | grep -q "\"c20\"" && mock calls TerminateSession | grep -q "\"c22\"" &&
                 ! mock calls TerminateSession | grep -q "\"c21\"" && ! mock calls TerminateSession | grep -q "\"c23\""'

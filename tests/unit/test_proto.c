@@ -443,6 +443,9 @@ static void full_request(struct proto_request *req, enum proto_method m)
                 strcpy(req->user, "frank");
                 strcpy(req->source, "tty:pts/3");
                 break;
+        case PROTO_ADMIN_FORGET:
+                strcpy(req->user, "hugo");
+                break;
         case PROTO_ADMIN_IMPORT:
                 strcpy(req->user, "gina");
                 strcpy(req->secret, "7JTF23IADGYYYQPQVMZ5O2ZC24");
@@ -495,6 +498,7 @@ static bool has_required(enum proto_method m)
         case PROTO_ADMIN_IMPORT:
         case PROTO_REPORT_EVENT:
         case PROTO_ADMIN_ALERT_ACK:
+        case PROTO_ADMIN_FORGET:
                 return true;
         default:
                 return false;
@@ -508,7 +512,8 @@ static void test_method_names(void **state)
                 "audit",        "audit-verify", "status",          "mfa-begin",    "mfa-confirm",
                 "mfa-devices",  "mfa-remove",   "mfa-disable",     "backup-codes", "backup-regenerate",
                 "verify",       "admin-users",  "admin-reset-mfa", "admin-unlock", "admin-import",
-                "report-event", "admin-alerts", "admin-alert-ack", "notice",       "admin-status"};
+                "report-event", "admin-alerts", "admin-alert-ack", "notice",       "admin-status",
+                "forget",       "admin-forget"};
 
         assert_int_equal(sizeof(names) / sizeof(names[0]), _PROTO_METHOD_MAX);
         enum proto_method m = PROTO_PING;

@@ -579,7 +579,7 @@ static void test_migrate_v2_keeps_every_row(void **state)
         assert_int_equal(store_checkpoint(s), 0);
         s = store_close(s);
         assert_int_equal(header_u32(f->db, HEADER_USER_VERSION), STORE_SCHEMA_VERSION);
-        assert_int_equal(STORE_SCHEMA_VERSION, 4);
+        assert_int_equal(STORE_SCHEMA_VERSION, 5);
 }
 
 /* The grace start is recorded once: later starts give back the first; it is per user and

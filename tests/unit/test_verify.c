@@ -1079,6 +1079,79 @@ static void test_password_ok_forgets_the_source_failures(void **state)
         assert_string_equal(verify_method_to_string(METHOD_PASSWORD), "password");
 }
 
+/* ---- remembered grants ---- */
+
+static void test_grants_rules(void **state)
+{
+        struct fixture *f = *state;
+        uint8_t fp[SEAL_HASH_BYTES], other[SEAL_HASH_BYTES];
+        struct verify_grant_ctx g = {.user = "alice", .source = SRC, .cls = SOURCE_REMOTE, .service = "sshd",
+                                     .tty = "", .session = "", .pwfp = fp, .now = T0};
+        int64_t at = 0;
+
+        memset(fp, 7, sizeof(fp));
+        memset(other, 8, sizeof(other));
+        /* off by default: nothing left, nothing found */
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 0);
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        f->c.remember_seconds = 600;
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 1);
+        g.now = T0 + 599;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 1);
+        assert_int_equal(at, T0);
+        g.now = T0 + 600;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0); /* ended */
+        g.now = T0 + 10;
+        /* bound to user, address, service and password */
+        g.user = "bob";
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        g.user = "alice";
+        g.source = "192.0.2.99";
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        g.source = SRC;
+        g.service = "sudo";
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        g.service = "sshd";
+        g.pwfp = other;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        g.pwfp = fp;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 1);
+        /* a lower remember_seconds applies to the grant made before */
+        f->c.remember_seconds = 5;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        f->c.remember_seconds = 600;
+        /* remember_services: only those listed */
+        f->c.remember_services.n = 1;
+        snprintf(f->c.remember_services.item[0], CONF_ITEM_MAX, "sudo");
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        f->c.remember_services.n = 0;
+        /* remote:unknown never leaves one */
+        g.source = SOURCE_UNKNOWN_REMOTE;
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 0);
+        /* local: off unless remember_tty_seconds, and only with a terminal and a session */
+        g.source = "tty:pts/3";
+        g.cls = SOURCE_LOCAL;
+        g.tty = "pts/3";
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 0);
+        f->c.remember_tty_seconds = 60;
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 0); /* no session */
+        g.session = "100@5000";
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 1);
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 1);
+        g.session = "100@5001";
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        g.session = "100@5000";
+        g.tty = "pts/4";
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        /* removing a device ends every grant of the user */
+        assert_int_equal(store_remove_device(f->s, "alice", "phone"), 0);
+        g.tty = "pts/3";
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        g = (struct verify_grant_ctx){.user = "alice", .source = SRC, .cls = SOURCE_REMOTE, .service = "sshd",
+                                      .tty = "", .session = "", .pwfp = fp, .now = T0 + 10};
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_enrolled, teardown)
 
 int main(void)
@@ -1128,6 +1201,7 @@ int main(void)
                 T(test_wrong_passwords_count_like_wrong_codes),
                 T(test_wrong_passwords_lock_the_network_never_the_console),
                 T(test_password_ok_forgets_the_source_failures),
+                T(test_grants_rules),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
