@@ -80,16 +80,16 @@ configure_rootfs() {
         # stock /etc/pam.d/sshd under that name
         ln -s sshd "$R/usr/sbin/sshd-test"
         cp "$R/etc/pam.d/sshd" "$R/etc/pam.d/sshd-test"
+        # INSTALL section 4: mlsec's drop-in next to Debian's stock sshd_config, which the
+        # test's sshd reads after its own port and address (sshd keeps the first value)
+        install -m 0644 "$TOP/conf/sshd_config.d/mlsec.conf" "$R/etc/ssh/sshd_config.d/mlsec.conf"
         cat >"$R/etc/ssh/sshd_test_config" <<EOF
 Port $PORT
 ListenAddress 127.0.0.1
-UsePAM yes
-KbdInteractiveAuthentication yes
-AuthenticationMethods keyboard-interactive
-PasswordAuthentication no
 PubkeyAuthentication no
 PermitRootLogin no
 PidFile /run/sshd-test.pid
+Include /etc/ssh/sshd_config
 EOF
         cat >"$R/etc/systemd/system/sshd-test.service" <<EOF
 [Unit]

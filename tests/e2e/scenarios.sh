@@ -124,6 +124,30 @@ scenario_install() {
                         grep -A1 -x pam_systemd.so | grep -qx pam_mlsec.so &&
                         ! grep -q pam_mlsec '$R/etc/pam.d/common-session-noninteractive'"
         check "sysusers.d: the group mlsec-admin exists" bash -c "nsenter -t $L -a getent group mlsec-admin >/dev/null"
+        # INSTALL against the container's real files
+        check "INSTALL: the sshd drop-in with Debian's stock sshd_config passes sshd -t" \
+                bash -c "nsenter -t $L -a sshd -t -f /etc/ssh/sshd_config"
+        cin sshd -T -f /etc/ssh/sshd_config -C user=alice,host=localhost,addr=127.0.0.1 >"$W/sshd-T" 2>&1
+        check "INSTALL: with the drop-in, sshd -T says kbdinteractiveauthentication yes, usepam yes, printlastlog no" \
+                bash -c "grep -qx 'kbdinteractiveauthentication yes' '$W/sshd-T' && grep -qx 'usepam yes' '$W/sshd-T' &&
+                        grep -qx 'printlastlog no' '$W/sshd-T' && grep -qx 'authenticationmethods keyboard-interactive' '$W/sshd-T'"
+        mv "$R/etc/ssh/sshd_config.d/mlsec.conf" "$W/mlsec-dropin"
+        cin sshd -T -f /etc/ssh/sshd_config -C user=alice,host=localhost,addr=127.0.0.1 >"$W/sshd-T" 2>&1
+        mv "$W/mlsec-dropin" "$R/etc/ssh/sshd_config.d/mlsec.conf"
+        check "INSTALL: why a drop-in: Debian's stock sshd_config alone says kbdinteractiveauthentication no" \
+                grep -qx 'kbdinteractiveauthentication no' "$W/sshd-T"
+        check "INSTALL: conf/pam.d/login keeps every line of the container's /etc/pam.d/login, in order" \
+                python3 - "$R/etc/pam.d/login" "$TOP/conf/pam.d/login" <<'PYEOF'
+import re, sys
+norm = lambda p: [re.sub(r"\s+", " ", l.strip()) for l in open(p) if l.strip() and not l.lstrip().startswith("#")]
+debian, ours = norm(sys.argv[1]), norm(sys.argv[2])
+it = iter(ours)
+missing = [l for l in debian if not any(l == o for o in it)]
+assert not missing, ("missing or out of order", missing)
+PYEOF
+        check "INSTALL: no 'groupadd mlsec-admin' (the sysusers step made it); the documented usermod works" \
+                bash -c "! grep -Eq 'groupadd( --system)? mlsec-admin' '$TOP/INSTALL' &&
+                        grep -q 'usermod -aG mlsec-admin' '$TOP/INSTALL'"
         check "mlsecd.socket listens, mlsecd.service waits for the first request" \
                 bash -c "[ \"\$(nsenter -t $L -a systemctl is-active mlsecd.socket)\" = active ] &&
                         [ \"\$(nsenter -t $L -a systemctl is-active mlsecd.service)\" = inactive ]"
@@ -405,6 +429,8 @@ scenario_notice() {
                 'Warning: no backup codes left; run "mlsecctl backup-codes regenerate" for new ones.'
         check "ssh lena: the notice is shown once" \
                 test "$(grep -c '^There were 2 failed login attempts' "$W/out")" = 1
+        check "ssh lena: one 'Last login:' line, mlsec's (the drop-in turns sshd's PrintLastLog off)" \
+                test "$(grep -c '^Last login:' "$W/out")" = 1
         if ! grep -q "^There were 2 failed" "$W/out"; then sed 's/^/# out: /' "$W/out"; fi
 }
 

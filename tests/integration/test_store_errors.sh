@@ -55,6 +55,9 @@ check "missing key file: refused, the log says which file is missing" \
 mv "$T/secret.key.away" "$T/keys/secret.key"
 
 # --- a corrupt file ---
+# everything in the file itself first: a page 1 still in the WAL would hide the damage
+sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+rm -f "$STATE/credentials.db-wal" "$STATE/credentials.db-shm"
 cp -p "$DB" "$T/db.good"
 printf 'this is not a database at all, not even close to one....................' |
         dd of="$DB" conv=notrunc 2>/dev/null
