@@ -159,8 +159,25 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define SESSION_SET  "UPDATE sessions SET closed_us = ?2, end_reason = ?3, ended_by_uid = ?4"
 #define NEWEST_ONE   " ORDER BY time_us DESC, id DESC LIMIT 1"
 #define NEWEST_N     " ORDER BY time_us DESC, id DESC LIMIT ?5"
-/* a login that got through: a code (ok), or no MFA under unenrolled = allow (skipped) */
-#define LOGIN_OK "result IN ('ok', 'skipped')"
+/* The one rule of which login attempts count as a login, wherever activity.db is asked for
+ * one (the overview's and the user list's last login, the login notice, the rules' previous
+ * success, the places seen): an auth row that got through the auth stack, "ok" (whatever the
+ * method) or "skipped" (no MFA, let through under unenrolled = allow), unless the account
+ * stack refused it right after. pam_mlsec's account.c reports such a refusal as a failed
+ * attempt (its REASON_* words) of the same user, service and remote host, the next attempt
+ * from there and within seconds; then nobody got in. Failed attempts are counted apart, each
+ * refusal among them. For an unaliased events row; the refusal is looked up on the index of
+ * failed logins, the attempts between on the index of logins. */
+#define LOGIN_REFUSAL_WINDOW_US "30000000"
+#define LOGIN_OK                                                                                                       \
+        "(result IN ('ok', 'skipped') AND NOT EXISTS (SELECT 1 FROM events AS refusal"                                 \
+        " WHERE refusal.kind = 'auth' AND refusal.result = 'fail' AND refusal.user = events.user"                      \
+        " AND refusal.time_us >= events.time_us AND refusal.time_us <= events.time_us + " LOGIN_REFUSAL_WINDOW_US      \
+        " AND refusal.reason IN ('mfa-required', 'grace-expired', 'policy-error')"                                     \
+        " AND refusal.service = events.service AND refusal.rhost = events.rhost"                                       \
+        " AND NOT EXISTS (SELECT 1 FROM events AS other WHERE other.kind = 'auth' AND other.user = events.user"        \
+        " AND other.time_us > events.time_us AND other.time_us < refusal.time_us"                                      \
+        " AND other.service = events.service AND other.rhost = events.rhost)))"
 /* where a login came from: its client address, else its remote host */
 #define LOGIN_ADDR "(CASE WHEN ip != '' THEN ip ELSE rhost END)"
 /* USER's successful logins since ?2 but the one with event id ?3 */
@@ -273,18 +290,17 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_USERS] = "SELECT u.user, e.time_us, e.service, e.rhost, e.ip, e.tty"
                      " FROM (SELECT DISTINCT user FROM events WHERE kind = 'auth' AND user != '') AS u"
                      " LEFT JOIN events AS e ON e.id = (SELECT id FROM events"
-                     " WHERE kind = 'auth' AND user = u.user AND result = 'ok'"
-                     " ORDER BY time_us DESC, id DESC LIMIT 1)"
+                     " WHERE kind = 'auth' AND user = u.user AND " LOGIN_OK " ORDER BY time_us DESC, id DESC LIMIT 1)"
                      " ORDER BY u.user LIMIT ?2",
-        [ST_LAST_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND result = 'ok'"
+        [ST_LAST_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK
                           " AND service != ?2 ORDER BY time_us DESC, id DESC LIMIT 1",
         [ST_COUNT_FAILED] = "SELECT count(*) FROM events"
                             " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2",
         /* ?2: at or before this time, ?3: not this event, ?4: not this service */
-        [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+        [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND " LOGIN_OK " AND user = ?1"
                             " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
                             " ORDER BY time_us DESC, id DESC LIMIT 1",
-        [ST_PREV_LOCATED] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+        [ST_PREV_LOCATED] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND " LOGIN_OK " AND user = ?1"
                             " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
                             " AND geo_latitude IS NOT NULL AND geo_longitude IS NOT NULL"
                             " ORDER BY time_us DESC, id DESC LIMIT 1",

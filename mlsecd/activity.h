@@ -19,6 +19,12 @@
 
 struct activity;
 
+/* A login, a "successful login", wherever this file speaks of one (last login, the notice,
+ * the rules): an auth event with result "ok" (whatever the method) or "skipped" (no MFA, let
+ * through under unenrolled = allow), unless the account stack refused it right after: the
+ * next attempt of the same user, service and remote host, within 30 seconds, failed with
+ * reason mfa-required, grace-expired or policy-error. One rule, written once in activity.c. */
+
 /* Where a login came from, as the geo database said when it was stored. */
 struct activity_place {
         bool stored; /* false: stored before locations were, or without a lookup */
@@ -127,9 +133,7 @@ int activity_last_login(struct activity *a, const char *user, const char *exclud
 /* Failed login attempts of USER after SINCE_US. */
 int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret);
 
-/* The login notice. A successful login is an auth event with result "ok" (a code) or
- * "skipped" (no MFA, let through under unenrolled = allow: after the password in the
- * documented stacks). Each returns -ENOENT when there is no such login.
+/* The login notice. Each returns -ENOENT when there is no such login.
  * activity_login_get: the successful login of USER with event id ID.
  * activity_recent_login: USER's newest successful login through SERVICE at or after SINCE_US
  * from the same source: the client address IP or the remote host RHOST is the login's (either

@@ -894,9 +894,8 @@ static void test_users(void **state)
         assert_int_equal(activity_users(f->a, 10, &u, &n), 0);
         assert_int_equal(n, 2);
         assert_string_equal(u[0].user, "alice");
-        assert_int_equal(u[0].last_login_us, 0);
-        assert_string_equal(u[0].ip, "");
-        assert_string_equal(u[0].service, "");
+        assert_int_equal(u[0].last_login_us, T0 + 2500); /* let in without a code: a login */
+        assert_string_equal(u[0].ip, "192.0.2.7");
         assert_string_equal(u[1].user, "carol");
         assert_int_equal(u[1].last_login_us, T0 + 3000);
         assert_string_equal(u[1].ip, "198.51.100.3");
@@ -963,6 +962,77 @@ static void test_last_login_and_failures_since(void **state)
         assert_int_equal(activity_last_login(f->a, "carol", NULL, &last, NULL), -ENOENT);
         assert_int_equal(activity_last_login(f->a, NULL, NULL, &last, NULL), -EINVAL);
         assert_int_equal(activity_count_failed(NULL, "alice", 0, &n), -EINVAL);
+}
+
+/* Which attempts count as a login, asked the same way by every question of a last or a
+ * previous login: ok and skipped do, fail does not, and a skipped one the account stack
+ * refused right after (the next attempt of the same user, service and remote host, within
+ * 30 s) does not either. */
+static void test_login_rule(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e, last, ok, skipped;
+        struct activity_user *u = NULL;
+        struct activity_login l;
+        uint64_t n = 0;
+        size_t nu = 0;
+
+        ok = make_login(f, T0, "alice", "ok");
+        assert_true(store(f, &ok));
+        e = make_login(f, T0 + 1000000, "alice", "fail");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 2000000, "alice", "error"); /* not a word of the rule */
+        assert_true(store(f, &e));
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
+        assert_string_equal(last.id, ok.id);
+
+        skipped = make_login(f, T0 + 3000000, "alice", "skipped");
+        strcpy(skipped.method, "none");
+        strcpy(skipped.reason, "unenrolled");
+        assert_true(store(f, &skipped));
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
+        assert_string_equal(last.id, skipped.id);
+        assert_int_equal(activity_previous_login(f->a, "alice", NULL, NULL, &l), 0);
+        assert_string_equal(l.event.id, skipped.id);
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 9000000, NULL, NULL, false, &l), 0);
+        assert_string_equal(l.event.id, skipped.id);
+        assert_int_equal(activity_login_get(f->a, "alice", skipped.id, &l), 0);
+        assert_int_equal(activity_users(f->a, 10, &u, &nu), 0);
+        assert_int_equal(nu, 1);
+        assert_int_equal(u[0].last_login_us, T0 + 3000000);
+        free(u);
+        u = NULL;
+
+        /* a refusal from another host, too late, or after another attempt: still a login */
+        e = make_login(f, T0 + 4000000, "alice", "fail");
+        strcpy(e.reason, "mfa-required");
+        strcpy(e.rhost, "elsewhere.example.org");
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 3000000 + 31000000, "alice", "fail");
+        strcpy(e.reason, "mfa-required");
+        assert_true(store(f, &e));
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
+        assert_string_equal(last.id, skipped.id);
+        e = make_login(f, T0 + 2500000, "alice", "fail"); /* after ok, before skipped */
+        strcpy(e.reason, "policy-error");
+        assert_true(store(f, &e));
+
+        /* refused right after: nobody got in, and the refusal is a failed attempt since */
+        e = make_login(f, T0 + 3500000, "alice", "fail");
+        strcpy(e.reason, "grace-expired");
+        assert_true(store(f, &e));
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
+        assert_string_equal(last.id, ok.id);
+        assert_int_equal(activity_previous_login(f->a, "alice", NULL, NULL, &l), 0);
+        assert_string_equal(l.event.id, ok.id);
+        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 9000000, NULL, NULL, false, &l), 0);
+        assert_string_equal(l.event.id, ok.id);
+        assert_int_equal(activity_login_get(f->a, "alice", skipped.id, &l), -ENOENT);
+        assert_int_equal(activity_count_failed(f->a, "alice", last.time_us, &n), 0);
+        assert_int_equal(n, 5); /* a wrong code and four refusals; "error" is no failure */
+        assert_int_equal(activity_users(f->a, 10, &u, &nu), 0);
+        assert_int_equal(u[0].last_login_us, T0);
+        free(u);
 }
 
 /* ---- places (schema 2) ------------------------------------------------------------ */
@@ -1698,6 +1768,7 @@ int main(void)
                 TO(test_prune),
                 TO(test_users),
                 TO(test_last_login_and_failures_since),
+                TO(test_login_rule),
                 TO(test_place_stored),
                 T(test_migration_keeps_rows),
                 T(test_migration_2_to_3_keeps_rows),
