@@ -162,22 +162,23 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 /* The one rule of which login attempts count as a login, wherever activity.db is asked for
  * one (the overview's and the user list's last login, the login notice, the rules' previous
  * success, the places seen): an auth row that got through the auth stack, "ok" (whatever the
- * method) or "skipped" (no MFA, let through under unenrolled = allow), unless the account
+ * method), or "skipped" (no MFA, let through under unenrolled = allow) unless the account
  * stack refused it right after. pam_mlsec's account.c reports such a refusal as a failed
  * attempt (its REASON_* words) of the same user, service and remote host, the next attempt
  * from there and within seconds; then nobody got in. Failed attempts are counted apart, each
- * refusal among them. For an unaliased events row; the refusal is looked up on the index of
- * failed logins, the attempts between on the index of logins. */
+ * refusal among them. For an unaliased events row. The refusal is looked up on the index of
+ * failed logins from the skipped row on: the first failure after it is the refusal when
+ * there is one, and a user without MFA has few other failures to walk past. */
 #define LOGIN_REFUSAL_WINDOW_US "30000000"
 #define LOGIN_OK                                                                                                       \
-        "(result IN ('ok', 'skipped') AND NOT EXISTS (SELECT 1 FROM events AS refusal"                                 \
+        "(result = 'ok' OR (result = 'skipped' AND NOT EXISTS (SELECT 1 FROM events AS refusal"                        \
         " WHERE refusal.kind = 'auth' AND refusal.result = 'fail' AND refusal.user = events.user"                      \
         " AND refusal.time_us >= events.time_us AND refusal.time_us <= events.time_us + " LOGIN_REFUSAL_WINDOW_US      \
         " AND refusal.reason IN ('mfa-required', 'grace-expired', 'policy-error')"                                     \
         " AND refusal.service = events.service AND refusal.rhost = events.rhost"                                       \
-        " AND NOT EXISTS (SELECT 1 FROM events AS other WHERE other.kind = 'auth' AND other.user = events.user"        \
+        " AND NOT EXISTS (SELECT 1 FROM events AS other WHERE other.kind = 'auth' AND other.user = events.user"       \
         " AND other.time_us > events.time_us AND other.time_us < refusal.time_us"                                      \
-        " AND other.service = events.service AND other.rhost = events.rhost)))"
+        " AND other.service = events.service AND other.rhost = events.rhost))))"
 /* where a login came from: its client address, else its remote host */
 #define LOGIN_ADDR "(CASE WHEN ip != '' THEN ip ELSE rhost END)"
 /* USER's successful logins since ?2 but the one with event id ?3 */

@@ -20,8 +20,8 @@
 struct activity;
 
 /* A login, a "successful login", wherever this file speaks of one (last login, the notice,
- * the rules): an auth event with result "ok" (whatever the method) or "skipped" (no MFA, let
- * through under unenrolled = allow), unless the account stack refused it right after: the
+ * the rules): an auth event with result "ok" (whatever the method), or "skipped" (no MFA, let
+ * through under unenrolled = allow) unless the account stack refused it right after: the
  * next attempt of the same user, service and remote host, within 30 seconds, failed with
  * reason mfa-required, grace-expired or policy-error. One rule, written once in activity.c. */
 

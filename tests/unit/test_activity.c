@@ -968,71 +968,87 @@ static void test_last_login_and_failures_since(void **state)
  * previous login: ok and skipped do, fail does not, and a skipped one the account stack
  * refused right after (the next attempt of the same user, service and remote host, within
  * 30 s) does not either. */
+static struct mlsec_event skipped_at(struct fixture *f, int64_t t)
+{
+        struct mlsec_event e = make_login(f, t, "alice", "skipped");
+
+        strcpy(e.method, "none");
+        strcpy(e.reason, "unenrolled");
+        assert_true(store(f, &e));
+        return e;
+}
+
+static void fail_at(struct fixture *f, int64_t t, const char *reason, const char *rhost)
+{
+        struct mlsec_event e = make_login(f, t, "alice", "fail");
+
+        snprintf(e.reason, sizeof(e.reason), "%s", reason);
+        if (rhost)
+                snprintf(e.rhost, sizeof(e.rhost), "%s", rhost);
+        assert_true(store(f, &e));
+}
+
+/* alice's newest login by each question; all agree on ID (NULL: none) */
+static void newest_is(struct fixture *f, const struct mlsec_event *want)
+{
+        struct activity_user *u = NULL;
+        struct activity_login l;
+        struct mlsec_event last;
+        size_t n = 0;
+
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
+        assert_string_equal(last.id, want->id);
+        assert_int_equal(activity_previous_login(f->a, "alice", NULL, NULL, &l), 0);
+        assert_string_equal(l.event.id, want->id);
+        assert_int_equal(activity_prev_success(f->a, "alice", INT64_MAX, NULL, NULL, false, &l), 0);
+        assert_string_equal(l.event.id, want->id);
+        assert_int_equal(activity_login_get(f->a, "alice", want->id, &l), 0);
+        assert_int_equal(activity_users(f->a, 10, &u, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(u[0].last_login_us, want->time_us);
+        free(u);
+}
+
 static void test_login_rule(void **state)
 {
         struct fixture *f = *state;
-        struct mlsec_event e, last, ok, skipped;
-        struct activity_user *u = NULL;
+        struct mlsec_event e, ok, sk1, sk2, sk3;
         struct activity_login l;
         uint64_t n = 0;
-        size_t nu = 0;
 
         ok = make_login(f, T0, "alice", "ok");
         assert_true(store(f, &ok));
-        e = make_login(f, T0 + 1000000, "alice", "fail");
-        assert_true(store(f, &e));
+        fail_at(f, T0 + 1000000, "wrong code", NULL);
         e = make_login(f, T0 + 2000000, "alice", "error"); /* not a word of the rule */
         assert_true(store(f, &e));
-        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
-        assert_string_equal(last.id, ok.id);
+        newest_is(f, &ok);
 
-        skipped = make_login(f, T0 + 3000000, "alice", "skipped");
-        strcpy(skipped.method, "none");
-        strcpy(skipped.reason, "unenrolled");
-        assert_true(store(f, &skipped));
-        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
-        assert_string_equal(last.id, skipped.id);
-        assert_int_equal(activity_previous_login(f->a, "alice", NULL, NULL, &l), 0);
-        assert_string_equal(l.event.id, skipped.id);
-        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 9000000, NULL, NULL, false, &l), 0);
-        assert_string_equal(l.event.id, skipped.id);
-        assert_int_equal(activity_login_get(f->a, "alice", skipped.id, &l), 0);
-        assert_int_equal(activity_users(f->a, 10, &u, &nu), 0);
-        assert_int_equal(nu, 1);
-        assert_int_equal(u[0].last_login_us, T0 + 3000000);
-        free(u);
-        u = NULL;
+        sk1 = skipped_at(f, T0 + 3000000);
+        newest_is(f, &sk1);
+        /* a refusal from another host, or too late: not this one's */
+        fail_at(f, T0 + 4000000, "mfa-required", "elsewhere.example.org");
+        fail_at(f, T0 + 3000000 + 31000000, "mfa-required", NULL);
+        newest_is(f, &sk1);
 
-        /* a refusal from another host, too late, or after another attempt: still a login */
-        e = make_login(f, T0 + 4000000, "alice", "fail");
-        strcpy(e.reason, "mfa-required");
-        strcpy(e.rhost, "elsewhere.example.org");
-        assert_true(store(f, &e));
-        e = make_login(f, T0 + 3000000 + 31000000, "alice", "fail");
-        strcpy(e.reason, "mfa-required");
-        assert_true(store(f, &e));
-        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
-        assert_string_equal(last.id, skipped.id);
-        e = make_login(f, T0 + 2500000, "alice", "fail"); /* after ok, before skipped */
-        strcpy(e.reason, "policy-error");
-        assert_true(store(f, &e));
+        /* a refusal after another attempt from there is that attempt's */
+        sk2 = skipped_at(f, T0 + 40000000);
+        fail_at(f, T0 + 41000000, "error", NULL);
+        fail_at(f, T0 + 42000000, "policy-error", NULL);
+        newest_is(f, &sk2);
 
         /* refused right after: nobody got in, and the refusal is a failed attempt since */
-        e = make_login(f, T0 + 3500000, "alice", "fail");
-        strcpy(e.reason, "grace-expired");
+        sk3 = skipped_at(f, T0 + 50000000);
+        fail_at(f, T0 + 50500000, "grace-expired", NULL);
+        newest_is(f, &sk2);
+        assert_int_equal(activity_login_get(f->a, "alice", sk3.id, &l), -ENOENT);
+        assert_int_equal(activity_count_failed(f->a, "alice", sk2.time_us, &n), 0);
+        assert_int_equal(n, 3); /* error, policy-error (of that attempt), grace-expired */
+
+        /* a login with a code is one whatever follows */
+        e = make_login(f, T0 + 60000000, "alice", "ok");
         assert_true(store(f, &e));
-        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
-        assert_string_equal(last.id, ok.id);
-        assert_int_equal(activity_previous_login(f->a, "alice", NULL, NULL, &l), 0);
-        assert_string_equal(l.event.id, ok.id);
-        assert_int_equal(activity_prev_success(f->a, "alice", T0 + 9000000, NULL, NULL, false, &l), 0);
-        assert_string_equal(l.event.id, ok.id);
-        assert_int_equal(activity_login_get(f->a, "alice", skipped.id, &l), -ENOENT);
-        assert_int_equal(activity_count_failed(f->a, "alice", last.time_us, &n), 0);
-        assert_int_equal(n, 5); /* a wrong code and four refusals; "error" is no failure */
-        assert_int_equal(activity_users(f->a, 10, &u, &nu), 0);
-        assert_int_equal(u[0].last_login_us, T0);
-        free(u);
+        fail_at(f, T0 + 60500000, "policy-error", NULL);
+        newest_is(f, &e);
 }
 
 /* ---- places (schema 2) ------------------------------------------------------------ */
