@@ -155,6 +155,7 @@ refused_all() {
         done <<'EOF'
 users
 users --json
+users --unknown
 reset-mfa alice --reason x
 unlock bob
 unlock bob --source 198.51.100.9
