@@ -764,6 +764,7 @@ enum {
         P_RHOST = 1u << 25,
         P_IP = 1u << 26,
         P_LOGIN = 1u << 27,
+        P_UNKNOWN = 1u << 28,
 };
 
 static const struct {
@@ -798,6 +799,7 @@ static const struct {
         {"rhost", P_RHOST},
         {"ip", P_IP},
         {"login", P_LOGIN},
+        {"unknown", P_UNKNOWN},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -817,7 +819,7 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_BACKUP_CODES] = P_USER,
         [PROTO_BACKUP_REGENERATE] = P_CODE,
         [PROTO_VERIFY] = P_CODE | P_COMBINED | P_SERVICE | P_TTY,
-        [PROTO_ADMIN_USERS] = 0,
+        [PROTO_ADMIN_USERS] = P_UNKNOWN | P_LIMIT,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
         [PROTO_ADMIN_IMPORT] =
@@ -1093,6 +1095,8 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         req->replace = json_object_get_boolean(v);
                 else if (bit == P_OPEN)
                         req->open_only = json_object_get_boolean(v);
+                else if (bit == P_UNKNOWN)
+                        req->unknown = json_object_get_boolean(v);
                 else
                         req->include_closed = json_object_get_boolean(v);
                 return 0;
@@ -1307,6 +1311,8 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
         }
         if (r >= 0 && (allowed & P_OPEN) && req->open_only)
                 r = add(p, "open", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_UNKNOWN) && req->unknown)
+                r = add(p, "unknown", json_object_new_boolean(1));
         if (r >= 0 && (allowed & P_ALERT) && req->alert > 0)
                 r = add(p, "alert", json_object_new_int64(req->alert));
         for (size_t i = 0; r >= 0 && i < sizeof(param_names) / sizeof(param_names[0]); i++) {

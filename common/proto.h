@@ -53,8 +53,12 @@ enum proto_method {
                                   *  "message","backup_left","lock_started","lock_remaining","lock_user_wide",
                                   *  "device"?,"drift_seconds"? (drift),"password_len"? (combined)}; the
                                   *  caller's own account */
-        PROTO_ADMIN_USERS,       /* {} -> {"users":[{"user","mfa_enabled","devices","backup_codes_left",
-                                  *  "lockouts":[..],"last_login_us"?,"last_login_from"?}]}; admins */
+        PROTO_ADMIN_USERS,       /* {"unknown"?,"limit"?} -> {"users":[{"user","mfa_enabled","devices",
+                                  *  "backup_codes_left","lockouts":[..],"last_login_us"?,"last_login_from"?,
+                                  *  "last_login_service"?}],"truncated"?,"unknown_names","unknown_attempts",
+                                  *  ...}; with "unknown": {"unknown":[{"user","attempts","last_attempt_us",
+                                  *  "last_attempt_from"}],"more",...} instead of "users" (mlsecctl(1));
+                                  *  admins */
         PROTO_ADMIN_RESET_MFA,   /* {"user","reason"} -> {"user","devices_removed"}; admins */
         PROTO_ADMIN_UNLOCK,      /* {"user","source"?} -> {"user","lockouts_removed"}; admins */
         PROTO_ADMIN_IMPORT,      /* {"user","secret","digits","period","device"?,"last_step"?,"scratch_codes"?,
@@ -144,6 +148,7 @@ struct proto_request {
         char rhost[EVENT_HOST_MAX];      /* "rhost": text (notice: the session's remote host) */
         char ip[EVENT_IP_MAX];           /* "ip": an IPv4 or IPv6 address (notice: the client's) */
         char login[EVENT_ID_LEN + 1];    /* "login": an event id, 32 lower-case hex digits */
+        bool unknown;                    /* "unknown": admin-users: the names tried that are no account */
 };
 
 /* Overwrite the secrets a request may carry (code, secret, scratch codes). */

@@ -159,8 +159,26 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == ACTIVITY_SCHEMA_VER
 #define SESSION_SET  "UPDATE sessions SET closed_us = ?2, end_reason = ?3, ended_by_uid = ?4"
 #define NEWEST_ONE   " ORDER BY time_us DESC, id DESC LIMIT 1"
 #define NEWEST_N     " ORDER BY time_us DESC, id DESC LIMIT ?5"
-/* a login that got through: a code (ok), or no MFA under unenrolled = allow (skipped) */
-#define LOGIN_OK "result IN ('ok', 'skipped')"
+/* The one rule of which login attempts count as a login, wherever activity.db is asked for
+ * one (the overview's and the user list's last login, the login notice, the rules' previous
+ * success, the places seen): an auth row that got through the auth stack, "ok" (whatever the
+ * method), or "skipped" (no MFA, let through under unenrolled = allow) unless the account
+ * stack refused it right after. pam_mlsec's account.c reports such a refusal as a failed
+ * attempt (its REASON_* words) of the same user, service and remote host, the next attempt
+ * from there and within seconds; then nobody got in. Failed attempts are counted apart, each
+ * refusal among them. For an unaliased events row. The refusal is looked up on the index of
+ * failed logins from the skipped row on: the first failure after it is the refusal when
+ * there is one, and a user without MFA has few other failures to walk past. */
+#define LOGIN_REFUSAL_WINDOW_US "30000000"
+#define LOGIN_OK                                                                                                       \
+        "(result = 'ok' OR (result = 'skipped' AND NOT EXISTS (SELECT 1 FROM events AS refusal"                        \
+        " WHERE refusal.kind = 'auth' AND refusal.result = 'fail' AND refusal.user = events.user"                      \
+        " AND refusal.time_us >= events.time_us AND refusal.time_us <= events.time_us + " LOGIN_REFUSAL_WINDOW_US      \
+        " AND refusal.reason IN ('mfa-required', 'grace-expired', 'policy-error')"                                     \
+        " AND refusal.service = events.service AND refusal.rhost = events.rhost"                                       \
+        " AND NOT EXISTS (SELECT 1 FROM events AS other WHERE other.kind = 'auth' AND other.user = events.user"        \
+        " AND other.time_us > events.time_us AND other.time_us < refusal.time_us"                                      \
+        " AND other.service = events.service AND other.rhost = events.rhost))))"
 /* where a login came from: its client address, else its remote host */
 #define LOGIN_ADDR "(CASE WHEN ip != '' THEN ip ELSE rhost END)"
 /* USER's successful logins since ?2 but the one with event id ?3 */
@@ -196,6 +214,7 @@ enum stmt_id {
         ST_PRUNE_EVENTS,
         ST_PRUNE_SESSIONS,
         ST_USERS,
+        ST_USERS_TOTAL,
         ST_LAST_LOGIN,
         ST_COUNT_FAILED,
         ST_PREV_SUCCESS,
@@ -268,23 +287,30 @@ static const char *const stmt_sql[_ST_MAX] = {
         [ST_PRUNE_EVENTS] = "DELETE FROM events WHERE time_us < ?1",
         /* a session closes after it opens: opened_us < ?1 lets the index find them */
         [ST_PRUNE_SESSIONS] = "DELETE FROM sessions WHERE opened_us < ?1 AND closed_us > 0 AND closed_us < ?1",
-        /* every user of a login row (the login index gives them in order), each with the row of
-         * its newest successful login, if any */
-        [ST_USERS] = "SELECT u.user, e.time_us, e.service, e.rhost, e.ip, e.tty"
-                     " FROM (SELECT DISTINCT user FROM events WHERE kind = 'auth' AND user != '') AS u"
-                     " LEFT JOIN events AS e ON e.id = (SELECT id FROM events"
-                     " WHERE kind = 'auth' AND user = u.user AND result = 'ok'"
-                     " ORDER BY time_us DESC, id DESC LIMIT 1)"
-                     " ORDER BY u.user LIMIT ?2",
-        [ST_LAST_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND result = 'ok'"
+        /* every name of a login row, once (GROUP BY on the login index), with its attempts,
+         * the source of the newest (a bare column of max(): that row's), whether one was
+         * recorded with a uid, and its newest login not through ?1 (again max()'s row). Names
+         * seen as accounts first, so that LIMIT ?2 cuts the others. */
+        [ST_USERS] = "SELECT n.user, n.attempts, n.last_us, n.last_from, n.with_uid,"
+                     " l.time_us, l.service, l.rhost, l.ip, l.tty"
+                     " FROM (SELECT user, count(*) AS attempts, max(time_us) AS last_us,"
+                     " (CASE WHEN ip != '' THEN ip WHEN rhost != '' THEN rhost ELSE tty END) AS last_from,"
+                     " sum(uid >= 0) AS with_uid"
+                     " FROM events WHERE kind = 'auth' AND user != '' GROUP BY user) AS n"
+                     " LEFT JOIN (SELECT user, max(time_us) AS time_us, service, rhost, ip, tty FROM events"
+                     " WHERE kind = 'auth' AND user != '' AND " LOGIN_OK " AND service != ?1 GROUP BY user) AS l"
+                     " ON l.user = n.user"
+                     " ORDER BY n.with_uid = 0, n.user LIMIT ?2",
+        [ST_USERS_TOTAL] = "SELECT count(DISTINCT user), count(*) FROM events WHERE kind = 'auth' AND user != ''",
+        [ST_LAST_LOGIN] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND user = ?1 AND " LOGIN_OK
                           " AND service != ?2 ORDER BY time_us DESC, id DESC LIMIT 1",
         [ST_COUNT_FAILED] = "SELECT count(*) FROM events"
                             " WHERE kind = 'auth' AND result = 'fail' AND user = ?1 AND time_us > ?2",
         /* ?2: at or before this time, ?3: not this event, ?4: not this service */
-        [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+        [ST_PREV_SUCCESS] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND " LOGIN_OK " AND user = ?1"
                             " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
                             " ORDER BY time_us DESC, id DESC LIMIT 1",
-        [ST_PREV_LOCATED] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND result = 'ok' AND user = ?1"
+        [ST_PREV_LOCATED] = "SELECT " LOGIN_COLS " FROM events WHERE kind = 'auth' AND " LOGIN_OK " AND user = ?1"
                             " AND time_us <= ?2 AND event_id != ?3 AND service != ?4"
                             " AND geo_latitude IS NOT NULL AND geo_longitude IS NOT NULL"
                             " ORDER BY time_us DESC, id DESC LIMIT 1",
@@ -1220,22 +1246,28 @@ static int copy_text_or_null(sqlite3_stmt *st, int col, char *out, size_t outlen
 static int user_from_row(sqlite3_stmt *st, void *p)
 {
         struct activity_user *u = p;
+        int64_t attempts = 0, with_uid = 0;
         int r;
 
         *u = (struct activity_user){.last_login_us = 0};
-        if ((r = COPY_TEXT(st, 0, u->user)) < 0)
+        if ((r = COPY_TEXT(st, 0, u->user)) < 0 || (r = copy_int(st, 1, &attempts)) < 0 ||
+            (r = copy_int(st, 2, &u->last_attempt_us)) < 0 || (r = COPY_TEXT(st, 3, u->last_attempt_from)) < 0 ||
+            (r = copy_int(st, 4, &with_uid)) < 0)
                 return r;
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL && (r = copy_int(st, 1, &u->last_login_us)) < 0)
+        u->attempts = attempts > 0 ? (uint64_t)attempts : 0;
+        u->was_account = with_uid > 0;
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL && (r = copy_int(st, 5, &u->last_login_us)) < 0)
                 return r;
-        if ((r = copy_text_or_null(st, 2, u->service, sizeof(u->service))) < 0 ||
-            (r = copy_text_or_null(st, 3, u->rhost, sizeof(u->rhost))) < 0 ||
-            (r = copy_text_or_null(st, 4, u->ip, sizeof(u->ip))) < 0 ||
-            (r = copy_text_or_null(st, 5, u->tty, sizeof(u->tty))) < 0)
+        if ((r = copy_text_or_null(st, 6, u->service, sizeof(u->service))) < 0 ||
+            (r = copy_text_or_null(st, 7, u->rhost, sizeof(u->rhost))) < 0 ||
+            (r = copy_text_or_null(st, 8, u->ip, sizeof(u->ip))) < 0 ||
+            (r = copy_text_or_null(st, 9, u->tty, sizeof(u->tty))) < 0)
                 return r;
         return 0;
 }
 
-int activity_users(struct activity *a, unsigned limit, struct activity_user **ret, size_t *ret_n)
+int activity_users(struct activity *a, const char *exclude_service, unsigned limit, struct activity_user **ret,
+                   size_t *ret_n)
 {
         void *v = NULL;
         size_t n = 0;
@@ -1243,11 +1275,33 @@ int activity_users(struct activity *a, unsigned limit, struct activity_user **re
 
         if (!a || limit == 0 || !ret || !ret_n)
                 return -EINVAL;
-        r = list(a, ST_USERS, NULL, limit, sizeof(**ret), user_from_row, &v, &n);
+        /* the "user" of list() is ?1: here the service left out */
+        r = list(a, ST_USERS, exclude_service ? exclude_service : "", limit, sizeof(**ret), user_from_row, &v, &n);
         if (r < 0)
                 return r;
         *ret = v;
         *ret_n = n;
+        return 0;
+}
+
+int activity_users_total(struct activity *a, uint64_t *ret_names, uint64_t *ret_attempts)
+{
+        _cleanup_reset_ sqlite3_stmt *st = NULL;
+        int64_t names = 0, attempts = 0;
+        int r;
+
+        if (!a || !ret_names || !ret_attempts)
+                return -EINVAL;
+        r = stmt_get(a, ST_USERS_TOTAL, &st);
+        if (r < 0)
+                return r;
+        r = stmt_step(st);
+        if (r <= 0)
+                return r < 0 ? r : -EIO;
+        if ((r = copy_int(st, 0, &names)) < 0 || (r = copy_int(st, 1, &attempts)) < 0)
+                return r;
+        *ret_names = names > 0 ? (uint64_t)names : 0;
+        *ret_attempts = attempts > 0 ? (uint64_t)attempts : 0;
         return 0;
 }
 

@@ -19,6 +19,12 @@
 
 struct activity;
 
+/* A login, a "successful login", wherever this file speaks of one (last login, the notice,
+ * the rules): an auth event with result "ok" (whatever the method), or "skipped" (no MFA, let
+ * through under unenrolled = allow) unless the account stack refused it right after: the
+ * next attempt of the same user, service and remote host, within 30 seconds, failed with
+ * reason mfa-required, grace-expired or policy-error. One rule, written once in activity.c. */
+
 /* Where a login came from, as the geo database said when it was stored. */
 struct activity_place {
         bool stored; /* false: stored before locations were, or without a lookup */
@@ -90,18 +96,29 @@ int activity_logins(struct activity *a, const char *user, unsigned limit, bool f
                     size_t *ret_n);
 int activity_sessions(struct activity *a, const char *user, bool include_closed, unsigned limit,
                       struct activity_session **ret, size_t *ret_n);
-/* Every user that has a login row, sorted by name, at most LIMIT (> 0), each with its
- * newest successful login (last_login_us 0 and empty strings when there is none). *ret is
+/* Every name login attempts were made for (auth rows with a user: an invalid name is
+ * recorded as ""), each once, with how many attempts, the newest and where it came from,
+ * whether one of them was recorded with a uid (the name was an account then), and its newest
+ * login not through EXCLUDE_SERVICE (NULL: any; last_login_us 0 and empty strings when there
+ * is none). The names with a uid come first, then the others, each part sorted by name; at
+ * most LIMIT (> 0) in all. One GROUP BY over the login rows, whatever their number. *ret is
  * malloc'd (free(); NULL when *ret_n is 0). */
 struct activity_user {
         char user[EVENT_USER_MAX];
+        uint64_t attempts;                      /* auth rows of the name, of every result */
+        int64_t last_attempt_us;                /* the newest of them */
+        char last_attempt_from[EVENT_HOST_MAX]; /* its client address, else remote host, else tty */
+        bool was_account;                       /* one of them was recorded with a uid */
         int64_t last_login_us;
         char service[EVENT_SERVICE_MAX];
         char rhost[EVENT_HOST_MAX];
         char ip[EVENT_IP_MAX];
         char tty[EVENT_TTY_MAX];
 };
-int activity_users(struct activity *a, unsigned limit, struct activity_user **ret, size_t *ret_n);
+int activity_users(struct activity *a, const char *exclude_service, unsigned limit, struct activity_user **ret,
+                   size_t *ret_n);
+/* How many names activity_users lists without a limit, and their attempts. */
+int activity_users_total(struct activity *a, uint64_t *ret_names, uint64_t *ret_attempts);
 
 /* The open session with this logind id; -ENOENT if none. */
 int activity_session_get(struct activity *a, const char *logind_id, struct activity_session *ret);
@@ -127,9 +144,7 @@ int activity_last_login(struct activity *a, const char *user, const char *exclud
 /* Failed login attempts of USER after SINCE_US. */
 int activity_count_failed(struct activity *a, const char *user, int64_t since_us, uint64_t *ret);
 
-/* The login notice. A successful login is an auth event with result "ok" (a code) or
- * "skipped" (no MFA, let through under unenrolled = allow: after the password in the
- * documented stacks). Each returns -ENOENT when there is no such login.
+/* The login notice. Each returns -ENOENT when there is no such login.
  * activity_login_get: the successful login of USER with event id ID.
  * activity_recent_login: USER's newest successful login through SERVICE at or after SINCE_US
  * from the same source: the client address IP or the remote host RHOST is the login's (either

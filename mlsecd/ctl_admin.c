@@ -30,8 +30,13 @@ static const struct {
         const char *help;
 } helps[] = {
         {"users", "Usage: mlsecctl admin users [--json]\n"
-                  "Every user the credential store knows or mlsecd has recorded a login of: MFA state, devices,\n"
-                  "backup codes left, locked sources and the last successful login (when, from where).\n"},
+                  "       mlsecctl admin users --unknown [--limit N] [--json]\n"
+                  "Every user (an account, enrolled, or one that logged in) the credential store knows or mlsecd\n"
+                  "has recorded a login attempt of: MFA state, devices, backup codes left, locked sources and the\n"
+                  "last successful login (when, from where). Names that were only tried and are no account are\n"
+                  "counted in one line at the end.\n"
+                  "  --unknown   those names instead, most attempts first: attempts, the last one, from where\n"
+                  "  --limit N   with --unknown, at most N of them (1..1000, default 100)\n"},
         {"reset-mfa", "Usage: mlsecctl admin reset-mfa USER --reason TEXT [--json]\n"
                       "Account recovery: remove every device and backup code of USER. The reason is required; it\n"
                       "goes into the audit log with who did it, and USER is told at the next login. Under\n"
@@ -63,7 +68,8 @@ static const char admin_help[] =
         "Usage: mlsecctl admin COMMAND ...   (root and members of admin_group)\n"
         "\n"
         "Through mlsecd:\n"
-        "  users                                   every user: MFA, devices, backup codes, lockouts, last login\n"
+        "  users [--unknown]                       every user: MFA, devices, backup codes, lockouts, last login;\n"
+        "                                          --unknown: the names tried that are no account\n"
         "  reset-mfa USER --reason TEXT            remove USER's devices and backup codes (account recovery)\n"
         "  unlock USER [--source SOURCE]           lift lockouts and forget failures\n"
         "  history|sessions|audit [--user NAME]    every user's activity (or NAME's)\n"
@@ -197,6 +203,38 @@ static void locks_text(const struct proto_obj *u, char *out, size_t len)
         proto_obj_free(ls);
 }
 
+static unsigned long long get_count(const struct proto_obj *res, const char *key)
+{
+        int64_t v = ctl_get_int(res, key, 0);
+
+        return v > 0 ? (unsigned long long)v : 0;
+}
+
+/* "12 names that do not exist were tried (187 attempts)" */
+static void unknown_count(const struct proto_obj *res)
+{
+        unsigned long long names = get_count(res, "unknown_names"), attempts = get_count(res, "unknown_attempts");
+
+        printf("%llu %s tried (%llu attempt%s)", names,
+               names == 1 ? "name that does not exist was" : "names that do not exist were", attempts,
+               attempts == 1 ? "" : "s");
+}
+
+/* What a listing of admin-users did not look at, or looked at less closely. */
+static void users_notes(const struct proto_obj *res)
+{
+        unsigned long long unverified = get_count(res, "unknown_unverified"),
+                           not_read = get_count(res, "names_not_read");
+
+        if (unverified > 0)
+                printf("Note: %llu of the names were not looked up (too many for one listing); no attempt with them "
+                       "found an account.\n",
+                       unverified);
+        if (not_read > 0)
+                printf("Note: %llu more names (%llu attempts) in activity.db were not looked at.\n", not_read,
+                       get_count(res, "attempts_not_read"));
+}
+
 static void users_table(const struct proto_obj *res)
 {
         struct proto_obj *us = proto_obj_get(res, "users");
@@ -205,11 +243,8 @@ static void users_table(const struct proto_obj *res)
         struct ctl_table *t;
         bool truncated = false;
 
-        if (n == 0) {
+        if (n == 0)
                 printf("No users enrolled or recorded.\n");
-                proto_obj_free(us);
-                return;
-        }
         t = ctl_table_new(7, "USER", "MFA", "DEVICES", "BACKUP", "LOCKED", "LAST LOGIN", "FROM");
         for (size_t i = 0; i < n; i++) {
                 struct proto_obj *u = proto_array_get(us, i);
@@ -230,29 +265,99 @@ static void users_table(const struct proto_obj *res)
                               tm > 0 ? ctl_get_str(u, "last_login_from") : "-");
                 proto_obj_free(u);
         }
-        ctl_table_print(stdout, t, NULL);
+        if (n > 0)
+                ctl_table_print(stdout, t, NULL);
         ctl_table_free(t);
+        /* an attacker's dictionary is one line, whatever its size */
+        if (get_count(res, "unknown_names") > 0) {
+                unknown_count(res);
+                printf("; see mlsecctl admin users --unknown\n");
+        }
         (void)proto_obj_get_bool(res, "truncated", &truncated);
         if (truncated)
                 printf("\nNote: only the first %zu users fit in one reply.\n", n);
+        users_notes(res);
+        proto_obj_free(us);
+}
+
+static void unknown_table(const struct proto_obj *res)
+{
+        struct proto_obj *us = proto_obj_get(res, "unknown");
+        size_t n = proto_array_len(us);
+        unsigned long long more = get_count(res, "more");
+        int64_t now = time(NULL);
+        struct ctl_table *t;
+
+        if (get_count(res, "unknown_names") == 0) {
+                printf("No names that do not exist were tried.\n");
+                users_notes(res);
+                proto_obj_free(us);
+                return;
+        }
+        unknown_count(res);
+        printf("%s\n", n > 0 ? ", most attempts first:" : ".");
+        t = ctl_table_new(4, "USER", "ATTEMPTS", "LAST ATTEMPT", "FROM");
+        for (size_t i = 0; i < n; i++) {
+                struct proto_obj *u = proto_array_get(us, i);
+                int64_t tm = ctl_get_int(u, "last_attempt_us", 0) / 1000000;
+                char tb[64], ab[64], attempts[24], last[160];
+
+                snprintf(attempts, sizeof(attempts), "%lld", (long long)ctl_get_int(u, "attempts", 0));
+                snprintf(last, sizeof(last), "%s (%s)", ctl_fmt_time(tm, tb, sizeof(tb)),
+                         ctl_fmt_ago(tm, now, ab, sizeof(ab)));
+                ctl_table_add(t, ctl_get_str(u, "user"), attempts, last, ctl_get_str(u, "last_attempt_from"));
+                proto_obj_free(u);
+        }
+        if (n > 0)
+                ctl_table_print(stdout, t, NULL);
+        ctl_table_free(t);
+        if (more > 0)
+                printf("... and %llu more; --limit N shows up to %d.\n", more, PROTO_LIMIT_MAX);
+        users_notes(res);
         proto_obj_free(us);
 }
 
 static int cmd_users(struct ctl *c, int argc, char **argv)
 {
+        static const struct option opts[] = {{"unknown", no_argument, NULL, 'u'},
+                                             {"limit", required_argument, NULL, 'n'},
+                                             {"json", no_argument, NULL, 'j'},
+                                             {0}};
         struct proto_request req = {.method = PROTO_ADMIN_USERS};
         struct proto_obj *res = NULL;
-        struct admin_opts o;
-        int r;
+        unsigned long long v;
+        char *end;
+        int opt;
 
-        r = parse_opts(c, argc, argv, 1, "users", "", &o);
-        if (r)
-                return r;
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+                switch (opt) {
+                case 'u':
+                        req.unknown = true;
+                        break;
+                case 'n':
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno || *end || optarg[0] == '-' || v < 1 || v > PROTO_LIMIT_MAX)
+                                return ctl_usage_error("--limit must be 1..%d", PROTO_LIMIT_MAX);
+                        req.limit = (unsigned)v;
+                        break;
+                case 'j':
+                        c->json = true;
+                        break;
+                default:
+                        return ctl_usage_error("invalid option for 'admin users'");
+                }
+        }
+        if (optind != argc)
+                return ctl_usage_error("unexpected argument '%s'", argv[optind]);
+        if (req.limit && !req.unknown)
+                return ctl_usage_error("--limit goes with --unknown");
         if (!caller_is_admin(c))
                 return refuse(c, "list users");
         if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
-        return ctl_print_or_json(c, res, users_table);
+        return ctl_print_or_json(c, res, req.unknown ? unknown_table : users_table);
 }
 
 /* ---- admin reset-mfa ---- */

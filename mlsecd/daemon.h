@@ -110,6 +110,10 @@ void handle_mfa_expire(struct daemon *d, int64_t now_us);
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len);
 
+/* handlers_users.c: admin-users (the caller is an admin): the users, or with "unknown" the
+ * names only tried. */
+int handle_admin_users(struct daemon *d, const struct proto_request *req, char *out, size_t max, size_t *ret_len);
+
 /* The spool's state {"dir","pending","bad","reserve_ready","reserve_slots","counter",
  * "lost_audit","lost_other"} as O's "spool" (admin-status, and an administrator's overview). */
 int handle_spool_status(struct daemon *d, struct proto_obj *o);

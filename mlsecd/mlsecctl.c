@@ -34,6 +34,7 @@ static const char usage_text[] =
         "\n"
         "Administration through mlsecd (root and members of admin_group):\n"
         "  admin users                                 every user: MFA, devices, backup codes, lockouts, last login\n"
+        "  admin users --unknown [--limit N]           the names tried that are no account, most attempts first\n"
         "  admin reset-mfa USER --reason TEXT          remove USER's devices and backup codes; USER is told\n"
         "  admin forget USER                           end USER's remembered sources\n"
         "  admin unlock USER [--source SOURCE]         lift lockouts and forget failures (root: directly\n"

@@ -50,7 +50,7 @@ assert {"alice", "bob", "carol", "dave", "frank"} <= set(u), u
 a, c, dv = u["alice"], u["carol"], u["dave"]
 assert a["mfa_enabled"] is True and a["devices"] == 1 and a["backup_codes_left"] == 10 and a["lockouts"] == [], a
 assert a["last_login_from"] == "203.0.113.7" and a["last_login_us"] > 0, a
-assert c["mfa_enabled"] is False and c["devices"] == 0 and "last_login_us" not in c, c
+assert c["mfa_enabled"] is False and c["devices"] == 0 and c["last_login_from"] == "/dev/tty4", c
 assert dv["mfa_enabled"] is True and "last_login_us" not in dv, dv
 assert [x["user"] for x in d["users"]] == sorted(x["user"] for x in d["users"])
 '
@@ -58,7 +58,8 @@ actl adm1 admin users
 check "as an aligned table with a header, relative times and 'never'" \
         eval 'head -n1 "$OUT" | grep -Eq "^USER +MFA +DEVICES +BACKUP +LOCKED +LAST LOGIN +FROM$" &&
                 grep -Eq "^alice +on +1 +10 +- +[0-9-]+ [0-9:]+ [A-Z]+ \(just now\) +203.0.113.7$" "$OUT" &&
-                grep -Eq "^carol +off +0 +0 +- +never" "$OUT" &&
+                grep -Eq "^carol +off +0 +0 +- +[0-9-]+ [0-9:]+ [A-Z]+ \(just now\) +/dev/tty4$" "$OUT" &&
+                grep -Eq "^dave +on +1 +0 +- +never +-$" "$OUT" &&
                 [ "$(awk "NR > 1 {print index(\$0, \"never\") + index(\$0, \"(\")}" "$OUT" | sort -u | wc -l)" -le 2 ]'
 ctl admin users --json >"$OUT"
 check "root lists users too" json 'assert any(x["user"] == "alice" for x in d["users"])'
@@ -154,6 +155,7 @@ refused_all() {
         done <<'EOF'
 users
 users --json
+users --unknown
 reset-mfa alice --reason x
 unlock bob
 unlock bob --source 198.51.100.9

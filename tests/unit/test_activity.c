@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -857,19 +858,23 @@ static void test_prune(void **state)
         assert_int_equal(activity_prune(NULL, cut, &deleted), -EINVAL);
 }
 
-/* Every user of a login row, sorted, each with its newest successful login; session and
- * audit rows alone do not make a user; a user without a success has none. */
+/* Every name of a login row, each with its attempts, the newest one's source, whether one
+ * was recorded with a uid, and its newest login (mlsecctl's code checks aside); session and
+ * audit rows alone make no name; names with a uid first, each part by name. */
 static void test_users(void **state)
 {
         struct fixture *f = *state;
         struct activity_user *u = NULL;
         struct mlsec_event e;
+        uint64_t names = 9, attempts = 9;
         size_t n = 0;
 
-        assert_int_equal(activity_users(f->a, 10, &u, &n), 0);
+        assert_int_equal(activity_users(f->a, "mlsecctl", 10, &u, &n), 0);
         assert_int_equal(n, 0);
         free(u);
         u = NULL;
+        assert_int_equal(activity_users_total(f->a, &names, &attempts), 0);
+        assert_true(names == 0 && attempts == 0);
 
         e = make_login(f, T0 + 1000, "carol", "ok");
         strcpy(e.ip, "198.51.100.1");
@@ -878,6 +883,9 @@ static void test_users(void **state)
         strcpy(e.ip, "198.51.100.3");
         strcpy(e.service, "login");
         assert_true(store(f, &e));
+        e = make_login(f, T0 + 3500, "carol", "ok"); /* a settings change's code check: no login */
+        strcpy(e.service, "mlsecctl");
+        assert_true(store(f, &e));
         e = make_login(f, T0 + 5000, "carol", "fail"); /* newer, but a failure */
         strcpy(e.ip, "203.0.113.66");
         assert_true(store(f, &e));
@@ -885,34 +893,69 @@ static void test_users(void **state)
         assert_true(store(f, &e));
         e = make_login(f, T0 + 2500, "alice", "skipped");
         assert_true(store(f, &e));
-        e = make_login(f, T0 + 2600, "", "fail"); /* an invalid name was tried: no user */
+        e = make_login(f, T0 + 2600, "", "fail"); /* an invalid name was tried: no name */
+        assert_true(store(f, &e));
+        /* a name that was never an account (no uid): after the others */
+        e = make_login(f, T0 + 2700, "admin", "fail");
+        e.uid = -1;
+        e.ip[0] = '\0';
+        assert_true(store(f, &e));
+        e = make_login(f, T0 + 2800, "admin", "fail");
+        e.uid = -1;
+        e.ip[0] = e.rhost[0] = '\0';
+        strcpy(e.tty, "tty3");
         assert_true(store(f, &e));
         e = make_session(f, EVENT_SESSION_OPEN, T0 + 4000, "dave", "7", "pts/1");
         assert_true(store(f, &e));
         audit_add(f, T0 + 4100, "erin", "mfa-reset", "by root");
 
-        assert_int_equal(activity_users(f->a, 10, &u, &n), 0);
-        assert_int_equal(n, 2);
+        assert_int_equal(activity_users(f->a, "mlsecctl", 10, &u, &n), 0);
+        assert_int_equal(n, 3);
         assert_string_equal(u[0].user, "alice");
-        assert_int_equal(u[0].last_login_us, 0);
-        assert_string_equal(u[0].ip, "");
-        assert_string_equal(u[0].service, "");
+        assert_true(u[0].was_account);
+        assert_int_equal(u[0].attempts, 2);
+        assert_int_equal(u[0].last_attempt_us, T0 + 2500);
+        assert_string_equal(u[0].last_attempt_from, "192.0.2.7");
+        assert_int_equal(u[0].last_login_us, T0 + 2500); /* let in without a code: a login */
+        assert_string_equal(u[0].ip, "192.0.2.7");
         assert_string_equal(u[1].user, "carol");
+        assert_int_equal(u[1].attempts, 4);
+        assert_int_equal(u[1].last_attempt_us, T0 + 5000);
+        assert_string_equal(u[1].last_attempt_from, "203.0.113.66");
         assert_int_equal(u[1].last_login_us, T0 + 3000);
         assert_string_equal(u[1].ip, "198.51.100.3");
         assert_string_equal(u[1].service, "login");
         assert_string_equal(u[1].rhost, "client.example.org");
         assert_string_equal(u[1].tty, "ssh");
+        assert_string_equal(u[2].user, "admin");
+        assert_false(u[2].was_account);
+        assert_int_equal(u[2].attempts, 2);
+        assert_int_equal(u[2].last_attempt_us, T0 + 2800);
+        assert_string_equal(u[2].last_attempt_from, "tty3"); /* the newest one's: no address, no host */
+        assert_int_equal(u[2].last_login_us, 0);
+        assert_string_equal(u[2].service, "");
         free(u);
         u = NULL;
 
-        assert_int_equal(activity_users(f->a, 1, &u, &n), 0);
-        assert_int_equal(n, 1);
-        assert_string_equal(u[0].user, "alice");
+        /* without a service left out, the code check is carol's newest login */
+        assert_int_equal(activity_users(f->a, NULL, 10, &u, &n), 0);
+        assert_int_equal(u[1].last_login_us, T0 + 3500);
         free(u);
+        u = NULL;
 
-        assert_int_equal(activity_users(f->a, 0, &u, &n), -EINVAL);
-        assert_int_equal(activity_users(NULL, 5, &u, &n), -EINVAL);
+        /* a limit cuts the names without a uid first */
+        assert_int_equal(activity_users(f->a, "mlsecctl", 2, &u, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(u[0].user, "alice");
+        assert_string_equal(u[1].user, "carol");
+        free(u);
+        assert_int_equal(activity_users_total(f->a, &names, &attempts), 0);
+        assert_int_equal(names, 3);
+        assert_int_equal(attempts, 8);
+
+        assert_int_equal(activity_users(f->a, NULL, 0, &u, &n), -EINVAL);
+        assert_int_equal(activity_users(NULL, NULL, 5, &u, &n), -EINVAL);
+        assert_int_equal(activity_users_total(NULL, &names, &attempts), -EINVAL);
 }
 
 /* The overview: the newest successful login (mlsecctl's own code checks aside) and the
@@ -963,6 +1006,93 @@ static void test_last_login_and_failures_since(void **state)
         assert_int_equal(activity_last_login(f->a, "carol", NULL, &last, NULL), -ENOENT);
         assert_int_equal(activity_last_login(f->a, NULL, NULL, &last, NULL), -EINVAL);
         assert_int_equal(activity_count_failed(NULL, "alice", 0, &n), -EINVAL);
+}
+
+/* Which attempts count as a login, asked the same way by every question of a last or a
+ * previous login: ok and skipped do, fail does not, and a skipped one the account stack
+ * refused right after (the next attempt of the same user, service and remote host, within
+ * 30 s) does not either. */
+static struct mlsec_event skipped_at(struct fixture *f, int64_t t)
+{
+        struct mlsec_event e = make_login(f, t, "alice", "skipped");
+
+        strcpy(e.method, "none");
+        strcpy(e.reason, "unenrolled");
+        assert_true(store(f, &e));
+        return e;
+}
+
+static void fail_at(struct fixture *f, int64_t t, const char *reason, const char *rhost)
+{
+        struct mlsec_event e = make_login(f, t, "alice", "fail");
+
+        snprintf(e.reason, sizeof(e.reason), "%s", reason);
+        if (rhost)
+                snprintf(e.rhost, sizeof(e.rhost), "%s", rhost);
+        assert_true(store(f, &e));
+}
+
+/* alice's newest login by each question; all agree on ID (NULL: none) */
+static void newest_is(struct fixture *f, const struct mlsec_event *want)
+{
+        struct activity_user *u = NULL;
+        struct activity_login l;
+        struct mlsec_event last;
+        size_t n = 0;
+
+        assert_int_equal(activity_last_login(f->a, "alice", NULL, &last, NULL), 0);
+        assert_string_equal(last.id, want->id);
+        assert_int_equal(activity_previous_login(f->a, "alice", NULL, NULL, &l), 0);
+        assert_string_equal(l.event.id, want->id);
+        assert_int_equal(activity_prev_success(f->a, "alice", INT64_MAX, NULL, NULL, false, &l), 0);
+        assert_string_equal(l.event.id, want->id);
+        assert_int_equal(activity_login_get(f->a, "alice", want->id, &l), 0);
+        assert_int_equal(activity_users(f->a, NULL, 10, &u, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(u[0].last_login_us, want->time_us);
+        free(u);
+}
+
+static void test_login_rule(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event e, ok, sk1, sk2, sk3;
+        struct activity_login l;
+        uint64_t n = 0;
+
+        ok = make_login(f, T0, "alice", "ok");
+        assert_true(store(f, &ok));
+        fail_at(f, T0 + 1000000, "wrong code", NULL);
+        e = make_login(f, T0 + 2000000, "alice", "error"); /* not a word of the rule */
+        assert_true(store(f, &e));
+        newest_is(f, &ok);
+
+        sk1 = skipped_at(f, T0 + 3000000);
+        newest_is(f, &sk1);
+        /* a refusal from another host, or too late: not this one's */
+        fail_at(f, T0 + 4000000, "mfa-required", "elsewhere.example.org");
+        fail_at(f, T0 + 3000000 + 31000000, "mfa-required", NULL);
+        newest_is(f, &sk1);
+
+        /* a refusal after another attempt from there is that attempt's */
+        sk2 = skipped_at(f, T0 + 40000000);
+        fail_at(f, T0 + 41000000, "error", NULL);
+        fail_at(f, T0 + 42000000, "policy-error", NULL);
+        newest_is(f, &sk2);
+
+        /* refused right after: nobody got in, and the refusal is a failed attempt since */
+        sk3 = skipped_at(f, T0 + 50000000);
+        fail_at(f, T0 + 50500000, "grace-expired", NULL);
+        newest_is(f, &sk2);
+        assert_int_equal(activity_login_get(f->a, "alice", sk3.id, &l), -ENOENT);
+        assert_int_equal(activity_count_failed(f->a, "alice", sk2.time_us, &n), 0);
+        assert_int_equal(n, 3); /* error, policy-error (of that attempt), grace-expired */
+
+        /* a login with a code is one whatever follows */
+        e = make_login(f, T0 + 60000000, "alice", "ok");
+        assert_true(store(f, &e));
+        fail_at(f, T0 + 60500000, "policy-error", NULL);
+        newest_is(f, &e);
 }
 
 /* ---- places (schema 2) ------------------------------------------------------------ */
@@ -1671,6 +1801,59 @@ static void test_notice_bounds(void **state)
         assert_int_equal(n, ACTIVITY_FAILURES_MAX - 5);
 }
 
+/* The names of an attacked host: 100,000 attempts of 10,000 names that are no account, and
+ * a few users with logins among them, read in one query in under a second (generous: a
+ * quarter of that here, with the row inserts), with the right counts. */
+static void test_users_at_scale(void **state)
+{
+        struct fixture *f = *state;
+        struct activity_user *u = NULL;
+        uint64_t names = 0, attempts = 0, sum = 0;
+        struct timespec t0, t1;
+        struct mlsec_event e;
+        double s;
+        size_t n = 0;
+
+        raw_exec(f, "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 99999)"
+                    " INSERT INTO events(event_id, kind, time_us, user, uid, service, rhost, ip, tty, method,"
+                    " result, reason, session, pid)"
+                    " SELECT printf('%032x', 1000000 + i), 'auth', 1700000000000000 + i, printf('dict%05d', i % 10000),"
+                    " -1, 'sshd', '', printf('203.0.%d.%d', i / 256 % 256, i % 256), '', 'none', 'fail',"
+                    " 'unknown user', '', 1 FROM c");
+        for (int i = 0; i < 3; i++) {
+                e = make_login(f, T0 + i, i == 0 ? "alice" : i == 1 ? "bob" : "carol", "ok");
+                assert_true(store(f, &e));
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(activity_users(f->a, "mlsecctl", 20000, &u, &n), 0);
+        assert_int_equal(activity_users_total(f->a, &names, &attempts), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        print_message("activity_users over 100003 attempts of 10003 names: %.3f s\n", s);
+        assert_true(s < 1.0);
+        assert_int_equal(n, 10003);
+        assert_int_equal(names, 10003);
+        assert_int_equal(attempts, 100003);
+        /* the accounts first, then the names that never were one */
+        assert_string_equal(u[0].user, "alice");
+        assert_true(u[0].was_account && u[0].last_login_us == T0);
+        assert_string_equal(u[3].user, "dict00000");
+        assert_false(u[3].was_account);
+        assert_int_equal(u[3].last_login_us, 0);
+        for (size_t i = 3; i < n; i++)
+                sum += u[i].attempts;
+        assert_int_equal(sum, 100000);
+        assert_int_equal(u[n - 1].attempts, 10);
+        assert_int_equal(u[n - 1].last_attempt_us, 1700000000000000LL + 99999);
+        assert_string_equal(u[n - 1].last_attempt_from, "203.0.134.159"); /* the newest attempt's */
+        free(u);
+        u = NULL;
+        /* bounded: the limit cuts */
+        assert_int_equal(activity_users(f->a, "mlsecctl", 100, &u, &n), 0);
+        assert_int_equal(n, 100);
+        free(u);
+}
+
 int main(void)
 {
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1698,6 +1881,7 @@ int main(void)
                 TO(test_prune),
                 TO(test_users),
                 TO(test_last_login_and_failures_since),
+                TO(test_login_rule),
                 TO(test_place_stored),
                 T(test_migration_keeps_rows),
                 T(test_migration_2_to_3_keeps_rows),
@@ -1710,6 +1894,7 @@ int main(void)
                 TO(test_notice_failures_between),
                 TO(test_notice_place_seen),
                 TO(test_notice_bounds),
+                TO(test_users_at_scale),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

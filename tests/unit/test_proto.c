@@ -463,6 +463,10 @@ static void full_request(struct proto_request *req, enum proto_method m)
                 strcpy(req->event_id, "fedcba9876543210fedcba9876543210");
                 strcpy(req->note, "not me — I was asleep \"then\"");
                 break;
+        case PROTO_ADMIN_USERS:
+                req->unknown = true;
+                req->limit = 100;
+                break;
         case PROTO_ADMIN_ALERTS:
                 strcpy(req->user, "gina");
                 req->limit = 7;

@@ -253,6 +253,20 @@ static void test_new_country_first_and_local(void **state)
         assert_string_equal(ok_at(f, T0 + 6 * S, "bob", SYD, k, sizeof(k)), "new-country impossible-travel");
 }
 
+/* A login let in without a code (skipped, before MFA was set up) is an earlier login: the
+ * first one with a code is judged against it. A skipped login is not judged itself. */
+static void test_skipped_is_earlier_login(void **state)
+{
+        struct fixture *f = *state;
+        struct mlsec_event sk = login_ev(f, T0, "dora", "skipped", "none");
+        struct geo_place s = SYD;
+        char k[128];
+
+        strcpy(sk.reason, "unenrolled");
+        assert_string_equal(judge(f, &sk, &s, k, sizeof(k)), "");
+        assert_string_equal(ok_at(f, T0 + 60 * S, "dora", BER, k, sizeof(k)), "new-country impossible-travel");
+}
+
 static void test_failure_burst(void **state)
 {
         struct fixture *f = *state;
@@ -353,11 +367,17 @@ int main(void)
 {
 #define J(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_speed),        cmocka_unit_test(test_travel),
-                cmocka_unit_test(test_burst),        cmocka_unit_test(test_after_lockout),
-                cmocka_unit_test(test_utf8_tail),    J(test_new_country_and_travel),
-                J(test_new_country_first_and_local), J(test_failure_burst),
-                J(test_after_lockout_judged),        J(test_backup_code),
+                cmocka_unit_test(test_speed),
+                cmocka_unit_test(test_travel),
+                cmocka_unit_test(test_burst),
+                cmocka_unit_test(test_after_lockout),
+                cmocka_unit_test(test_utf8_tail),
+                J(test_new_country_and_travel),
+                J(test_new_country_first_and_local),
+                J(test_skipped_is_earlier_login),
+                J(test_failure_burst),
+                J(test_after_lockout_judged),
+                J(test_backup_code),
                 J(test_rules_off_and_twice),
         };
 
