@@ -1646,13 +1646,9 @@ int store_list_grants(struct store *s, const char *user, int64_t now, struct sto
             sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
                 return bind_error(s);
         while ((r = db_step(st)) > 0) {
-                struct store_grant *grown = reallocarray(out, n + 1, sizeof(*out));
-
-                if (!grown) {
-                        r = -ENOMEM;
+                r = grow((void **)&out, n, sizeof(*out));
+                if (r < 0)
                         break;
-                }
-                out = grown;
                 r = grant_from_row(st, &out[n]);
                 if (r < 0)
                         break;
