@@ -23,6 +23,9 @@ struct ctl {
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "mlsecctl: WHAT: strerror" on stderr; returns EXIT_FAILURE. */
 int ctl_fail(const char *what, int r);
+/* Why store_open (ctl_store_why) or seal_key_load (ctl_key_why) failed with R, for people. */
+const char *ctl_store_why(int r);
+const char *ctl_key_why(int r);
 /* "2026-11-28 20:01:02 UTC" in local time, "never" for t <= 0 (seconds). */
 const char *ctl_fmt_time(int64_t t, char *buf, size_t len);
 /* "3 hours ago", "just now", "in 2 minutes" relative to NOW (seconds). */
@@ -81,3 +84,4 @@ void ctl_alerts_status(const struct proto_obj *res, const char *warn, const char
 
 /* ctl_password.c: password (through PAM, service passwd). */
 int ctl_password(struct ctl *c, int argc, char **argv);
+

@@ -139,6 +139,21 @@ const char *ctl_fmt_ago(int64_t t, int64_t now, char *buf, size_t len)
         return buf;
 }
 
+const char *ctl_store_why(int r)
+{
+        return r == -ENOENT    ? "no credential store yet (nobody is enrolled)"
+               : r == -EPERM   ? "unsafe owner or mode (must be owned by root, not writable by others)"
+               : r == -EBADMSG ? "not a valid credential store, or written by a newer mlsec"
+                               : strerror(-r);
+}
+
+const char *ctl_key_why(int r)
+{
+        return r == -EPERM    ? "unsafe owner or mode (must be root 0600)"
+               : r == -EINVAL ? "wrong size (must be 32 bytes)"
+                              : strerror(-r);
+}
+
 /* Open store and key as root. The key is created on first enrolment only. */
 static int open_admin(struct ctl *c, bool create, struct store **ret_s, struct seal_key **ret_k)
 {
@@ -151,20 +166,14 @@ static int open_admin(struct ctl *c, bool create, struct store **ret_s, struct s
         r = store_open(c->conf.state_dir, create, ret_s);
         if (r < 0) {
                 fprintf(stderr, "mlsecctl: cannot open %s/%s: %s\n", c->conf.state_dir, STORE_DB_NAME,
-                        r == -ENOENT    ? "no credential store yet (nobody is enrolled)"
-                        : r == -EPERM   ? "unsafe owner or mode (must be owned by root, not writable by others)"
-                        : r == -EBADMSG ? "not a valid credential store, or written by a newer mlsec"
-                                        : strerror(-r));
+                        ctl_store_why(r));
                 return r;
         }
         if (!ret_k)
                 return 0;
         r = seal_key_load(c->conf.key_file, create, ret_k);
         if (r < 0) {
-                fprintf(stderr, "mlsecctl: cannot load key file %s: %s\n", c->conf.key_file,
-                        r == -EPERM    ? "unsafe owner or mode (must be root 0600)"
-                        : r == -EINVAL ? "wrong size (must be 32 bytes)"
-                                       : strerror(-r));
+                fprintf(stderr, "mlsecctl: cannot load key file %s: %s\n", c->conf.key_file, ctl_key_why(r));
                 *ret_s = store_close(*ret_s);
                 return r;
         }
