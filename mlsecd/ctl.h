@@ -85,3 +85,26 @@ void ctl_alerts_status(const struct proto_obj *res, const char *warn, const char
 /* ctl_password.c: password (through PAM, service passwd). */
 int ctl_password(struct ctl *c, int argc, char **argv);
 
+/* ctl_check.c: check-config, the configuration check of sshd -t and visudo -c. Each
+ * problem is one line that says what is wrong and how to fix it, said once however many
+ * services share the file it is in. An error is a lockout risk: a login that works today
+ * would be refused (exit status 1); "insecure" means MFA can be bypassed, a warning that
+ * something does not work as meant; neither changes the exit status. */
+enum ctl_severity {
+        CTL_WARNING,
+        CTL_INSECURE,
+        CTL_ERROR,
+};
+struct ctl_report;
+/* FILE (escaped here; may be NULL) and LINE (0: none) say where; FMT the rest, with every
+ * untrusted string in it already escaped. */
+void ctl_report_problem(struct ctl_report *rp, enum ctl_severity sev, const char *file, unsigned line,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int ctl_check_config(struct ctl *c, int argc, char **argv);
+
+/* ctl_check_pam.c: every service of PAMDIR whose stacks name pam_mlsec.so, as libpam reads
+ * them; CONF_PATH is the configuration being checked (for their conf= options).
+ * *ret_services: how many services use pam_mlsec; *ret_sshd: whether the sshd service's auth
+ * stack does. < 0 only when PAMDIR cannot be read at all (already reported). */
+int ctl_check_pam(struct ctl_report *rp, const char *pamdir, const char *conf_path, unsigned *ret_services,
+                  bool *ret_sshd);

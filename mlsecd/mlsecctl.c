@@ -55,6 +55,10 @@ static const char usage_text[] =
         "  admin status                                mlsecd's spool: audit reserve, events lost\n"
         "  admin disable USER                          remove every device and backup code\n"
         "\n"
+        "Checking the setup (root only):\n"
+        "  check-config [--pamdir DIR] [--sshd PATH] [--sshd-config FILE]\n"
+        "                    configuration, key file, store, PAM services, sshd: what would refuse a login\n"
+        "\n"
         "Your own settings (through mlsecd; --user NAME: another user's, for administrators):\n"
         "  status [--user NAME]                        the overview and the next step; also: no command\n"
         "  mfa enable [--device NAME] [--no-qr]        turn MFA on: QR code and key, then a code from the app\n"
@@ -712,13 +716,16 @@ int main(int argc, char **argv)
                 fputs(usage_text, stdout);
                 return EXIT_SUCCESS;
         }
+        argc -= optind;
+        argv += optind;
+        /* before the configuration is loaded: a broken one is what it reports */
+        if (argc > 0 && strcmp(argv[0], "check-config") == 0)
+                return ctl_check_config(&c, argc, argv);
         r = conf_load(c.conf_path, &c.conf, err, sizeof(err));
         if (r < 0) {
                 fprintf(stderr, "mlsecctl: %s\n", err);
                 return EXIT_FAILURE;
         }
-        argc -= optind;
-        argv += optind;
         if (argc == 0) {
                 static char *status_argv[] = {"status", NULL};
                 return ctl_status(&c, 1, status_argv);
