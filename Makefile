@@ -29,7 +29,7 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmlsec.a
 
 PAM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard pam_mlsec/*.c))
-CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/ctl_table.c mlsecd/ctl_import.c mlsecd/ctl_alerts.c mlsecd/ctl_spool.c mlsecd/ctl_grants.c mlsecd/qr.c
+CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/ctl_table.c mlsecd/ctl_import.c mlsecd/ctl_alerts.c mlsecd/ctl_spool.c mlsecd/ctl_grants.c mlsecd/ctl_check.c mlsecd/ctl_check_pam.c mlsecd/qr.c
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 # the daemon: every mlsecd/ file but the command line's
 D_SRC := $(filter-out $(CTL_SRC),$(wildcard mlsecd/*.c))

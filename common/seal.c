@@ -107,7 +107,7 @@ static int key_read_fd(int fd, uint8_t master[SEAL_KEY_BYTES])
 
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & SEAL_KEY_FORBIDDEN_MODE) != 0)
                 return -EPERM;
         if (st.st_size != SEAL_KEY_BYTES)
                 return -EINVAL;

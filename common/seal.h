@@ -13,6 +13,9 @@
 #define SEAL_HASH_BYTES 32
 #define SEAL_OVERHEAD   40 /* 24-byte nonce + 16-byte tag */
 #define SEAL_SECRET_MAX 128
+/* The mode bits seal_key_load refuses in the key file (with an owner other than the
+ * effective uid): any permission for group or others. */
+#define SEAL_KEY_FORBIDDEN_MODE 0077
 
 struct seal_key; /* opaque; lives in locked, guarded memory */
 

@@ -407,7 +407,7 @@ static int check_dir(const char *dir, bool create)
                 if (lstat(dir, &st) < 0)
                         return -errno;
         }
-        if (!S_ISDIR(st.st_mode) || !owned_private(&st, 0022))
+        if (!S_ISDIR(st.st_mode) || !owned_private(&st, STORE_DIR_FORBIDDEN_MODE))
                 return -EPERM;
         return 0;
 }
@@ -450,7 +450,7 @@ static int check_db_file(const char *path, bool create, bool *ret_ready)
                 (void)close(fd);
                 return r;
         }
-        if (!S_ISREG(st.st_mode) || !owned_private(&st, 0077)) {
+        if (!S_ISREG(st.st_mode) || !owned_private(&st, STORE_FILE_FORBIDDEN_MODE)) {
                 (void)close(fd);
                 return -EPERM;
         }

@@ -23,6 +23,10 @@
 #define STORE_PWHASH_MAX     128        /* an argon2id string (crypto_pwhash_STRBYTES) */
 #define STORE_NOTICE_MAX     512        /* a notice for the next login, bytes incl. NUL */
 #define STORE_SERVICE_MAX    64         /* a grant's service, terminal or session key, bytes incl. NUL */
+/* The mode bits store_open refuses, besides an owner other than the effective uid: a state
+ * directory writable by group or others, a credentials.db open to them at all. */
+#define STORE_DIR_FORBIDDEN_MODE  0022
+#define STORE_FILE_FORBIDDEN_MODE 0077
 
 struct store;
 

@@ -23,6 +23,9 @@ struct ctl {
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "mlsecctl: WHAT: strerror" on stderr; returns EXIT_FAILURE. */
 int ctl_fail(const char *what, int r);
+/* Why store_open (ctl_store_why) or seal_key_load (ctl_key_why) failed with R, for people. */
+const char *ctl_store_why(int r);
+const char *ctl_key_why(int r);
 /* "2026-11-28 20:01:02 UTC" in local time, "never" for t <= 0 (seconds). */
 const char *ctl_fmt_time(int64_t t, char *buf, size_t len);
 /* "3 hours ago", "just now", "in 2 minutes" relative to NOW (seconds). */
@@ -87,3 +90,27 @@ int ctl_password(struct ctl *c, int argc, char **argv);
 int ctl_forget(struct ctl *c, int argc, char **argv);
 int ctl_admin_forget(struct ctl *c, int argc, char **argv);
 void ctl_grants_status(const struct proto_obj *res);
+
+/* ctl_check.c: check-config, the configuration check of sshd -t and visudo -c. Each
+ * problem is one line that says what is wrong and how to fix it, said once however many
+ * services share the file it is in. An error is a lockout risk: a login that works today
+ * would be refused (exit status 1); "insecure" means MFA can be bypassed, a warning that
+ * something does not work as meant; neither changes the exit status. */
+enum ctl_severity {
+        CTL_WARNING,
+        CTL_INSECURE,
+        CTL_ERROR,
+};
+struct ctl_report;
+/* FILE (escaped here; may be NULL) and LINE (0: none) say where; FMT the rest, with every
+ * untrusted string in it already escaped. */
+void ctl_report_problem(struct ctl_report *rp, enum ctl_severity sev, const char *file, unsigned line,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int ctl_check_config(struct ctl *c, int argc, char **argv);
+
+/* ctl_check_pam.c: every service of PAMDIR whose stacks name pam_mlsec.so, as libpam reads
+ * them; CONF_PATH is the configuration being checked (for their conf= options).
+ * *ret_services: how many services use pam_mlsec; *ret_sshd: whether the sshd service's auth
+ * stack does. < 0 only when PAMDIR cannot be read at all (already reported). */
+int ctl_check_pam(struct ctl_report *rp, const char *pamdir, const char *conf_path, unsigned *ret_services,
+                  bool *ret_sshd);

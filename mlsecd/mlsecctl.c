@@ -57,6 +57,10 @@ static const char usage_text[] =
         "  admin status                                mlsecd's spool: audit reserve, events lost\n"
         "  admin disable USER                          remove every device and backup code\n"
         "\n"
+        "Checking the setup (root only):\n"
+        "  check-config [--pamdir DIR] [--sshd PATH] [--sshd-config FILE]\n"
+        "                    configuration, key file, store, PAM services, sshd: what would refuse a login\n"
+        "\n"
         "Your own settings (through mlsecd; --user NAME: another user's, for administrators):\n"
         "  status [--user NAME]                        the overview and the next step; also: no command\n"
         "  mfa enable [--device NAME] [--no-qr]        turn MFA on: QR code and key, then a code from the app\n"
@@ -142,6 +146,21 @@ const char *ctl_fmt_ago(int64_t t, int64_t now, char *buf, size_t len)
         return buf;
 }
 
+const char *ctl_store_why(int r)
+{
+        return r == -ENOENT    ? "no credential store yet (nobody is enrolled)"
+               : r == -EPERM   ? "unsafe owner or mode (must be owned by root, not writable by others)"
+               : r == -EBADMSG ? "not a valid credential store, or written by a newer mlsec"
+                               : strerror(-r);
+}
+
+const char *ctl_key_why(int r)
+{
+        return r == -EPERM    ? "unsafe owner or mode (must be root 0600)"
+               : r == -EINVAL ? "wrong size (must be 32 bytes)"
+                              : strerror(-r);
+}
+
 /* Open store and key as root. The key is created on first enrolment only. */
 static int open_admin(struct ctl *c, bool create, struct store **ret_s, struct seal_key **ret_k)
 {
@@ -154,20 +173,14 @@ static int open_admin(struct ctl *c, bool create, struct store **ret_s, struct s
         r = store_open(c->conf.state_dir, create, ret_s);
         if (r < 0) {
                 fprintf(stderr, "mlsecctl: cannot open %s/%s: %s\n", c->conf.state_dir, STORE_DB_NAME,
-                        r == -ENOENT    ? "no credential store yet (nobody is enrolled)"
-                        : r == -EPERM   ? "unsafe owner or mode (must be owned by root, not writable by others)"
-                        : r == -EBADMSG ? "not a valid credential store, or written by a newer mlsec"
-                                        : strerror(-r));
+                        ctl_store_why(r));
                 return r;
         }
         if (!ret_k)
                 return 0;
         r = seal_key_load(c->conf.key_file, create, ret_k);
         if (r < 0) {
-                fprintf(stderr, "mlsecctl: cannot load key file %s: %s\n", c->conf.key_file,
-                        r == -EPERM    ? "unsafe owner or mode (must be root 0600)"
-                        : r == -EINVAL ? "wrong size (must be 32 bytes)"
-                                       : strerror(-r));
+                fprintf(stderr, "mlsecctl: cannot load key file %s: %s\n", c->conf.key_file, ctl_key_why(r));
                 *ret_s = store_close(*ret_s);
                 return r;
         }
@@ -708,13 +721,16 @@ int main(int argc, char **argv)
                 fputs(usage_text, stdout);
                 return EXIT_SUCCESS;
         }
+        argc -= optind;
+        argv += optind;
+        /* before the configuration is loaded: a broken one is what it reports */
+        if (argc > 0 && strcmp(argv[0], "check-config") == 0)
+                return ctl_check_config(&c, argc, argv);
         r = conf_load(c.conf_path, &c.conf, err, sizeof(err));
         if (r < 0) {
                 fprintf(stderr, "mlsecctl: %s\n", err);
                 return EXIT_FAILURE;
         }
-        argc -= optind;
-        argv += optind;
         if (argc == 0) {
                 static char *status_argv[] = {"status", NULL};
                 return ctl_status(&c, 1, status_argv);

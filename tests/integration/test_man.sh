@@ -293,6 +293,7 @@ all_options_offered() {
                 for s in $SUBS; do complete_words admin "$s" compuser1 --; done
                 complete_words admin logout 1 --
                 complete_words admin audit --
+                complete_words check-config --
         } | sort -u)
         [ -n "$SRC_OPTS" ] || return 1
         for o in $SRC_OPTS; do
