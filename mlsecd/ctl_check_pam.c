@@ -617,6 +617,10 @@ static void walk(const struct stack *s, size_t u, bool unix_ok, int unix_success
                         w->code_ran = true;
                 fail = e->must_fail || e->role == R_DENY || (e->role == R_MLSEC && e->kind == K_AUTHFAIL) ||
                        (e->role == R_UNIX && !unix_ok);
+                /* a wrong password is typed on the path where nothing before pam_unix ended the
+                 * stack with success (su's pam_rootok for root, say) */
+                if (!unix_ok && i < u && !fail && e->on_success == A_DONE)
+                        fail = true;
                 action = fail ? e->on_fail : e->on_success;
                 if (i == u) {
                         after_unix = true;

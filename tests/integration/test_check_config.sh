@@ -433,4 +433,14 @@ else
         N_TEST=$((N_TEST + 1))
         echo "ok $N_TEST - # SKIP valgrind: not installed, or a sanitizer build"
 fi
+# su's shape: pam_rootok sufficient before common-auth is the way root needs no password;
+# a wrong password is typed on the other path, which reaches authfail
+rm -f "$P"/*
+good
+write_service su "auth sufficient pam_rootok.so" "@include common-auth" "account required pam_permit.so" \
+        "session optional pam_mlsec.so conf=$CONF"
+run
+check "su (pam_rootok sufficient, then common-auth): no problems, authfail is reached after a wrong password" clean
+rm -f "$P/su"
+
 finish
