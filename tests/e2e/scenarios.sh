@@ -434,6 +434,23 @@ scenario_notice() {
         if ! grep -q "^There were 2 failed" "$W/out"; then sed 's/^/# out: /' "$W/out"; fi
 }
 
+# mlsecctl check-config on the container as the suite leaves it: route A's common-auth,
+# Debian's stock service files, the sshd drop-in; and one mutation the real sshd sees
+scenario_check_config() {
+        ctl check-config >"$W/out" 2>&1
+        local rc=$?
+        check "mlsecctl check-config on the container's final configuration: exit 0, no errors (real sshd -T)" \
+                bash -c "[ $rc -eq 0 ] && ! grep -q '^error' '$W/out' && ! grep -q 'sshd not installed' '$W/out'"
+        [ $rc -eq 0 ] || sed 's/^/# check-config: /' "$W/out"
+        mv "$R/etc/ssh/sshd_config.d/mlsec.conf" "$W/mlsec-dropin"
+        ctl check-config >"$W/out" 2>&1
+        rc=$?
+        mv "$W/mlsec-dropin" "$R/etc/ssh/sshd_config.d/mlsec.conf"
+        check "without the drop-in, check-config says keyboard-interactive is off and how to fix it (exit 1)" \
+                bash -c "[ $rc -eq 1 ] && grep -qi 'kbdinteractiveauthentication' '$W/out' &&
+                        grep -q 'sshd_config.d' '$W/out'"
+}
+
 scenario_mlsecd_down() {
         cin systemctl stop mlsecd.socket mlsecd.service
         check "mlsecd stopped (socket and service)" \
@@ -466,7 +483,7 @@ scenario_mlsecd_down() {
 # still open after "ssh").
 run_scenarios() {
         local s
-        for s in install exposure ssh sessions history lockout guess sudo_su policy notice mlsecd_down; do
+        for s in install exposure ssh sessions history lockout guess sudo_su policy notice check_config mlsecd_down; do
                 "scenario_$s"
                 [ "${MLSEC_E2E_FAIL:-}" = "$s" ] && bail "MLSEC_E2E_FAIL=$s: failing on purpose"
         done
