@@ -1223,37 +1223,50 @@ int store_set_lockout(struct store *s, const char *user, const char *source, int
         return db_step_done(st);
 }
 
-int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n)
+/* The rows of statement ID for USER valid at NOW (?1 user, ?2 now), each made by FROM_ROW
+ * into an element of SIZE bytes of a malloc'd array. */
+static int list_user_rows(struct store *s, enum stmt_id id, const char *user, int64_t now, size_t size,
+                          int (*from_row)(sqlite3_stmt *st, void *elem), void **ret, size_t *ret_n)
 {
         _cleanup_reset_ sqlite3_stmt *st = NULL;
-        struct store_lockout *l = NULL;
+        void *out = NULL;
         size_t n = 0;
         int r;
 
         if (!s || !user_ok(user) || !ret || !ret_n)
                 return -EINVAL;
-        r = stmt_get(s, ST_LOCKOUT_LIST, &st);
+        r = stmt_get(s, id, &st);
         if (r < 0)
                 return r;
         if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
             sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
                 return bind_error(s);
         while ((r = db_step(st)) > 0) {
-                r = grow((void **)&l, n, sizeof(*l));
+                r = grow(&out, n, size);
                 if (r < 0)
                         break;
-                r = lockout_from_row(st, &l[n]);
+                r = from_row(st, (char *)out + n * size);
                 if (r < 0)
                         break;
                 n++;
         }
         if (r < 0) {
-                free(l);
+                free(out);
                 return r;
         }
-        *ret = l;
+        *ret = out;
         *ret_n = n;
         return 0;
+}
+
+static int lockout_row(sqlite3_stmt *st, void *elem)
+{
+        return lockout_from_row(st, elem);
+}
+
+int store_list_lockouts(struct store *s, const char *user, int64_t now, struct store_lockout **ret, size_t *ret_n)
+{
+        return list_user_rows(s, ST_LOCKOUT_LIST, user, now, sizeof(**ret), lockout_row, (void **)ret, ret_n);
 }
 
 static int unlock_failures(struct store *s, const char *user, const char *source)
@@ -1630,37 +1643,14 @@ int store_find_grant(struct store *s, const struct store_grant_key *g, int64_t n
         return grant_from_row(st, ret);
 }
 
+static int grant_row(sqlite3_stmt *st, void *elem)
+{
+        return grant_from_row(st, elem);
+}
+
 int store_list_grants(struct store *s, const char *user, int64_t now, struct store_grant **ret, size_t *ret_n)
 {
-        _cleanup_reset_ sqlite3_stmt *st = NULL;
-        struct store_grant *out = NULL;
-        size_t n = 0;
-        int r;
-
-        if (!s || !user_ok(user) || !ret || !ret_n)
-                return -EINVAL;
-        r = stmt_get(s, ST_GRANT_LIST, &st);
-        if (r < 0)
-                return r;
-        if (sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 2, now) != SQLITE_OK)
-                return bind_error(s);
-        while ((r = db_step(st)) > 0) {
-                r = grow((void **)&out, n, sizeof(*out));
-                if (r < 0)
-                        break;
-                r = grant_from_row(st, &out[n]);
-                if (r < 0)
-                        break;
-                n++;
-        }
-        if (r < 0) {
-                free(out);
-                return r;
-        }
-        *ret = out;
-        *ret_n = n;
-        return 0;
+        return list_user_rows(s, ST_GRANT_LIST, user, now, sizeof(**ret), grant_row, (void **)ret, ret_n);
 }
 
 int store_forget_grants(struct store *s, const char *user, unsigned *ret_n)
