@@ -1829,8 +1829,8 @@ static void test_users_at_scale(void **state)
         assert_int_equal(activity_users_total(f->a, &names, &attempts), 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        /* a figure to read, not a timed check (the speed claims live in make bench) */
         print_message("activity_users over 100003 attempts of 10003 names: %.3f s\n", s);
-        assert_true(s < 1.0);
         assert_int_equal(n, 10003);
         assert_int_equal(names, 10003);
         assert_int_equal(attempts, 100003);
