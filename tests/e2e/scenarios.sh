@@ -449,6 +449,14 @@ scenario_check_config() {
         check "without the drop-in, check-config says keyboard-interactive is off and how to fix it (exit 1)" \
                 bash -c "[ $rc -eq 1 ] && grep -qi 'kbdinteractiveauthentication' '$W/out' &&
                         grep -q 'sshd_config.d' '$W/out'"
+        # INSTALL's "Locked out?": the one command that takes mlsec out of every stack, and back
+        cin env DEBIAN_FRONTEND=noninteractive pam-auth-update --remove mlsec mlsec-preauth mlsec-authfail \
+                >>"$W/install.log" 2>&1
+        check "Locked out? 'pam-auth-update --remove mlsec mlsec-preauth mlsec-authfail' leaves no pam_mlsec in common-auth/-session" \
+                bash -c "! grep -q pam_mlsec '$R/etc/pam.d/common-auth' '$R/etc/pam.d/common-session'"
+        cin env DEBIAN_FRONTEND=noninteractive pam-auth-update --enable mlsec mlsec-preauth mlsec-authfail \
+                >>"$W/install.log" 2>&1
+        check "and --enable puts the lines back (check-config: exit 0)" bash -c "nsenter -t $L -a mlsecctl check-config >/dev/null"
 }
 
 scenario_mlsecd_down() {

@@ -128,7 +128,8 @@ for who in den_mfa den_none nosuchuser; do
         : >"$T/replies.$who"
         for _ in 1 2 3 4; do
                 login "$who" --rhost 198.51.100.7 --answer "$W"
-                cat "$OUT" >>"$T/replies.$who"
+                # the time left depends on the second the attempt falls in, not on the user
+                sed -E 's/Try again in [^.]*\./Try again in (time left)/' "$OUT" >>"$T/replies.$who"
         done
 done
 check "a user without MFA reads exactly what a user with MFA reads, lockout included" \
