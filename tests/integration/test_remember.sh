@@ -149,5 +149,27 @@ check "in one session on pts/8: a right code, then only the password" \
                 grep -q 'No code asked: you entered one on this terminal' '$T/l2'"
 check "the same session on another terminal (pts/9) is asked for the code" grep -q "PROMPT: Verification code: " "$T/l3"
 
+# --- valgrind: leaving a grant, using it, a wrong password (authfail), a locked source (preauth) ---
+if command -v valgrind >/dev/null && [ "${SANITIZE:-}" != 1 ]; then
+        vg() { valgrind -q --error-exitcode=42 --leak-check=full --errors-for-leak-kinds=definite "$PAMDRIVE" \
+                --confdir "$PAMDIR" "$@" >"$OUT" 2>&1; VG=$?; }
+        clean_vg() { [ "$VG" -ne 42 ] && ! grep -q "^==[0-9]*==" "$OUT"; }
+        next_code rem
+        vg --user rem --rhost 203.0.113.77 --answer 'rem password' --answer "$NC"
+        check "valgrind: a right code that leaves a grant" eval 'clean_vg && succeeded'
+        vg --user rem --rhost 203.0.113.77 --answer 'rem password'
+        check "valgrind: a remembered login" eval 'clean_vg && succeeded && out_has "No code asked"'
+        for i in 1 2 3; do vg --user rem --rhost 203.0.113.78 --answer "nope $i"; done
+        check "valgrind: wrong passwords through authfail, the third locking" \
+                eval 'clean_vg && out_has "Too many failed attempts from this source."'
+        vg --user rem --rhost 203.0.113.78 --answer 'rem password'
+        check "valgrind: preauth refusing the locked source" eval 'clean_vg && failed && ! grep -q "^PROMPT:" "$OUT"'
+else
+        for _ in 1 2 3 4; do
+                N_TEST=$((N_TEST + 1))
+                echo "ok $N_TEST - # SKIP valgrind: not installed, or a sanitizer build"
+        done
+fi
+
 stop_mlsecd
 finish
