@@ -658,8 +658,13 @@ int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct 
                 return r;
         same = seal_equal(grant.pwfp, g->pwfp, SEAL_HASH_BYTES);
         seal_wipe(grant.pwfp, sizeof(grant.pwfp));
-        /* a shorter remember_seconds applies to grants made before; a new password ends them */
-        if (!same || grant.granted > (int64_t)g->now || grant.granted + (int64_t)lifetime <= (int64_t)g->now)
+        /* a new password ends every grant of the user: the others were made with the old one */
+        if (!same) {
+                r = store_forget_grants(s, g->user, NULL);
+                return r < 0 ? r : 0;
+        }
+        /* a shorter remember_seconds applies to grants made before */
+        if (grant.granted > (int64_t)g->now || grant.granted + (int64_t)lifetime <= (int64_t)g->now)
                 return 0;
         *ret_granted = grant.granted;
         return 1;

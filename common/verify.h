@@ -102,7 +102,8 @@ struct verify_grant_ctx {
 int verify_grant_after_code(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g);
 /* Before asking: 1 and *ret_granted when a grant of exactly this user, source, service
  * (terminal, session) is valid now, under today's settings, for today's password; 0 when
- * not. The caller still refuses a locked source. */
+ * not. A grant made with another password ends every grant of the user. The caller still
+ * refuses a locked source. */
 int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g,
                       int64_t *ret_granted);
 

@@ -110,6 +110,8 @@ NEWHASH=$(openssl passwd -6 'rem2 new password')
 sed "s|^rem2:[^:]*:|rem2:$NEWHASH:|" /etc/shadow >"$T/shadow.new" && cat "$T/shadow.new" >/etc/shadow
 login rem2 --rhost 198.51.100.22 --answer 'rem2 new password' --answer 000000
 check "after a password change (whatever changed it) the code is asked again" out_has "PROMPT: Verification code: "
+sqlite3 "$T/state/credentials.db" "SELECT count(*) FROM grants WHERE user = 'rem2'" >"$OUT"
+check "and the grants made with the old password are gone" grep -qx 0 "$OUT"
 
 # --- removing a device or disabling MFA ends them ---
 next_code rem

@@ -1112,14 +1112,21 @@ static void test_grants_rules(void **state)
         g.service = "sudo";
         assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
         g.service = "sshd";
+        /* another password: not this grant, and the grant is gone */
         g.pwfp = other;
         assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
         g.pwfp = fp;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
+        assert_int_equal(verify_grant_after_code(f->s, &f->c, &g), 1);
         assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 1);
+        assert_int_equal(at, g.now);
         /* a lower remember_seconds applies to the grant made before */
         f->c.remember_seconds = 5;
+        g.now = T0 + 16;
         assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 0);
         f->c.remember_seconds = 600;
+        assert_int_equal(verify_grant_find(f->s, &f->c, &g, &at), 1);
+        g.now = T0 + 10;
         /* remember_services: only those listed */
         f->c.remember_services.n = 1;
         snprintf(f->c.remember_services.item[0], CONF_ITEM_MAX, "sudo");
