@@ -69,6 +69,11 @@ struct auth_ctx {
         char source[STORE_SOURCE_MAX];
         char source_esc[STORE_SOURCE_MAX];
         enum source_class cls;
+        /* what a remembered grant of this login is bound to, made once (grant_ctx_of) */
+        bool has_grant;
+        struct verify_grant_ctx grant;
+        uint8_t pwfp[SEAL_HASH_BYTES];
+        char session[STORE_SERVICE_MAX];
 };
 
 static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
@@ -116,6 +121,7 @@ static void ctx_release(struct auth_ctx *ctx)
         ctx->key = seal_key_free(ctx->key);
         if (ctx->answer)
                 ctx->answer = seal_wipe_free_str(ctx->answer);
+        seal_wipe(ctx->pwfp, sizeof(ctx->pwfp));
 }
 
 static int load_conf(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
@@ -610,21 +616,23 @@ static int password_fingerprint(const struct seal_key *k, const char *user, uint
         return r;
 }
 
-/* What a grant of this login is bound to; false when none can be (no key). */
-static bool grant_ctx_of(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user, char *session,
-                         size_t session_len, uint8_t pwfp[SEAL_HASH_BYTES], struct verify_grant_ctx *ret)
+/* What a grant of this login is bound to, in ctx->grant (ctx->has_grant): read once, for
+ * the grant that may spare the code and for the one a right code leaves. None without a
+ * key, a store, remember_seconds or remember_tty_seconds, or a service name. */
+static void grant_ctx_of(pam_handle_t *pamh, struct auth_ctx *ctx, const char *user)
 {
         const void *service = NULL, *tty = NULL;
 
+        ctx->has_grant = false;
         if (!ctx->key || !ctx->store || (!ctx->conf.remember_seconds && !ctx->conf.remember_tty_seconds) ||
-            !util_user_valid(user) || password_fingerprint(ctx->key, user, pwfp) < 0)
-                return false;
+            !util_user_valid(user) || password_fingerprint(ctx->key, user, ctx->pwfp) < 0)
+                return;
         (void)pam_get_item(pamh, PAM_SERVICE, &service);
         (void)pam_get_item(pamh, PAM_TTY, &tty);
-        session[0] = '\0';
+        ctx->session[0] = '\0';
         if (ctx->cls != SOURCE_REMOTE)
-                session_key(session, session_len);
-        *ret = (struct verify_grant_ctx){
+                session_key(ctx->session, sizeof(ctx->session));
+        ctx->grant = (struct verify_grant_ctx){
                 .user = user,
                 .source = ctx->source,
                 .cls = ctx->cls,
@@ -632,26 +640,24 @@ static bool grant_ctx_of(pam_handle_t *pamh, const struct auth_ctx *ctx, const c
                 .tty = tty && strlen(tty) < STORE_SERVICE_MAX
                                ? (strncmp(tty, "/dev/", 5) == 0 ? (const char *)tty + 5 : tty)
                                : "",
-                .session = session,
-                .pwfp = pwfp,
+                .session = ctx->session,
+                .pwfp = ctx->pwfp,
                 .now = time(NULL),
         };
-        return ret->service[0] != '\0';
+        ctx->has_grant = ctx->grant.service[0] != '\0';
 }
 
 /* A remembered grant spares this login the code: told, recorded, PAM_SUCCESS. -1: none. */
 static int try_remembered(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user)
 {
-        struct verify_grant_ctx g;
-        uint8_t pwfp[SEAL_HASH_BYTES];
-        char session[STORE_SERVICE_MAX], d[64];
+        char d[64];
         int64_t granted = 0, ago;
         int r, ret;
 
-        if (!grant_ctx_of(pamh, ctx, user, session, sizeof(session), pwfp, &g))
+        grant_ctx_of(pamh, ctx, user);
+        if (!ctx->has_grant)
                 return -1;
-        r = verify_grant_find(ctx->store, &ctx->conf, &g, &granted);
-        seal_wipe(pwfp, sizeof(pwfp));
+        r = verify_grant_find(ctx->store, &ctx->conf, &ctx->grant, &granted);
         if (r < 0)
                 pam_syslog(pamh, LOG_WARNING, "user=%s: remembered grants cannot be read, asking for the code: %s",
                            ctx->user_esc, module_store_error(r));
@@ -660,7 +666,7 @@ static int try_remembered(pam_handle_t *pamh, const struct options *o, struct au
         ret = let_through(pamh, o, ctx, user, true, "remembered", METHOD_REMEMBERED);
         if (ret != PAM_SUCCESS)
                 return ret;
-        ago = (int64_t)g.now - granted;
+        ago = (int64_t)ctx->grant.now - granted;
         if (ago >= 60)
                 ago -= ago % 60;
         if (ago < 1)
@@ -674,18 +680,16 @@ static int try_remembered(pam_handle_t *pamh, const struct options *o, struct au
         return ret;
 }
 
-/* After a right code: the grant this login may leave (remember_seconds and the rest). */
-static void leave_grant(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user)
+/* After a right code: the grant this login may leave (remember_seconds and the rest), bound
+ * as try_remembered read it before the code was asked. */
+static void leave_grant(pam_handle_t *pamh, struct auth_ctx *ctx)
 {
-        struct verify_grant_ctx g;
-        uint8_t pwfp[SEAL_HASH_BYTES];
-        char session[STORE_SERVICE_MAX];
         int r;
 
-        if (!grant_ctx_of(pamh, ctx, user, session, sizeof(session), pwfp, &g))
+        if (!ctx->has_grant)
                 return;
-        r = verify_grant_after_code(ctx->store, &ctx->conf, &g);
-        seal_wipe(pwfp, sizeof(pwfp));
+        ctx->grant.now = time(NULL);
+        r = verify_grant_after_code(ctx->store, &ctx->conf, &ctx->grant);
         if (r < 0)
                 pam_syslog(pamh, LOG_WARNING, "user=%s: the code is not remembered for source=%s: %s", ctx->user_esc,
                            ctx->source_esc, module_store_error(r));
@@ -788,7 +792,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                     res.method);
         report_audit_of(pamh, &ctx, user, &res);
         if (res.verdict == VERDICT_OK) {
-                leave_grant(pamh, &ctx, user);
+                leave_grant(pamh, &ctx);
                 ret = PAM_SUCCESS;
         }
 out:
