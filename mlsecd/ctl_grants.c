@@ -18,20 +18,26 @@ static const char forget_help[] =
         "also ends by itself, and at a password change, an MFA reset or disable, a removed\n"
         "device and 'mlsecctl logout --others'. 'mlsecctl status' lists them.\n";
 
-static void forget_text(const struct proto_obj *res)
+/* "N remembered sources forgotten; ..." after PREFIX ("USER: " for admin forget, or ""). */
+static void print_forgotten(const char *prefix, const struct proto_obj *res)
 {
         int64_t n = ctl_get_int(res, "grants_removed", 0);
 
-        printf("%s: %lld remembered source%s forgotten; the next login from %s asks for a code again.\n",
-               ctl_get_str(res, "user"), (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "each");
+        printf("%s%lld remembered source%s forgotten; the next login from %s asks for a code again.\n", prefix,
+               (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "each");
+}
+
+static void forget_text(const struct proto_obj *res)
+{
+        char prefix[EVENT_USER_MAX * 4 + 4]; /* the name as ctl_get_str escapes it */
+
+        snprintf(prefix, sizeof(prefix), "%s: ", ctl_get_str(res, "user"));
+        print_forgotten(prefix, res);
 }
 
 static void own_forget_text(const struct proto_obj *res)
 {
-        int64_t n = ctl_get_int(res, "grants_removed", 0);
-
-        printf("%lld remembered source%s forgotten; the next login from %s asks for a code again.\n", (long long)n,
-               n == 1 ? "" : "s", n == 1 ? "it" : "each");
+        print_forgotten("", res);
 }
 
 /* ARGV[0] is the command; FIRST: index of the first option (after USER for admin forget). */
@@ -56,7 +62,7 @@ int ctl_forget(struct ctl *c, int argc, char **argv)
         int r = parse_json_only(c, argc, argv, 1, "forget");
 
         if (r)
-                return r < 0 && r != EXIT_USAGE ? EXIT_SUCCESS : r;
+                return r < 0 ? EXIT_SUCCESS : r; /* -1: --help was printed */
         if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
         return ctl_print_or_json(c, res, own_forget_text);
@@ -78,7 +84,7 @@ int ctl_admin_forget(struct ctl *c, int argc, char **argv)
                 return ctl_usage_error("admin forget: the user name is too long");
         r = parse_json_only(c, argc, argv, 2, "admin forget");
         if (r)
-                return r < 0 && r != EXIT_USAGE ? EXIT_SUCCESS : r;
+                return r < 0 ? EXIT_SUCCESS : r; /* -1: --help was printed */
         snprintf(req.user, sizeof(req.user), "%s", argv[1]);
         if (ctl_call(c, &req, &res) < 0)
                 return EXIT_FAILURE;
