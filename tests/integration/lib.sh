@@ -111,6 +111,14 @@ default_service() {
                 "account required pam_permit.so"
 }
 
+# shipped_common_auth: the private common-auth is the shipped conf/pam.d/common-auth
+# (preauth, pam_unix, authfail), its pam_mlsec lines pointing at the built module and $CONF;
+# a service includes it with "@include $PAMDIR/common-auth"
+shipped_common_auth() {
+        grep -v '^#' "$TOP/conf/pam.d/common-auth" | grep . |
+                sed -E "s#pam_mlsec\.so (preauth|authfail)\$#$MODULE \1 conf=$CONF#" >"$PAMDIR/common-auth"
+}
+
 # login USER [pamdrive args...]: run one PAM transaction, output in $OUT, returns its code
 login() {
         local user=$1

@@ -15,8 +15,7 @@ write_conf max_failures=3 lockout_seconds=120 failure_window=600 max_user_failur
         burst_failures=5 burst_window=300
 # the shipped conf/pam.d/common-auth (preauth, pam_unix, authfail), then the code, as a
 # service file that includes it does
-grep -v '^#' "$TOP/conf/pam.d/common-auth" | grep . |
-        sed -E "s#pam_mlsec\.so (preauth|authfail)\$#$MODULE \1 conf=$CONF#" >"$PAMDIR/common-auth"
+shipped_common_auth
 check "the shipped common-auth names pam_mlsec.so preauth and authfail" \
         bash -c "[ \$(grep -c '$MODULE' '$PAMDIR/common-auth') = 2 ]"
 write_service mlsec-test \

@@ -14,8 +14,7 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$OUT"
 # window = 5: each right code below is the next step's of its device, up to 4 steps ahead
 CONF_KV=(max_failures=3 lockout_seconds=120 remember_seconds=3600 remember_tty_seconds=300 window=5)
 write_conf "${CONF_KV[@]}"
-grep -v '^#' "$TOP/conf/pam.d/common-auth" | grep . |
-        sed -E "s#pam_mlsec\.so (preauth|authfail)\$#$MODULE \1 conf=$CONF#" >"$PAMDIR/common-auth"
+shipped_common_auth
 for svc in mlsec-test other-svc; do
         write_service "$svc" \
                 "@include $PAMDIR/common-auth" \

@@ -12,8 +12,7 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $1" "$OUT"
 
 write_conf max_failures=3 lockout_seconds=120 "trusted_networks=192.0.2.0/24 2001:db8:1::/48" \
         trusted_networks=198.51.100.7 require_mfa_group=mfa-req
-grep -v '^#' "$TOP/conf/pam.d/common-auth" | grep . |
-        sed -E "s#pam_mlsec\.so (preauth|authfail)\$#$MODULE \1 conf=$CONF#" >"$PAMDIR/common-auth"
+shipped_common_auth
 write_service mlsec-test \
         "@include $PAMDIR/common-auth" \
         "auth required $MODULE conf=$CONF" \
