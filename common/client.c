@@ -152,22 +152,69 @@ static int check_server(int fd)
         return 0;
 }
 
-int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
-                char *err_code, size_t codelen, char *err_msg, size_t msglen)
+struct client {
+        int fd;
+        char *buf; /* PROTO_MSG_MAX + 1: the request going out, then the reply coming in */
+        size_t used; /* how much of buf held data (wiped at close) */
+};
+
+struct client *client_close(struct client *c)
+{
+        if (!c)
+                return NULL;
+        if (c->fd >= 0)
+                (void)close(c->fd);
+        /* a request may have carried a code, a reply a new key or backup codes */
+        seal_wipe(c->buf, c->used);
+        free(c->buf);
+        free(c);
+        return NULL;
+}
+
+int client_open(const char *socket_path, int timeout_ms, struct client **ret)
 {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        struct proto_obj *result = NULL;
-        char code_buf[64], msg_buf[256];
         int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
-        char *buf = NULL;
-        size_t len = 0, used = 0;
-        int fd = -1, r;
+        struct client *c;
+        int r;
 
-        if (!socket_path || !*socket_path || !req || timeout_ms < 0)
+        if (!socket_path || !*socket_path || timeout_ms < 0 || !ret)
                 return -EINVAL;
         if (strlen(socket_path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->buf = malloc(PROTO_MSG_MAX + 1);
+        c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (!c->buf || c->fd < 0) {
+                r = c->buf ? -errno : -ENOMEM;
+                goto fail;
+        }
+        r = do_connect(c->fd, &sa, deadline);
+        if (r >= 0)
+                r = check_server(c->fd);
+        if (r < 0)
+                goto fail;
+        *ret = c;
+        return 0;
+fail:
+        (void)client_close(c);
+        return r;
+}
+
+int client_ask(struct client *c, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
+               char *err_code, size_t codelen, char *err_msg, size_t msglen)
+{
+        struct proto_obj *result = NULL;
+        char code_buf[64], msg_buf[256];
+        int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+        size_t len = 0;
+        int r;
+
+        if (!c || !req || timeout_ms < 0)
+                return -EINVAL;
         if (!err_code || codelen == 0) {
                 err_code = code_buf;
                 codelen = sizeof(code_buf);
@@ -176,51 +223,42 @@ int client_call(const char *socket_path, const struct proto_request *req, int ti
                 err_msg = msg_buf;
                 msglen = sizeof(msg_buf);
         }
-
-        /* One buffer: the request going out, then the reply coming in. */
-        buf = malloc(PROTO_MSG_MAX + 1);
-        if (!buf)
-                return -ENOMEM;
-        r = proto_encode_request(req, buf, PROTO_MSG_MAX, &len);
+        r = proto_encode_request(req, c->buf, PROTO_MSG_MAX, &len);
         if (r < 0)
-                goto out;
-        used = len;
-
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-                r = -errno;
-                goto out;
-        }
-        r = do_connect(fd, &sa, deadline);
+                return r;
+        if (len > c->used)
+                c->used = len;
+        r = do_send(c->fd, c->buf, len, deadline);
         if (r < 0)
-                goto out;
-        r = check_server(fd);
+                return r;
+        r = do_recv(c->fd, c->buf, deadline, &len);
+        c->used = r < 0 ? PROTO_MSG_MAX + 1 : len > c->used ? len : c->used;
         if (r < 0)
-                goto out;
-        r = do_send(fd, buf, len, deadline);
+                return r;
+        r = proto_decode_reply(c->buf, len, &result, err_code, codelen, err_msg, msglen);
         if (r < 0)
-                goto out;
-        r = do_recv(fd, buf, deadline, &len);
-        used = r < 0 ? PROTO_MSG_MAX + 1 : len > used ? len : used;
-        if (r < 0)
-                goto out;
-
-        r = proto_decode_reply(buf, len, &result, err_code, codelen, err_msg, msglen);
-        if (r < 0) {
-                if (r != -EREMOTEIO && r != -ENOMEM)
-                        r = -EBADMSG;
-                goto out;
-        }
-        if (ret_result) {
+                return r != -EREMOTEIO && r != -ENOMEM ? -EBADMSG : r;
+        if (ret_result)
                 *ret_result = result;
-                result = NULL;
-        }
-out:
-        (void)proto_obj_free(result);
-        if (fd >= 0)
-                (void)close(fd);
-        /* the request may have carried a code, the reply a new key or backup codes */
-        seal_wipe(buf, used);
-        free(buf);
+        else
+                (void)proto_obj_free(result);
+        return 0;
+}
+
+int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
+                char *err_code, size_t codelen, char *err_msg, size_t msglen)
+{
+        int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+        struct client *c = NULL;
+        int r;
+
+        if (!req)
+                return -EINVAL;
+        r = client_open(socket_path, timeout_ms, &c);
+        if (r < 0)
+                return r;
+        /* one deadline for connect, send and receive */
+        r = client_ask(c, req, remaining_ms(deadline), ret_result, err_code, codelen, err_msg, msglen);
+        (void)client_close(c);
         return r;
 }

@@ -14,3 +14,13 @@
  * nothing is sent to it. */
 int client_call(const char *socket_path, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
                 char *err_code, size_t codelen, char *err_msg, size_t msglen);
+
+/* A kept connection, for several requests (the module's verify: what is decided before the
+ * code, then the code). open: connect within TIMEOUT_MS and check who serves the socket (as
+ * client_call). ask: one request and its reply within TIMEOUT_MS, returning as client_call.
+ * close accepts NULL and returns NULL; it wipes what the connection carried. */
+struct client;
+int client_open(const char *socket_path, int timeout_ms, struct client **ret);
+int client_ask(struct client *c, const struct proto_request *req, int timeout_ms, struct proto_obj **ret_result,
+               char *err_code, size_t codelen, char *err_msg, size_t msglen);
+struct client *client_close(struct client *c);

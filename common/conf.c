@@ -86,6 +86,7 @@ static const struct conf_key conf_keys[] = {
         UINT_KEY(backup_codes_low, 0, 9),
         UINT_KEY(remember_seconds, 0, 43200),
         UINT_KEY(remember_tty_seconds, 0, 43200),
+        UINT_KEY(verify_timeout, 1, 10000),
         {"unenrolled", KIND_UNENROLLED, offsetof(struct mlsec_conf, unenrolled), 0, 0, 0},
         {"admin_group", KIND_GROUP, offsetof(struct mlsec_conf, admin_group),
          sizeof(((struct mlsec_conf *)0)->admin_group), 0, 0},
@@ -133,6 +134,7 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->remember_seconds = 0;     /* off: every login from an address asks for a code */
         ret->remember_tty_seconds = 0; /* off: every local re-authentication asks for a code */
         ret->remember_services.n = 0;  /* list: empty, every service */
+        ret->verify_timeout = 150;     /* ms: then the module checks on its own */
         /* every rule (ALERT_RULES_ALL, spelled out on one line for test_man's reading of the defaults) */
         // clang-format off
         (void)snprintf(ret->alert_rules, sizeof(ret->alert_rules), "%s", "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used");

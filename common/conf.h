@@ -49,6 +49,7 @@ struct mlsec_conf {
         unsigned enroll_grace_days;         /* days a member without MFA may still log in; 0: none */
         struct conf_list exempt_tty;        /* repeatable: root on these PAM_TTYs passes the policy */
         struct conf_list trusted_networks;  /* repeatable: remote addresses inside skip the code */
+        unsigned verify_timeout;            /* ms the module waits for mlsecd's verdict before checking itself */
         unsigned remember_seconds;          /* a right code from an address spares it there this long; 0: off */
         unsigned remember_tty_seconds;      /* ... on one terminal in one session (sudo-style); 0: off */
         struct conf_list remember_services; /* repeatable: services that remember; empty: every one */

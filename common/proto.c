@@ -765,6 +765,9 @@ enum {
         P_IP = 1u << 26,
         P_LOGIN = 1u << 27,
         P_UNKNOWN = 1u << 28,
+        P_CLASS = 1u << 29,
+        P_KNOWN = 1u << 30,
+        P_GRANT_SESSION = 1u << 31,
 };
 
 static const struct {
@@ -800,6 +803,9 @@ static const struct {
         {"ip", P_IP},
         {"login", P_LOGIN},
         {"unknown", P_UNKNOWN},
+        {"class", P_CLASS},
+        {"known", P_KNOWN},
+        {"grant_session", P_GRANT_SESSION},
 };
 
 static const unsigned method_params[_PROTO_METHOD_MAX] = {
@@ -818,7 +824,8 @@ static const unsigned method_params[_PROTO_METHOD_MAX] = {
         [PROTO_MFA_DISABLE] = P_CODE,
         [PROTO_BACKUP_CODES] = P_USER,
         [PROTO_BACKUP_REGENERATE] = P_CODE,
-        [PROTO_VERIFY] = P_CODE | P_COMBINED | P_SERVICE | P_TTY,
+        [PROTO_VERIFY] = P_CODE | P_COMBINED | P_SERVICE | P_TTY | P_USER | P_EVENT | P_SOURCE | P_CLASS | P_KNOWN |
+                         P_GRANT_SESSION,
         [PROTO_ADMIN_USERS] = P_UNKNOWN | P_LIMIT,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER | P_SOURCE,
@@ -840,7 +847,6 @@ static const unsigned method_required[_PROTO_METHOD_MAX] = {
         [PROTO_MFA_REMOVE] = P_DEVICE | P_CODE,
         [PROTO_MFA_DISABLE] = P_CODE,
         [PROTO_BACKUP_REGENERATE] = P_CODE,
-        [PROTO_VERIFY] = P_CODE,
         [PROTO_ADMIN_RESET_MFA] = P_USER | P_REASON,
         [PROTO_ADMIN_UNLOCK] = P_USER,
         [PROTO_ADMIN_IMPORT] = P_USER | P_SECRET | P_DIGITS | P_PERIOD,
@@ -877,6 +883,19 @@ static bool token_valid(const char *s, size_t n)
                 return false;
         for (i = 0; i < PROTO_TOKEN_LEN; i++)
                 if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* A terminal session's key: PID@START, both decimal, as pam_mlsec's session_key makes it. */
+static bool grant_session_valid(const char *s)
+{
+        const char *at = strchr(s, '@');
+
+        if (!at || at == s || !at[1])
+                return false;
+        for (const char *c = s; *c; c++)
+                if (c != at && (*c < '0' || *c > '9'))
                         return false;
         return true;
 }
@@ -957,6 +976,12 @@ static char *text_param(struct proto_request *req, unsigned bit, size_t *ret_n)
         case P_LOGIN:
                 *ret_n = sizeof(req->login);
                 return req->login;
+        case P_CLASS:
+                *ret_n = sizeof(req->cls);
+                return req->cls;
+        case P_GRANT_SESSION:
+                *ret_n = sizeof(req->grant_session);
+                return req->grant_session;
         default:
                 return NULL;
         }
@@ -972,6 +997,10 @@ static bool text_param_valid(unsigned bit, const char *s, size_t n)
                 return token_valid(s, n);
         case P_EVENT_ID:
                 return event_id_prefix_valid(s, n);
+        case P_CLASS:
+                return strcmp(s, "remote") == 0 || strcmp(s, "local") == 0 || strcmp(s, "console") == 0;
+        case P_GRANT_SESSION:
+                return grant_session_valid(s);
         case P_SECRET:
                 return secret_valid(s, n);
         case P_IP: {
@@ -1071,7 +1100,9 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
         case P_NOTE:
         case P_RHOST:
         case P_IP:
-        case P_LOGIN: {
+        case P_LOGIN:
+        case P_CLASS:
+        case P_GRANT_SESSION: {
                 size_t n = 0;
                 char *dst = text_param(req, bit, &n);
 
@@ -1097,6 +1128,8 @@ static int decode_param(struct proto_request *req, unsigned bit, const char *key
                         req->open_only = json_object_get_boolean(v);
                 else if (bit == P_UNKNOWN)
                         req->unknown = json_object_get_boolean(v);
+                else if (bit == P_KNOWN)
+                        req->known = json_object_get_boolean(v);
                 else
                         req->include_closed = json_object_get_boolean(v);
                 return 0;
@@ -1231,7 +1264,8 @@ static int request_check(const struct proto_request *req)
                 return -EINVAL;
         if ((allowed & P_SESSION) && !session_valid(req->session, sizeof(req->session)))
                 return -EINVAL;
-        if ((allowed & P_EVENT) && event_validate(&req->event, NULL, 0) < 0)
+        if ((allowed & P_EVENT) && (req->event.id[0] || (method_required[req->method] & P_EVENT)) &&
+            event_validate(&req->event, NULL, 0) < 0)
                 return -EINVAL;
         for (size_t i = 0; i < sizeof(param_names) / sizeof(param_names[0]); i++) {
                 unsigned bit = param_names[i].bit;
@@ -1286,7 +1320,7 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                 r = add(p, "closed", json_object_new_boolean(1));
         if (r >= 0 && (allowed & P_SESSION))
                 r = add_text(p, "session", req->session, sizeof(req->session));
-        if (r >= 0 && (allowed & P_EVENT))
+        if (r >= 0 && (allowed & P_EVENT) && (req->event.id[0] || (method_required[req->method] & P_EVENT)))
                 r = add(p, "event", event_to_json(&req->event));
         if (r >= 0 && (allowed & P_COMBINED) && req->combined)
                 r = add(p, "combined", json_object_new_boolean(1));
@@ -1313,6 +1347,8 @@ static int encode_params(const struct proto_request *req, struct json_object *p)
                 r = add(p, "open", json_object_new_boolean(1));
         if (r >= 0 && (allowed & P_UNKNOWN) && req->unknown)
                 r = add(p, "unknown", json_object_new_boolean(1));
+        if (r >= 0 && (allowed & P_KNOWN) && req->known)
+                r = add(p, "known", json_object_new_boolean(1));
         if (r >= 0 && (allowed & P_ALERT) && req->alert > 0)
                 r = add(p, "alert", json_object_new_int64(req->alert));
         for (size_t i = 0; r >= 0 && i < sizeof(param_names) / sizeof(param_names[0]); i++) {

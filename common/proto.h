@@ -49,10 +49,15 @@ enum proto_method {
         PROTO_MFA_DISABLE,       /* {"code"} -> {"devices_removed":N} */
         PROTO_BACKUP_CODES,      /* {"user"?} -> {"user","left":N} */
         PROTO_BACKUP_REGENERATE, /* {"code"} -> {"backup_codes":[...]} */
-        PROTO_VERIFY,            /* {"code","combined"?,"service"?,"tty"?} -> {"verdict","method","ok",
-                                  *  "message","backup_left","lock_started","lock_remaining","lock_user_wide",
-                                  *  "device"?,"drift_seconds"? (drift),"password_len"? (combined)}; the
-                                  *  caller's own account */
+        PROTO_VERIFY,            /* {"code"?,"combined"?,"service"?,"tty"?} and, from uid 0 only (the PAM
+                                  *  module), {"user","event","source","class","known"?,"grant_session"?}
+                                  *  -> proto_verify.h's reply {"step","verdict","method","ok","message",
+                                  *  "backup_left","lock_started","lock_remaining","lock_user_wide",
+                                  *  "lock_local_wide","recorded","granted"?,"device"?,"drift_seconds"?,
+                                  *  "password_len"?}. Without "code": what is decided before the code is
+                                  *  asked (step "ask", "pass" or "refuse"); with it, the check ("checked").
+                                  *  A user asks for their own account only; root for anyone, and "event"
+                                  *  is then the login's auth event, recorded by mlsecd with the outcome */
         PROTO_ADMIN_USERS,       /* {"unknown"?,"limit"?} -> {"users":[{"user","mfa_enabled","devices",
                                   *  "backup_codes_left","lockouts":[..],"last_login_us"?,"last_login_from"?,
                                   *  "last_login_service"?}],"truncated"?,"unknown_names","unknown_attempts",
@@ -105,6 +110,7 @@ enum proto_method {
 #define PROTO_REASON_MAX 256 /* "reason" */
 #define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
 #define PROTO_NOTE_MAX   256 /* "note": as ACTIVITY_NOTE_MAX */
+#define PROTO_GRANT_SESSION_MAX 64 /* "grant_session": as STORE_SERVICE_MAX */
 
 /* report-event: "event_id" may be the start of an event id, of at least this many digits */
 #define PROTO_EVENT_ID_PREFIX_MIN EVENT_ID_PREFIX_MIN
@@ -149,6 +155,10 @@ struct proto_request {
         char ip[EVENT_IP_MAX];           /* "ip": an IPv4 or IPv6 address (notice: the client's) */
         char login[EVENT_ID_LEN + 1];    /* "login": an event id, 32 lower-case hex digits */
         bool unknown;                    /* "unknown": admin-users: the names tried that are no account */
+        /* verify from uid 0 */
+        char cls[16];                               /* "class": "remote", "local" or "console" (source.h) */
+        bool known;                                 /* "known": the user exists (NSS of the PAM process) */
+        char grant_session[PROTO_GRANT_SESSION_MAX]; /* "grant_session": the terminal session (PID@START) */
 };
 
 /* Overwrite the secrets a request may carry (code, secret, scratch codes). */

@@ -86,6 +86,14 @@ int store_checkpoint(struct store *s);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
+/* One operation that must be atomic on its own: its own BEGIN IMMEDIATE when no transaction
+ * is open, else a savepoint inside the caller's (mlsecd's group commit). store_op_end
+ * commits or releases when R >= 0, else rolls the operation back, and returns R (or the
+ * commit's error). */
+int store_op_begin(struct store *s, bool *ret_own);
+int store_op_end(struct store *s, bool own, int r);
+/* Is a transaction open on S? */
+bool store_in_transaction(struct store *s);
 
 /* Devices. *ret is a malloc'd array (NULL when n == 0), free with store_devices_free. */
 int store_list_devices(struct store *s, const char *user, struct store_device **ret, size_t *ret_n);

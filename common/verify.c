@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <shadow.h>
 #include <string.h>
 
 #include "backup.h"
@@ -71,6 +72,53 @@ const char *verify_method_to_string(enum verify_method m)
         default:
                 return "none";
         }
+}
+
+int verify_verdict_from_string(const char *s, enum mlsec_verdict *ret)
+{
+        for (int v = VERDICT_OK; s && v <= VERDICT_WRONG_PASSWORD; v++)
+                if (strcmp(s, verify_verdict_to_string((enum mlsec_verdict)v)) == 0) {
+                        *ret = (enum mlsec_verdict)v;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int verify_method_from_string(const char *s, enum verify_method *ret)
+{
+        for (int m = METHOD_NONE; s && m <= METHOD_REMEMBERED; m++)
+                if (strcmp(s, verify_method_to_string((enum verify_method)m)) == 0) {
+                        *ret = (enum verify_method)m;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static const char *const step_names[] = {
+        [VERIFY_ASK] = "ask",
+        [VERIFY_PASS] = "pass",
+        [VERIFY_REFUSE] = "refuse",
+        [VERIFY_CHECKED] = "checked",
+};
+
+const char *verify_step_to_string(enum verify_step s)
+{
+        return (unsigned)s < sizeof(step_names) / sizeof(step_names[0]) ? step_names[s] : "invalid";
+}
+
+int verify_step_from_string(const char *s, enum verify_step *ret)
+{
+        for (size_t i = 0; s && i < sizeof(step_names) / sizeof(step_names[0]); i++)
+                if (strcmp(s, step_names[i]) == 0) {
+                        *ret = (enum verify_step)i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *verify_pass_reason(enum verify_method m)
+{
+        return m == METHOD_TRUSTED ? "trusted network" : m == METHOD_REMEMBERED ? "remembered" : "unenrolled";
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -509,7 +557,7 @@ int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_
 {
         struct verify_result res = {.verdict = VERDICT_WRONG, .method = METHOD_NONE};
         struct candidates cand = {0};
-        bool malformed;
+        bool malformed, own;
         int r;
 
         if (!c || !req || !req->user || !req->answer || !req->source || !ret)
@@ -526,15 +574,12 @@ int verify_answer(struct store *s, const struct seal_key *k, const struct mlsec_
                 r = 0;
                 goto out;
         }
-        r = store_begin(s);
+        /* its own transaction, or a savepoint of mlsecd's group commit: the consumed step is
+         * durable once that commits, and mlsecd answers only then */
+        r = store_op_begin(s, &own);
         if (r < 0)
                 goto out;
-        r = decide(s, k, c, req, &cand, malformed, &res);
-        if (r < 0) {
-                (void)store_rollback(s);
-                goto out;
-        }
-        r = store_commit(s);
+        r = store_op_end(s, own, decide(s, k, c, req, &cand, malformed, &res));
         if (r < 0)
                 goto out;
         *ret = res;
@@ -566,6 +611,7 @@ int verify_password_failed(struct store *s, const struct mlsec_conf *c, const st
                            struct verify_result *ret)
 {
         struct verify_result res = {.verdict = VERDICT_WRONG_PASSWORD, .method = METHOD_PASSWORD};
+        bool own;
         int r;
 
         if (!c || !request_valid(req, ret))
@@ -574,17 +620,13 @@ int verify_password_failed(struct store *s, const struct mlsec_conf *c, const st
                 *ret = res;
                 return 0;
         }
-        r = store_begin(s);
+        r = store_op_begin(s, &own);
         if (r < 0)
                 return r;
         r = refuse_if_locked(s, req, &res);
         if (r == 0)
                 r = record_failure(s, c, req, &res);
-        if (r < 0) {
-                (void)store_rollback(s);
-                return r;
-        }
-        r = store_commit(s);
+        r = store_op_end(s, own, r);
         if (r < 0)
                 return r;
         *ret = res;
@@ -668,6 +710,121 @@ int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct 
                 return 0;
         *ret_granted = grant.granted;
         return 1;
+}
+
+int verify_before_code(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
+                       verify_grant_fn grant_of, void *userdata, struct verify_pass *ret)
+{
+        struct verify_pass p = {.step = VERIFY_ASK, .res = {.verdict = VERDICT_OK, .method = METHOD_NONE}};
+        const struct verify_grant_ctx *g = NULL;
+        bool enrolled = false;
+        int r;
+
+        if (!c || !request_valid(req, &p.res) || !ret)
+                return -EINVAL;
+        if (req->cls == SOURCE_REMOTE && source_in_networks(req->source, &c->trusted_networks)) {
+                /* no code, whoever it is (the account stack's MFA policy still applies) */
+                p = (struct verify_pass){.step = VERIFY_PASS, .method = METHOD_TRUSTED};
+        } else {
+                /* asked for every name, so an unknown user costs the same read as a known one */
+                r = verify_enrolled(s, req->user, &enrolled);
+                if (r < 0)
+                        return r;
+                if (req->known_user && !enrolled && c->unenrolled == CONF_UNENROLLED_ALLOW)
+                        p = (struct verify_pass){.step = VERIFY_PASS, .method = METHOD_NONE};
+                else if (req->known_user && enrolled && grant_of) {
+                        r = grant_of(userdata, &g);
+                        if (r < 0)
+                                return r;
+                        if (g)
+                                r = verify_grant_find(s, c, g, &p.granted);
+                        if (r < 0)
+                                p.grant_error = r;
+                        else if (r > 0) {
+                                p.step = VERIFY_PASS;
+                                p.method = METHOD_REMEMBERED;
+                        }
+                }
+        }
+        p.reason = verify_pass_reason(p.method);
+        if (p.step == VERIFY_PASS && s) {
+                r = refuse_if_locked(s, req, &p.res);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        p.step = VERIFY_REFUSE;
+                        p.res.method = METHOD_NONE;
+                } else if (!req->combined) {
+                        p.clear_error = store_clear_failures(s, req->user, req->source);
+                }
+        }
+        *ret = p;
+        return 0;
+}
+
+int verify_password_fingerprint(const struct seal_key *k, const char *user, uint8_t ret[SEAL_HASH_BYTES])
+{
+        struct spwd sp, *res = NULL;
+        char buf[4096];
+        int r;
+
+        if (!k || !user || !ret)
+                return -EINVAL;
+        if (getspnam_r(user, &sp, buf, sizeof(buf), &res) != 0)
+                res = NULL;
+        r = seal_hash_code(k, user, res && res->sp_pwdp ? res->sp_pwdp : "", ret);
+        seal_wipe(buf, sizeof(buf));
+        return r;
+}
+
+void verify_event_outcome(struct mlsec_event *e, const char *result, const char *reason, enum verify_method method)
+{
+        (void)event_set_text(e->result, sizeof(e->result), result);
+        (void)event_set_text(e->reason, sizeof(e->reason), reason);
+        (void)event_set_text(e->method, sizeof(e->method), verify_method_to_string(method));
+}
+
+/* An audit entry of the login AUTH: its user and PAM items, its own id and time. */
+static void audit_of(const struct mlsec_event *auth, const char *action, struct mlsec_event *ret)
+{
+        struct mlsec_event e;
+
+        event_init(&e, EVENT_AUDIT);
+        e.pid = auth->pid;
+        e.uid = auth->uid;
+        memcpy(e.user, auth->user, sizeof(e.user));
+        memcpy(e.service, auth->service, sizeof(e.service));
+        memcpy(e.rhost, auth->rhost, sizeof(e.rhost));
+        memcpy(e.ip, auth->ip, sizeof(e.ip));
+        memcpy(e.tty, auth->tty, sizeof(e.tty));
+        (void)event_set_text(e.action, sizeof(e.action), action);
+        *ret = e;
+}
+
+size_t verify_audit_events(const struct mlsec_event *auth, const struct verify_result *res, const char *source,
+                           unsigned lockout_seconds, struct mlsec_event out[2])
+{
+        char d[64], esc[STORE_SOURCE_MAX * 4];
+        size_t n = 0;
+
+        if (res->verdict == VERDICT_OK && res->method == METHOD_BACKUP) {
+                audit_of(auth, "backup-code-used", &out[n]);
+                snprintf(out[n].detail, sizeof(out[n].detail), "a backup code was used to log in; %u left",
+                         res->backup_left);
+                n++;
+        }
+        if (res->lock_started) {
+                audit_of(auth, "lockout", &out[n]);
+                snprintf(out[n].detail, sizeof(out[n].detail),
+                         "%s locked for %s after repeated failures (ends by itself then, or with mlsecctl admin "
+                         "unlock)",
+                         res->lock_user_wide    ? source_lock_scope(STORE_REMOTE_ALL)
+                         : res->lock_local_wide ? source_lock_scope(STORE_LOCAL_ALL)
+                                                : util_escape(source ? source : "", esc, sizeof(esc)),
+                         util_duration(lockout_seconds, d, sizeof(d)));
+                n++;
+        }
+        return n;
 }
 
 const char *verify_lock_words(const struct verify_result *res)

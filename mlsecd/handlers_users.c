@@ -391,7 +391,6 @@ int handle_admin_users(struct daemon *d, const struct proto_request *req, char *
         size_t na = 0, n;
         int r;
 
-        (void)server_flush(d); /* what was reported so far */
         r = activity_users(d->act, DAEMON_CHECK_SERVICE, USERS_NAMES_MAX, &au, &na);
         if (r >= 0)
                 r = view_build(d, au, na, &v);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Checking a code for the caller's own account inside mlsecd: the `verify` method (a
- * screen locker or a user service running pam_mlsec without the privilege to open the
- * store) and every self-service change that needs a current code. The rules are
- * verify_answer's, the same as at login; who is checked comes from SO_PEERCRED only, and
- * failures are counted per "mlsecd:uid=N" source so that brute force through the socket
- * locks out like brute force at a terminal. Every attempt is recorded as a login event. */
+/* The one verify path inside mlsecd: the `verify` method for the PAM module as root (any
+ * user; the login's auth event comes with the request and is recorded here with the
+ * outcome, in the same batch as what the check consumed) and for unprivileged callers (a
+ * screen locker, a user service: their own account only, counted per "mlsecd:uid=N"), and
+ * the code checks of self-service changes. The rules are common/verify.c's, the same as
+ * the module's own path; who asks comes from SO_PEERCRED only. The answer is never logged
+ * nor sent back. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -14,82 +15,259 @@
 
 #include "daemon.h"
 #include "journal.h"
+#include "proto_verify.h"
 #include "store.h"
 #include "util.h"
 #include "verify.h"
 
-static void record(struct daemon *d, const struct peer *p, const struct verify_result *res, const char *source,
-                   const char *service, const char *tty)
-{
-        struct mlsec_event e;
-        bool is_new;
-        char dur[64];
+/* One verify request, as the rules see it. */
+struct vreq {
+        struct verify_request vr;
+        char source[STORE_SOURCE_MAX];
+        struct mlsec_event event; /* the auth event of the attempt, outcome not yet set */
+        bool privileged;          /* uid 0: the module; the event and the source are its word */
+        /* a remembered grant's binding (root only) */
+        struct verify_grant_ctx grant;
+        uint8_t pwfp[SEAL_HASH_BYTES];
+};
 
-        event_init(&e, EVENT_AUTH);
-        e.pid = p->pid;
-        e.uid = p->uid;
-        (void)event_set_text(e.user, sizeof(e.user), p->user);
-        (void)event_set_text(e.service, sizeof(e.service), service && *service ? service : "mlsecd");
-        if (tty)
-                (void)event_set_text(e.tty, sizeof(e.tty), tty);
-        (void)event_set_text(e.result, sizeof(e.result), res->verdict == VERDICT_OK ? "ok" : "fail");
-        (void)event_set_text(e.reason, sizeof(e.reason), verify_verdict_to_string(res->verdict));
-        (void)event_set_text(e.method, sizeof(e.method), verify_method_to_string(res->method));
-        snprintf(e.detail, sizeof(e.detail), "checked by mlsecd for uid %u (pid %d)", (unsigned)p->uid, (int)p->pid);
-        if (handle_store_event(d, &e, &is_new) < 0)
-                journal_daemon(3, "could not record a verification for %s", p->user);
-        if (res->verdict == VERDICT_OK && res->method == METHOD_BACKUP) {
-                char detail[EVENT_DETAIL_MAX];
-                snprintf(detail, sizeof(detail), "a backup code was used (through mlsecd); %u left", res->backup_left);
-                handle_audit(d, p->uid, p->user, "backup-code-used", detail);
+/* Store the attempt's auth event with its outcome, and the audit entries the outcome makes.
+ * In the batch: committed (after credentials.db) before anyone is answered. */
+static void record(struct daemon *d, struct vreq *v, const char *result, const char *reason,
+                   enum verify_method method, const struct verify_result *res)
+{
+        struct mlsec_event audits[2];
+        size_t n = 0;
+        bool is_new;
+
+        verify_event_outcome(&v->event, result, reason, method);
+        if (handle_store_event(d, &v->event, &is_new) < 0)
+                journal_daemon(3, "could not record a verification for %s", v->vr.user);
+        if (res)
+                n = verify_audit_events(&v->event, res, v->source, d->conf.lockout_seconds, audits);
+        for (size_t i = 0; i < n; i++)
+                if (handle_store_event(d, &audits[i], &is_new) < 0)
+                        journal_daemon(3, "could not record audit entry %s for %s", audits[i].action, v->vr.user);
+}
+
+static int class_of(const char *s, enum source_class *ret)
+{
+        if (strcmp(s, "remote") == 0)
+                *ret = SOURCE_REMOTE;
+        else if (strcmp(s, "local") == 0)
+                *ret = SOURCE_LOCAL;
+        else if (strcmp(s, "console") == 0)
+                *ret = SOURCE_CONSOLE;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* The request as the rules see it, or a refusal in *ret_denied. Root speaks for the login
+ * (its event, source, class, whether the user exists); anybody else is checked as
+ * themselves, from a local source of their own. */
+static int vreq_of(const struct peer *p, const struct proto_request *req, const char *service, const char *tty,
+                   struct vreq *v, const char **ret_denied)
+{
+        *ret_denied = NULL;
+        memset(v, 0, sizeof(*v));
+        v->privileged = p->uid == 0 && req->event.id[0];
+        if (v->privileged) {
+                if (req->event.kind != EVENT_AUTH || !req->source[0] || class_of(req->cls, &v->vr.cls) < 0 ||
+                    (req->user[0] && strcmp(req->user, req->event.user) != 0)) {
+                        *ret_denied = "verify for a login needs an auth event, its user, source and class";
+                        return -EINVAL;
+                }
+                v->event = req->event;
+                snprintf(v->source, sizeof(v->source), "%s", req->source);
+                v->vr.user = v->event.user[0] ? v->event.user : "*invalid*";
+                v->vr.known_user = req->known && v->event.user[0];
+        } else {
+                if (!p->user[0]) {
+                        *ret_denied = "your uid has no user name";
+                        return -EPERM;
+                }
+                if ((req->user[0] && strcmp(req->user, p->user) != 0) || req->event.id[0] || req->source[0] ||
+                    req->cls[0] || req->known || req->grant_session[0]) {
+                        *ret_denied = "you may only verify your own account";
+                        return -EPERM;
+                }
+                event_init(&v->event, EVENT_AUTH);
+                v->event.pid = p->pid;
+                v->event.uid = p->uid;
+                (void)event_set_text(v->event.user, sizeof(v->event.user), p->user);
+                (void)event_set_text(v->event.service, sizeof(v->event.service),
+                                     service && *service ? service : "mlsecd");
+                if (tty && *tty)
+                        (void)event_set_text(v->event.tty, sizeof(v->event.tty), tty);
+                snprintf(v->event.detail, sizeof(v->event.detail), "checked by mlsecd for uid %u (pid %d)",
+                         (unsigned)p->uid, (int)p->pid);
+                snprintf(v->source, sizeof(v->source), "mlsecd:uid=%u", (unsigned)p->uid);
+                v->vr.user = v->event.user;
+                v->vr.known_user = true;
+                v->vr.cls = SOURCE_LOCAL; /* never a console: the tty is the client's word */
         }
-        if (res->lock_started) {
-                char detail[EVENT_DETAIL_MAX];
-                snprintf(detail, sizeof(detail),
-                         "%s locked for %s after repeated failures (ends by itself then, or with mlsecctl admin "
-                         "unlock)",
-                         res->lock_local_wide ? source_lock_scope(STORE_LOCAL_ALL) : source,
+        v->vr.source = v->source;
+        v->vr.answer = "";
+        v->vr.combined = req->combined;
+        v->vr.now = time(NULL);
+        return 0;
+}
+
+struct grant_arg {
+        struct daemon *d;
+        struct vreq *v;
+        const char *session;
+};
+
+/* What a grant of this login is bound to: root's logins only, as the module binds it. */
+static int grant_of(void *userdata, const struct verify_grant_ctx **ret)
+{
+        struct grant_arg *a = userdata;
+        struct vreq *v = a->v;
+        const char *tty = v->event.tty;
+
+        *ret = NULL;
+        if (!v->privileged || !a->d->key || (!a->d->conf.remember_seconds && !a->d->conf.remember_tty_seconds) ||
+            !v->event.user[0] || !v->event.service[0] ||
+            verify_password_fingerprint(a->d->key, v->event.user, v->pwfp) < 0)
+                return 0;
+        if (strncmp(tty, "/dev/", 5) == 0)
+                tty += 5;
+        v->grant = (struct verify_grant_ctx){
+                .user = v->event.user,
+                .source = v->source,
+                .cls = v->vr.cls,
+                .service = v->event.service,
+                .tty = tty,
+                .session = v->vr.cls == SOURCE_REMOTE ? "" : a->session,
+                .pwfp = v->pwfp,
+                .now = v->vr.now,
+        };
+        *ret = &v->grant;
+        return 0;
+}
+
+/* The sentence for an unprivileged caller (the module as root words its own). */
+static void message_of(const struct daemon *d, const struct vreq *v, const struct verify_result *res, char *msg,
+                       size_t msglen)
+{
+        char dur[64];
+        size_t len;
+
+        if (res->verdict == VERDICT_UNENROLLED)
+                snprintf(msg, msglen, "MFA is not enabled for %s.", v->vr.user);
+        else
+                verify_user_message(res, msg, msglen);
+        if (res->lock_started && msglen > 0) {
+                len = strlen(msg);
+                snprintf(msg + len, msglen - len, " Too many failed attempts: locked for %s.",
                          util_duration(d->conf.lockout_seconds, dur, sizeof(dur)));
-                handle_audit(d, p->uid, p->user, "lockout", detail);
         }
-        (void)server_flush(d);
+}
+
+/* Before the code: ask, pass or refuse (verify_before_code), recorded unless the module
+ * still has to ask for the password (combined: it records the pass itself). */
+static int before_code(struct daemon *d, struct vreq *v, const struct proto_request *req,
+                       struct proto_verify_reply *ret)
+{
+        struct grant_arg ga = {.d = d, .v = v, .session = req->grant_session};
+        struct verify_pass pass;
+        int r;
+
+        r = verify_before_code(d->store, &d->conf, &v->vr, grant_of, &ga, &pass);
+        seal_wipe(v->pwfp, sizeof(v->pwfp));
+        if (r < 0) {
+                record(d, v, "fail", "error", METHOD_NONE, NULL);
+                return r;
+        }
+        if (pass.grant_error < 0)
+                journal_daemon(4, "remembered grants of %s cannot be read, asking for the code: %s", v->vr.user,
+                               strerror(-pass.grant_error));
+        *ret = (struct proto_verify_reply){.step = pass.step, .res = pass.res, .granted = pass.granted};
+        if (pass.step == VERIFY_PASS)
+                ret->res.method = pass.method;
+        if (pass.step == VERIFY_REFUSE) {
+                record(d, v, "fail", verify_verdict_to_string(VERDICT_LOCKED), METHOD_NONE, NULL);
+                ret->recorded = true;
+                message_of(d, v, &pass.res, ret->message, sizeof(ret->message));
+        } else if (pass.step == VERIFY_PASS && !v->vr.combined && v->privileged) {
+                record(d, v, pass.method == METHOD_REMEMBERED ? "ok" : "skipped", pass.reason, pass.method, NULL);
+                ret->recorded = true;
+        }
+        return 0;
+}
+
+/* The check of an answer: consumed and recorded in the batch. */
+static int check(struct daemon *d, struct vreq *v, const struct proto_request *req, struct proto_verify_reply *ret)
+{
+        struct grant_arg ga = {.d = d, .v = v, .session = req->grant_session};
+        const struct verify_grant_ctx *g = NULL;
+        struct verify_result res;
+        int r;
+
+        v->vr.answer = req->code;
+        r = verify_answer(d->store, d->key, &d->conf, &v->vr, &res);
+        v->vr.answer = "";
+        if (r < 0) {
+                record(d, v, "fail", "error", METHOD_NONE, NULL);
+                return r;
+        }
+        record(d, v, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict), res.method, &res);
+        if (res.verdict == VERDICT_OK && grant_of(&ga, &g) >= 0 && g) {
+                r = verify_grant_after_code(d->store, &d->conf, g);
+                if (r < 0)
+                        journal_daemon(4, "the code of %s is not remembered: %s", v->vr.user, strerror(-r));
+        }
+        seal_wipe(v->pwfp, sizeof(v->pwfp));
+        *ret = (struct proto_verify_reply){.step = VERIFY_CHECKED, .res = res, .recorded = true};
+        message_of(d, v, &res, ret->message, sizeof(ret->message));
+        return 0;
+}
+
+int handle_verify(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                  size_t *ret_len)
+{
+        struct proto_verify_reply reply;
+        const char *denied;
+        struct vreq v;
+        int r;
+
+        r = vreq_of(p, req, req->service, req->tty, &v, &denied);
+        if (r < 0)
+                return handle_reply_error(r == -EPERM ? PROTO_E_FORBIDDEN : PROTO_E_BAD_REQUEST, denied, out, max,
+                                          ret_len);
+        /* what this check reads and consumes is committed with the round's batch, before the
+         * reply leaves (group commit) */
+        r = batch_store(d);
+        if (r >= 0)
+                r = req->code[0] ? check(d, &v, req, &reply) : before_code(d, &v, req, &reply);
+        if (r < 0)
+                return handle_reply_error(PROTO_E_INTERNAL, "the code could not be checked", out, max, ret_len);
+        return handle_reply_obj(proto_verify_reply_to_obj(&reply, req->combined), false, out, max, ret_len);
 }
 
 int handle_check_code(struct daemon *d, const struct peer *p, const char *code, bool combined, const char *service,
                       const char *tty, struct verify_result *ret, char *msg, size_t msglen)
 {
-        struct verify_result res;
-        struct verify_request vr;
-        char source[STORE_SOURCE_MAX];
+        struct proto_request req = {.method = PROTO_VERIFY, .combined = combined};
+        struct proto_verify_reply reply;
+        const char *denied;
+        struct vreq v;
         int r;
 
-        if (!p->user[0])
+        r = vreq_of(p, &req, service, tty, &v, &denied);
+        if (r < 0)
                 return -EPERM;
-        snprintf(source, sizeof(source), "mlsecd:uid=%u", (unsigned)p->uid);
-        vr = (struct verify_request){
-                .user = p->user,
-                .known_user = true,
-                .answer = code,
-                .combined = combined,
-                .source = source,
-                .cls = SOURCE_LOCAL, /* never a console: the tty is the client's word */
-                .now = time(NULL),
-        };
-        r = verify_answer(d->store, d->key, &d->conf, &vr, &res);
+        if (strlen(code) >= sizeof(req.code))
+                return -EINVAL;
+        memcpy(req.code, code, strlen(code) + 1);
+        r = check(d, &v, &req, &reply);
+        proto_request_wipe(&req);
         if (r < 0)
                 return r;
-        record(d, p, &res, source, service, tty);
-        if (res.verdict == VERDICT_UNENROLLED)
-                snprintf(msg, msglen, "MFA is not enabled for %s.", p->user);
-        else
-                verify_user_message(&res, msg, msglen);
-        if (res.lock_started && msglen > 0) {
-                char dur[64];
-                size_t len = strlen(msg);
-                snprintf(msg + len, msglen - len, " Too many failed attempts: locked for %s.",
-                         util_duration(d->conf.lockout_seconds, dur, sizeof(dur)));
-        }
-        *ret = res;
+        snprintf(msg, msglen, "%s", reply.message);
+        *ret = reply.res;
         return 0;
 }
 
@@ -97,35 +275,4 @@ int handle_code_refused(const struct verify_result *res, const char *msg, char *
 {
         return handle_reply_error(res->verdict == VERDICT_UNENROLLED ? PROTO_E_CONFLICT : PROTO_E_CODE,
                                   msg[0] ? msg : "Invalid verification code.", out, max, ret_len);
-}
-
-int handle_verify(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
-                  size_t *ret_len)
-{
-        struct verify_result res;
-        struct proto_obj *o;
-        char msg[256];
-        int r;
-
-        if (!p->user[0])
-                return handle_reply_error(PROTO_E_FORBIDDEN, "your uid has no user name", out, max, ret_len);
-        r = handle_check_code(d, p, req->code, req->combined, req->service, req->tty, &res, msg, sizeof(msg));
-        if (r < 0)
-                return handle_reply_error(PROTO_E_INTERNAL, "the code could not be checked", out, max, ret_len);
-        o = proto_obj_new();
-        if (!o || proto_obj_set_bool(o, "ok", res.verdict == VERDICT_OK) < 0 ||
-            proto_obj_set_str(o, "verdict", verify_verdict_to_string(res.verdict)) < 0 ||
-            proto_obj_set_str(o, "method", verify_method_to_string(res.method)) < 0 ||
-            proto_obj_set_str(o, "message", msg) < 0 || proto_obj_set_int(o, "backup_left", res.backup_left) < 0 ||
-            proto_obj_set_bool(o, "lock_started", res.lock_started) < 0 ||
-            proto_obj_set_int(o, "lock_remaining", res.lock_remaining) < 0 ||
-            proto_obj_set_bool(o, "lock_user_wide", res.lock_user_wide) < 0 ||
-            proto_obj_set_bool(o, "lock_local_wide", res.lock_local_wide) < 0 ||
-            (res.verdict == VERDICT_DRIFT && proto_obj_set_int(o, "drift_seconds", res.drift_seconds) < 0) ||
-            (res.device[0] && proto_obj_set_str(o, "device", res.device) < 0) ||
-            (req->combined && proto_obj_set_int(o, "password_len", (int64_t)res.password_len) < 0)) {
-                proto_obj_free(o);
-                return -ENOMEM;
-        }
-        return handle_reply_obj(o, false, out, max, ret_len);
 }

@@ -91,7 +91,7 @@ static void ingest_spool(struct daemon *d)
                         break;
                 }
                 bad_all += bad;
-                if (server_flush(d) < 0 || sr.error < 0 || (r < 0 && r != -ENOBUFS)) {
+                if (batch_commit(d) < 0 || sr.error < 0 || (r < 0 && r != -ENOBUFS)) {
                         journal_daemon(LOG_ERR, "spool ingestion failed (%s); will retry",
                                        strerror(sr.error < 0 ? -sr.error
                                                 : r < 0      ? -r
@@ -152,7 +152,7 @@ static void prune(struct daemon *d)
         int64_t cutoff = (int64_t)time(NULL) - (int64_t)d->conf.history_days * 86400;
         int r;
 
-        (void)server_flush(d);
+        (void)batch_commit(d);
         r = activity_prune(d->act, cutoff * 1000000, &deleted);
         if (r < 0)
                 journal_daemon(LOG_WARNING, "pruning history older than %u days failed: %s", d->conf.history_days,

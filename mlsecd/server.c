@@ -353,22 +353,8 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         return 0;
 }
 
-int server_flush(struct daemon *d)
+void server_release(struct daemon *d, int r)
 {
-        int r = 0;
-
-        if (d->in_batch) {
-                r = activity_commit(d->act);
-                if (r < 0) {
-                        (void)activity_rollback(d->act);
-                        journal_daemon(3, "committing %zu event(s) failed: %s; clients will spool them",
-                                       d->n_batch_waiting, strerror(-r));
-                }
-                d->in_batch = false;
-        }
-        for (size_t i = 0; i < d->n_batch_new && r >= 0; i++)
-                journal_event(&d->batch_new[i]);
-        d->n_batch_new = 0;
         for (size_t i = 0; i < d->n_batch_waiting; i++) {
                 struct conn *c = d->batch_waiting[i];
                 if (!c)
@@ -377,18 +363,19 @@ int server_flush(struct daemon *d)
                 if (r >= 0)
                         conn_send(c, c->reply, c->reply_len);
                 else
-                        send_error(c, PROTO_E_INTERNAL, "the event could not be stored");
+                        send_error(c, PROTO_E_INTERNAL, "the batch could not be committed");
+                seal_wipe(c->reply, c->reply_len);
+                c->reply_len = 0;
                 (void)sd_event_source_set_enabled(c->io, SD_EVENT_ON);
         }
         d->n_batch_waiting = 0;
-        return r;
 }
 
 /* Runs when nothing of higher priority is pending: every report read in this round is in
  * the transaction by then, so one commit serves them all. */
 static int on_flush(sd_event_source *s, void *userdata)
 {
-        (void)server_flush(userdata);
+        (void)batch_commit(userdata);
         return 0;
 }
 
@@ -451,7 +438,7 @@ int server_listen(struct daemon *d)
 
 void server_stop(struct daemon *d)
 {
-        (void)server_flush(d);
+        (void)batch_commit(d);
         d->listen_src = sd_event_source_disable_unref(d->listen_src);
         while (d->conns)
                 conn_free(d->conns);

@@ -32,6 +32,7 @@
 #include "event.h"
 #include "notice.h"
 #include "proto.h"
+#include "proto_verify.h"
 #include "report.h"
 #include "seal.h"
 #include "session.h"
@@ -44,7 +45,7 @@
 #define PROMPT_CODE     "Verification code: "
 #define PROMPT_COMBINED "Password & verification code: "
 #define PROMPT_PASSWORD "Password: "
-#define BACKUP_LOW      3
+#define MLSECD_UNPRIVILEGED_MS 5000 /* one question to mlsecd without root (no own path) */
 
 /* What one auth line does: ask for the code (the default), or track attempts around the
  * password module as pam_faillock does (preauth before it, authfail right after it). */
@@ -74,6 +75,12 @@ struct auth_ctx {
         struct verify_grant_ctx grant;
         uint8_t pwfp[SEAL_HASH_BYTES];
         char session[STORE_SERVICE_MAX];
+        /* the two paths: mlsecd's verdict (a kept connection), or the own check (direct) */
+        bool privileged;         /* root: may check on its own; the event is ours to send */
+        bool direct;             /* mlsecd did not answer: checking here */
+        struct client *mlsecd;   /* the connection of this login's verify requests */
+        struct mlsec_event event; /* the login's auth event, as mlsecd records it */
+        bool store_opened, key_loaded;
 };
 
 static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
@@ -117,6 +124,7 @@ static void find_source(pam_handle_t *pamh, struct auth_ctx *ctx)
 
 static void ctx_release(struct auth_ctx *ctx)
 {
+        ctx->mlsecd = client_close(ctx->mlsecd);
         ctx->store = store_close(ctx->store);
         ctx->key = seal_key_free(ctx->key);
         if (ctx->answer)
@@ -210,7 +218,7 @@ static void tell_user(pam_handle_t *pamh, const struct options *o, const struct 
                 if (res->method == METHOD_BACKUP)
                         say(pamh, o, PAM_TEXT_INFO, "Backup code accepted. %u backup code%s left.%s", res->backup_left,
                             res->backup_left == 1 ? "" : "s",
-                            res->backup_left <= BACKUP_LOW ? " Generate new ones soon." : "");
+                            res->backup_left <= ctx->conf.backup_codes_low ? " Generate new ones soon." : "");
                 return;
         }
         /* an unknown or unenrolled (deny) user reads exactly what a wrong code reads; a wrong
@@ -246,41 +254,37 @@ static void report_auth(pam_handle_t *pamh, const struct auth_ctx *ctx, const ch
         struct mlsec_event e;
 
         module_event_from_pam(pamh, EVENT_AUTH, user, &e);
-        (void)event_set_text(e.result, sizeof(e.result), result);
-        (void)event_set_text(e.reason, sizeof(e.reason), reason);
-        (void)event_set_text(e.method, sizeof(e.method), verify_method_to_string(method));
+        verify_event_outcome(&e, result, reason, method);
         (void)module_send_event(pamh, &ctx->conf, &e);
         /* the session opened through this handle is this login (the notice's "current") */
         if (strcmp(result, "ok") == 0 || strcmp(result, "skipped") == 0)
                 notice_remember_login(pamh, e.id);
 }
 
-/* The outcomes that are security-relevant changes, not just attempts: a backup code spent,
- * a lockout begun. */
+/* The outcomes that are security-relevant changes, not just attempts (a backup code spent,
+ * a lockout begun): verify_audit_events, as mlsecd records them on its path. */
 static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user,
                             const struct verify_result *res)
 {
-        struct mlsec_event e;
-        char d[64];
+        struct mlsec_event auth, audits[2];
+        size_t n;
 
-        if (res->verdict == VERDICT_OK && res->method == METHOD_BACKUP) {
-                module_event_from_pam(pamh, EVENT_AUDIT, user, &e);
-                (void)event_set_text(e.action, sizeof(e.action), "backup-code-used");
-                snprintf(e.detail, sizeof(e.detail), "a backup code was used to log in; %u left", res->backup_left);
-                (void)module_send_event(pamh, &ctx->conf, &e);
-        }
-        if (res->lock_started) {
-                module_event_from_pam(pamh, EVENT_AUDIT, user, &e);
-                (void)event_set_text(e.action, sizeof(e.action), "lockout");
-                snprintf(e.detail, sizeof(e.detail),
-                         "%s locked for %s after repeated failures (ends by itself then, or "
-                         "with mlsecctl admin unlock)",
-                         res->lock_user_wide    ? source_lock_scope(STORE_REMOTE_ALL)
-                         : res->lock_local_wide ? source_lock_scope(STORE_LOCAL_ALL)
-                                                : ctx->source_esc,
-                         util_duration(ctx->conf.lockout_seconds, d, sizeof(d)));
-                (void)module_send_event(pamh, &ctx->conf, &e);
-        }
+        module_event_from_pam(pamh, EVENT_AUTH, user, &auth);
+        n = verify_audit_events(&auth, res, ctx->source, ctx->conf.lockout_seconds, audits);
+        for (size_t i = 0; i < n; i++)
+                (void)module_send_event(pamh, &ctx->conf, &audits[i]);
+}
+
+/* The name the store knows USER by: a name that is no valid user name is "*invalid*". */
+static const char *store_user(const char *user)
+{
+        return util_user_valid(user) ? user : "*invalid*";
+}
+
+/* Does USER exist (NSS)? */
+static bool user_known(pam_handle_t *pamh, const char *user)
+{
+        return util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
 }
 
 /* ---- attempt tracking around the password module (preauth, authfail) ---- */
@@ -289,7 +293,7 @@ static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, cons
 static struct verify_request attempt_request(const struct auth_ctx *ctx, const char *user, bool known)
 {
         return (struct verify_request){
-                .user = util_user_valid(user) ? user : "*invalid*",
+                .user = store_user(user),
                 .known_user = known,
                 .answer = "",
                 .source = ctx->source,
@@ -347,7 +351,7 @@ static int track_attempt(pam_handle_t *pamh, const struct options *o, struct aut
                 return PAM_AUTH_ERR;
         }
         find_source(pamh, ctx);
-        known = util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
+        known = user_known(pamh, user);
         if (o->mode == MODE_PREAUTH) {
                 r = refuse_locked(pamh, o, ctx, user, known);
                 if (r < 0)
@@ -370,208 +374,7 @@ static int track_attempt(pam_handle_t *pamh, const struct options *o, struct aut
         return PAM_AUTH_ERR;
 }
 
-/* ---- without root: through mlsecd, for the caller's own account only ---- */
-
-static int verdict_from_string(const char *s, enum mlsec_verdict *ret)
-{
-        for (int v = VERDICT_OK; s && v <= VERDICT_UNKNOWN_USER; v++)
-                if (strcmp(s, verify_verdict_to_string((enum mlsec_verdict)v)) == 0) {
-                        *ret = (enum mlsec_verdict)v;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-static int method_from_string(const char *s, enum verify_method *ret)
-{
-        for (int m = METHOD_NONE; s && m <= METHOD_BACKUP; m++)
-                if (strcmp(s, verify_method_to_string((enum verify_method)m)) == 0) {
-                        *ret = (enum verify_method)m;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-/* mlsecd's verify reply as the verdict verify_answer would have given here. Anything
- * missing, out of range or contradictory is -EBADMSG with WHY: the caller fails closed. */
-static int result_from_reply(const struct proto_obj *o, bool combined, size_t answer_len, struct verify_result *ret,
-                             const char **ret_why)
-{
-        struct verify_result res = {.verdict = VERDICT_WRONG, .method = METHOD_NONE};
-        const char *dev;
-        bool ok = false;
-        int64_t v;
-
-        *ret_why = "no result";
-        if (!o)
-                return -EBADMSG;
-        *ret_why = "unknown verdict or method";
-        if (verdict_from_string(proto_obj_get_str(o, "verdict"), &res.verdict) < 0 ||
-            method_from_string(proto_obj_get_str(o, "method"), &res.method) < 0)
-                return -EBADMSG;
-        *ret_why = "\"ok\" missing or not matching the verdict";
-        if (proto_obj_get_bool(o, "ok", &ok) < 0 || ok != (res.verdict == VERDICT_OK))
-                return -EBADMSG;
-        *ret_why = "backup_left, lock_started or lock_remaining missing or out of range";
-        if (proto_obj_get_int(o, "backup_left", &v) < 0 || v < 0 || v > UINT_MAX)
-                return -EBADMSG;
-        res.backup_left = (unsigned)v;
-        if (proto_obj_get_bool(o, "lock_started", &res.lock_started) < 0 ||
-            proto_obj_get_int(o, "lock_remaining", &v) < 0 || v < 0 || v > INT32_MAX)
-                return -EBADMSG;
-        res.lock_remaining = (long)v;
-        if (proto_obj_get_int(o, "drift_seconds", &v) >= 0) {
-                if (v < -86400 || v > 86400)
-                        return -EBADMSG;
-                res.drift_seconds = (long)v;
-        } else if (res.verdict == VERDICT_DRIFT) {
-                *ret_why = "drift without drift_seconds";
-                return -EBADMSG;
-        }
-        (void)proto_obj_get_bool(o, "lock_user_wide", &res.lock_user_wide);
-        (void)proto_obj_get_bool(o, "lock_local_wide", &res.lock_local_wide);
-        dev = proto_obj_get_str(o, "device");
-        if (dev)
-                util_escape(dev, res.device, sizeof(res.device));
-        if (combined) {
-                *ret_why = "password_len missing or out of range";
-                if (proto_obj_get_int(o, "password_len", &v) < 0 || v < 0 || (uint64_t)v > answer_len)
-                        return -EBADMSG;
-                res.password_len = (size_t)v;
-        }
-        *ret = res;
-        return 0;
-}
-
-/* Ask mlsecd to check ANSWER for the caller's own account (it records the attempt). */
-static int mlsecd_verify(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx,
-                         struct verify_result *ret)
-{
-        struct proto_request req = {.method = PROTO_VERIFY, .combined = o->forward_pass};
-        const void *service = NULL, *tty = NULL;
-        struct proto_obj *res = NULL;
-        size_t len = strlen(ctx->answer);
-        const char *why = NULL;
-        int r;
-
-        /* what the wire cannot carry is no code at all, as verify_answer would say */
-        if (len == 0 || len >= sizeof(req.code) || event_set_text(req.code, sizeof(req.code), ctx->answer) < 0) {
-                seal_wipe(&req, sizeof(req));
-                *ret = (struct verify_result){.verdict = VERDICT_MALFORMED, .password_len = len};
-                return 0;
-        }
-        (void)pam_get_item(pamh, PAM_SERVICE, &service);
-        (void)pam_get_item(pamh, PAM_TTY, &tty);
-        if (service)
-                (void)event_set_text(req.service, sizeof(req.service), service);
-        if (tty)
-                (void)event_set_text(req.tty, sizeof(req.tty), tty);
-        r = module_ask_mlsecd(pamh, &ctx->conf, ctx->user_esc, &req, "a code check", &res);
-        seal_wipe(&req, sizeof(req));
-        if (r >= 0) {
-                r = result_from_reply(res, o->forward_pass, len, ret, &why);
-                if (r < 0)
-                        pam_syslog(pamh, LOG_ERR,
-                                   "user=%s: unexpected answer from mlsecd to a code check (%s), refusing",
-                                   ctx->user_esc, why);
-        }
-        proto_obj_free(res);
-        return r;
-}
-
-/* Without the privilege to open the store: only the calling user's own account, through
- * mlsecd, which applies the same rules and records the attempt. Every doubt fails closed. */
-static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx,
-                                     const char *user)
-{
-        const struct passwd *pw;
-        struct verify_result res;
-        bool enrolled = false;
-        int r;
-
-        if (load_conf(pamh, o, ctx) < 0) {
-                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                return PAM_AUTH_ERR;
-        }
-        snprintf(ctx->source, sizeof(ctx->source), "mlsecd:uid=%u", (unsigned)getuid());
-        util_escape(ctx->source, ctx->source_esc, sizeof(ctx->source_esc));
-        pw = pam_modutil_getpwuid(pamh, getuid());
-        if (getuid() != geteuid() || !pw || !util_user_valid(user) || strcmp(pw->pw_name, user) != 0) {
-                /* mlsecd checks whoever connects (SO_PEERCRED): only the caller's own account */
-                pam_syslog(pamh, LOG_ERR,
-                           "user=%s is not the calling user (uid %u, euid %u): without root only the caller's own "
-                           "account can be verified, refusing",
-                           ctx->user_esc, (unsigned)getuid(), (unsigned)geteuid());
-                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                return PAM_AUTH_ERR;
-        }
-        if (module_mlsecd_enrolled(pamh, &ctx->conf, ctx->user_esc, user, &enrolled) < 0) {
-                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                return PAM_AUTH_ERR;
-        }
-        if (!enrolled && ctx->conf.unenrolled == CONF_UNENROLLED_ALLOW) {
-                if (o->debug)
-                        pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device (mlsecd); unenrolled=allow",
-                                   ctx->user_esc);
-                return step_aside(pamh, o, ctx);
-        }
-        r = module_ask(pamh, o->forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx->answer);
-        if (r != PAM_SUCCESS) {
-                pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx->user_esc,
-                           ctx->source_esc);
-                return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
-        }
-        if (mlsecd_verify(pamh, o, ctx, &res) < 0) {
-                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                return PAM_AUTH_ERR;
-        }
-        if (o->forward_pass && forward_password(pamh, ctx->answer, res.password_len) != PAM_SUCCESS)
-                return PAM_AUTH_ERR;
-        log_outcome(pamh, ctx, &res);
-        tell_user(pamh, o, ctx, &res);
-        return res.verdict == VERDICT_OK ? PAM_SUCCESS : PAM_AUTH_ERR;
-}
-
-/* A login let in without a code: unenrolled (under unenrolled = allow) or from a trusted
- * network, recorded with result "skipped", REASON and METHOD, PAM_IGNORE (step_aside); or
- * spared by a remembered grant (METHOD_REMEMBERED), recorded "ok", PAM_SUCCESS. Still
- * refused while its source is locked (failed passwords count, authfail), and when the
- * password was checked before us (no forward_pass) the source's failures are forgotten,
- * as after a right code. */
-static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
-                       bool known, const char *reason, enum verify_method method)
-{
-        struct verify_request req = attempt_request(ctx, user, known);
-        bool granted = method == METHOD_REMEMBERED;
-        int r;
-
-        r = refuse_locked(pamh, o, ctx, user, known);
-        if (r != 0) {
-                if (r < 0) {
-                        say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE);
-                }
-                return PAM_AUTH_ERR;
-        }
-        if (!o->forward_pass) {
-                r = verify_password_ok(ctx->store, &req);
-                if (r < 0)
-                        pam_syslog(pamh, LOG_WARNING, "user=%s: failures of source=%s not cleared: %s", ctx->user_esc,
-                                   ctx->source_esc, module_store_error(r));
-        }
-        r = step_aside(pamh, o, ctx);
-        if (r != PAM_IGNORE) {
-                report_auth(pamh, ctx, user, "fail", "no answer", method);
-                return r;
-        }
-        if (method != METHOD_NONE)
-                pam_syslog(pamh, LOG_INFO, "user=%s source=%s result=%s method=%s", ctx->user_esc, ctx->source_esc,
-                           granted ? "ok" : "skipped", verify_method_to_string(method));
-        report_auth(pamh, ctx, user, granted ? "ok" : "skipped", reason, method);
-        return granted ? PAM_SUCCESS : PAM_IGNORE;
-}
-
-/* ---- remembered grants ---- */
+/* ---- remembered grants (the module's own path) ---- */
 
 /* The local session a grant on a terminal is bound to, as sudo's timestamp is: the session
  * leader's pid and its start time (so a new session with a reused pid is another one). */
@@ -601,21 +404,6 @@ static void session_key(char *out, size_t outlen)
                 snprintf(out, outlen, "%d@%llu", (int)sid, start);
 }
 
-/* A fingerprint of USER's password as the shadow file has it now, keyed: a grant ends when
- * the password changes, whatever changed it. No shadow entry (a directory user): "". */
-static int password_fingerprint(const struct seal_key *k, const char *user, uint8_t out[SEAL_HASH_BYTES])
-{
-        struct spwd sp, *res = NULL;
-        char buf[4096];
-        int r;
-
-        if (getspnam_r(user, &sp, buf, sizeof(buf), &res) != 0)
-                res = NULL;
-        r = seal_hash_code(k, user, res && res->sp_pwdp ? res->sp_pwdp : "", out);
-        seal_wipe(buf, sizeof(buf));
-        return r;
-}
-
 /* What a grant of this login is bound to, in ctx->grant (ctx->has_grant): read once, for
  * the grant that may spare the code and for the one a right code leaves. None without a
  * key, a store, remember_seconds or remember_tty_seconds, or a service name. */
@@ -625,7 +413,7 @@ static void grant_ctx_of(pam_handle_t *pamh, struct auth_ctx *ctx, const char *u
 
         ctx->has_grant = false;
         if (!ctx->key || !ctx->store || (!ctx->conf.remember_seconds && !ctx->conf.remember_tty_seconds) ||
-            !util_user_valid(user) || password_fingerprint(ctx->key, user, ctx->pwfp) < 0)
+            !util_user_valid(user) || verify_password_fingerprint(ctx->key, user, ctx->pwfp) < 0)
                 return;
         (void)pam_get_item(pamh, PAM_SERVICE, &service);
         (void)pam_get_item(pamh, PAM_TTY, &tty);
@@ -647,39 +435,6 @@ static void grant_ctx_of(pam_handle_t *pamh, struct auth_ctx *ctx, const char *u
         ctx->has_grant = ctx->grant.service[0] != '\0';
 }
 
-/* A remembered grant spares this login the code: told, recorded, PAM_SUCCESS. -1: none. */
-static int try_remembered(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user)
-{
-        char d[64];
-        int64_t granted = 0, ago;
-        int r, ret;
-
-        grant_ctx_of(pamh, ctx, user);
-        if (!ctx->has_grant)
-                return -1;
-        r = verify_grant_find(ctx->store, &ctx->conf, &ctx->grant, &granted);
-        if (r < 0)
-                pam_syslog(pamh, LOG_WARNING, "user=%s: remembered grants cannot be read, asking for the code: %s",
-                           ctx->user_esc, module_store_error(r));
-        if (r <= 0)
-                return -1;
-        ret = let_through(pamh, o, ctx, user, true, "remembered", METHOD_REMEMBERED);
-        if (ret != PAM_SUCCESS)
-                return ret;
-        ago = (int64_t)ctx->grant.now - granted;
-        if (ago >= 60)
-                ago -= ago % 60;
-        if (ago < 1)
-                ago = 1;
-        if (ctx->cls == SOURCE_REMOTE)
-                say(pamh, o, PAM_TEXT_INFO, "No code asked: you entered one from %s %s ago.", ctx->source_esc,
-                    util_duration(ago, d, sizeof(d)));
-        else
-                say(pamh, o, PAM_TEXT_INFO, "No code asked: you entered one on this terminal %s ago.",
-                    util_duration(ago, d, sizeof(d)));
-        return ret;
-}
-
 /* After a right code: the grant this login may leave (remember_seconds and the rest), bound
  * as try_remembered read it before the code was asked. */
 static void leave_grant(pam_handle_t *pamh, struct auth_ctx *ctx)
@@ -695,14 +450,359 @@ static void leave_grant(pam_handle_t *pamh, struct auth_ctx *ctx)
                            ctx->source_esc, module_store_error(r));
 }
 
+/* ---- the two paths: mlsecd's verdict, or the module's own check ---- */
+
+/* Ask mlsecd (the connection kept in ctx->mlsecd for the code that may follow). CODE NULL:
+ * what is decided before the code. 0: *ret is its answer. 1: mlsecd is not there, refused
+ * the connection or did not answer within verify_timeout, or answered what cannot be read:
+ * the caller checks on its own path (as root; without root that is an error). < 0: mlsecd
+ * answered with an error: fail closed. */
+static int ask_mlsecd(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, bool known,
+                      const char *code, struct proto_verify_reply *ret)
+{
+        struct proto_request req = {.method = PROTO_VERIFY, .combined = o->forward_pass};
+        const void *service = NULL, *tty = NULL;
+        int timeout = ctx->privileged ? (int)ctx->conf.verify_timeout : MLSECD_UNPRIVILEGED_MS;
+        struct proto_obj *obj = NULL;
+        char ecode[64] = "", emsg[256] = "", esc[sizeof(emsg) * 4];
+        const char *why = "";
+        size_t len = code ? strlen(code) : 0;
+        int r;
+
+        if (code && (len == 0 || len >= sizeof(req.code) || event_set_text(req.code, sizeof(req.code), code) < 0)) {
+                /* what the wire cannot carry is no code at all, as verify_answer would say */
+                seal_wipe(&req, sizeof(req));
+                *ret = (struct proto_verify_reply){.step = VERIFY_CHECKED,
+                                                   .res = {.verdict = VERDICT_MALFORMED, .password_len = len}};
+                return ctx->privileged ? 1 : 0; /* as root the own path records it */
+        }
+        if (ctx->privileged) {
+                req.event = ctx->event;
+                snprintf(req.source, sizeof(req.source), "%s", ctx->source);
+                snprintf(req.cls, sizeof(req.cls), "%s",
+                         ctx->cls == SOURCE_REMOTE ? "remote" : ctx->cls == SOURCE_CONSOLE ? "console" : "local");
+                req.known = known;
+                if (ctx->cls != SOURCE_REMOTE)
+                        session_key(req.grant_session, sizeof(req.grant_session));
+        } else {
+                (void)pam_get_item(pamh, PAM_SERVICE, &service);
+                (void)pam_get_item(pamh, PAM_TTY, &tty);
+                if (service)
+                        (void)event_set_text(req.service, sizeof(req.service), service);
+                if (tty)
+                        (void)event_set_text(req.tty, sizeof(req.tty), tty);
+        }
+        r = ctx->mlsecd ? 0 : client_open(ctx->conf.socket, timeout, &ctx->mlsecd);
+        if (r >= 0)
+                r = client_ask(ctx->mlsecd, &req, timeout, &obj, ecode, sizeof(ecode), emsg, sizeof(emsg));
+        seal_wipe(&req, sizeof(req));
+        if (r >= 0) {
+                r = proto_verify_reply_from_obj(obj, o->forward_pass, len, ret, &why);
+                if (r >= 0 && !code && ret->step == VERIFY_CHECKED)
+                        r = -EBADMSG, why = "a verdict without a code";
+        }
+        obj = proto_obj_free(obj);
+        if (r >= 0)
+                return 0;
+        ctx->mlsecd = client_close(ctx->mlsecd);
+        if (r == -EREMOTEIO) {
+                pam_syslog(pamh, LOG_ERR, "user=%s: mlsecd refused the check (%s: %s), refusing", ctx->user_esc,
+                           util_escape(ecode, esc, sizeof(esc) / 2),
+                           util_escape(emsg, esc + sizeof(esc) / 2, sizeof(esc) / 2));
+                return r;
+        }
+        if (!ctx->privileged) {
+                if (r == -EBADMSG)
+                        pam_syslog(pamh, LOG_ERR, "user=%s: unexpected answer from mlsecd to a code check (%s), refusing",
+                                   ctx->user_esc, why[0] ? why : "malformed reply");
+                else
+                        pam_syslog(pamh, LOG_ERR, "user=%s: no answer from mlsecd at %s to a code check (%s), refusing",
+                                   ctx->user_esc, ctx->conf.socket,
+                                   r == -ENOENT || r == -ECONNREFUSED ? "mlsecd is not running"
+                                   : r == -ETIMEDOUT                  ? "timed out"
+                                                                      : strerror(-r));
+                return r;
+        }
+        if (o->debug || (r != -ENOENT && r != -ECONNREFUSED))
+                pam_syslog(pamh, r == -ENOENT || r == -ECONNREFUSED ? LOG_DEBUG : LOG_WARNING,
+                           "user=%s: mlsecd %s; checking in %s/%s", ctx->user_esc,
+                           r == -ENOENT || r == -ECONNREFUSED ? "is not running"
+                           : r == -ETIMEDOUT ? "did not answer within verify_timeout"
+                           : r == -EBADMSG   ? "sent a reply that cannot be read"
+                                             : strerror(-r),
+                           ctx->conf.state_dir, STORE_DB_NAME);
+        ctx->direct = true;
+        return 1;
+}
+
+/* The own path needs the store (and the key for a code or a grant). */
+static int direct_open(pam_handle_t *pamh, struct auth_ctx *ctx)
+{
+        int r;
+
+        if (ctx->store_opened)
+                return 0;
+        r = store_open(ctx->conf.state_dir, false, &ctx->store);
+        if (r == -ENOENT) {
+                ctx->store = NULL; /* nobody is enrolled yet */
+        } else if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
+                           STORE_DB_NAME, module_store_error(r));
+                return r;
+        }
+        ctx->store_opened = true;
+        return 0;
+}
+
+static int direct_key(pam_handle_t *pamh, struct auth_ctx *ctx)
+{
+        int r;
+
+        if (ctx->key_loaded)
+                return 0;
+        r = load_key(pamh, ctx);
+        if (r >= 0)
+                ctx->key_loaded = true;
+        return r;
+}
+
+struct grant_arg {
+        pam_handle_t *pamh;
+        struct auth_ctx *ctx;
+        const char *user;
+};
+
+/* verify_before_code asks for a grant's binding only for a known, enrolled user. */
+static int direct_grant_of(void *userdata, const struct verify_grant_ctx **ret)
+{
+        struct grant_arg *a = userdata;
+        int r = direct_key(a->pamh, a->ctx);
+
+        if (r < 0)
+                return r;
+        grant_ctx_of(a->pamh, a->ctx, a->user);
+        *ret = a->ctx->has_grant ? &a->ctx->grant : NULL;
+        return 0;
+}
+
+/* What is decided before the code, on mlsecd's path or the own one. *ret_recorded: mlsecd
+ * has recorded the outcome. */
+static int before_code(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user, bool known,
+                       struct verify_pass *ret, bool *ret_recorded)
+{
+        struct grant_arg ga = {.pamh = pamh, .ctx = ctx, .user = user};
+        struct verify_request req = attempt_request(ctx, user, known);
+        struct proto_verify_reply reply;
+        int r;
+
+        *ret_recorded = false;
+        if (!ctx->direct) {
+                r = ask_mlsecd(pamh, o, ctx, known, NULL, &reply);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        *ret = (struct verify_pass){.step = reply.step,
+                                                    .reason = verify_pass_reason(reply.res.method),
+                                                    .method = reply.res.method,
+                                                    .granted = reply.granted,
+                                                    .res = reply.res};
+                        *ret_recorded = reply.recorded;
+                        return 0;
+                }
+        }
+        r = direct_open(pamh, ctx);
+        if (r < 0)
+                return r;
+        req.combined = o->forward_pass;
+        r = verify_before_code(ctx->store, &ctx->conf, &req, direct_grant_of, &ga, ret);
+        if (r < 0)
+                pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s", ctx->user_esc,
+                           module_store_error(r));
+        return r;
+}
+
+/* The check of the answer, on mlsecd's path or the own one. */
+static int check_code(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user, bool known,
+                      struct verify_result *ret, bool *ret_recorded)
+{
+        struct proto_verify_reply reply;
+        struct verify_request req;
+        int r;
+
+        *ret_recorded = false;
+        if (!ctx->direct) {
+                r = ask_mlsecd(pamh, o, ctx, known, ctx->answer, &reply);
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        *ret = reply.res;
+                        *ret_recorded = reply.recorded;
+                        return 0;
+                }
+        }
+        r = direct_open(pamh, ctx);
+        if (r >= 0)
+                r = direct_key(pamh, ctx);
+        if (r < 0)
+                return r;
+        if (known && !ctx->has_grant)
+                grant_ctx_of(pamh, ctx, user); /* the grant a right code may leave */
+        req = attempt_request(ctx, user, known);
+        req.answer = ctx->answer;
+        req.combined = o->forward_pass;
+        r = verify_answer(ctx->store, ctx->key, &ctx->conf, &req, ret);
+        if (r < 0)
+                pam_syslog(pamh, LOG_ERR, "cannot verify user=%s, refusing: %s", ctx->user_esc,
+                           r == -ENOKEY    ? "key file missing"
+                           : r == -EBADMSG ? "a sealed secret does not open with this key, or the database is corrupt"
+                                           : module_store_error(r));
+        return r;
+}
+
+/* A login let in without a code: unenrolled (under unenrolled = allow) or from a trusted
+ * network (recorded "skipped", PAM_IGNORE), or spared by a remembered grant ("ok",
+ * PAM_SUCCESS). With forward_pass the password is still asked, for the next module. */
+static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
+                       const struct verify_pass *pass, bool recorded)
+{
+        bool granted = pass->method == METHOD_REMEMBERED;
+        int64_t ago;
+        char d[64];
+        int r;
+
+        if (pass->clear_error < 0)
+                pam_syslog(pamh, LOG_WARNING, "user=%s: failures of source=%s not cleared: %s", ctx->user_esc,
+                           ctx->source_esc, module_store_error(pass->clear_error));
+        r = step_aside(pamh, o, ctx);
+        if (r != PAM_IGNORE) {
+                report_auth(pamh, ctx, user, "fail", "no answer", pass->method);
+                return r;
+        }
+        if (pass->method != METHOD_NONE)
+                pam_syslog(pamh, LOG_INFO, "user=%s source=%s result=%s method=%s", ctx->user_esc, ctx->source_esc,
+                           granted ? "ok" : "skipped", verify_method_to_string(pass->method));
+        if (!recorded)
+                report_auth(pamh, ctx, user, granted ? "ok" : "skipped", pass->reason, pass->method);
+        else
+                notice_remember_login(pamh, ctx->event.id);
+        if (!granted)
+                return PAM_IGNORE;
+        ago = (int64_t)time(NULL) - pass->granted;
+        if (ago >= 60)
+                ago -= ago % 60;
+        if (ago < 1)
+                ago = 1;
+        if (ctx->cls == SOURCE_REMOTE)
+                say(pamh, o, PAM_TEXT_INFO, "No code asked: you entered one from %s %s ago.", ctx->source_esc,
+                    util_duration(ago, d, sizeof(d)));
+        else
+                say(pamh, o, PAM_TEXT_INFO, "No code asked: you entered one on this terminal %s ago.",
+                    util_duration(ago, d, sizeof(d)));
+        return PAM_SUCCESS;
+}
+
+/* Which path decided (debug): mlsecd, or the module's own check. */
+static void log_path(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx, const char *what)
+{
+        if (o->debug)
+                pam_syslog(pamh, LOG_DEBUG, "user=%s: %s %s", ctx->user_esc, what,
+                           ctx->direct ? "by the module itself (mlsecd did not answer)" : "by mlsecd");
+}
+
+/* One login's second factor, whichever path decides it: what is known before the code,
+ * then the code. Every error fails closed and is recorded (by mlsecd when it answered). */
+static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
+                        bool known)
+{
+        struct verify_pass pass;
+        struct verify_result res;
+        bool recorded = false;
+        int r;
+
+        r = before_code(pamh, o, ctx, user, known, &pass, &recorded);
+        if (r < 0) {
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                if (r != -EREMOTEIO)
+                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE);
+                return PAM_AUTH_ERR;
+        }
+        if (pass.grant_error < 0)
+                pam_syslog(pamh, LOG_WARNING, "user=%s: remembered grants cannot be read, asking for the code: %s",
+                           ctx->user_esc, module_store_error(pass.grant_error));
+        if (pass.step != VERIFY_ASK)
+                log_path(pamh, o, ctx, "decided without a code");
+        if (pass.step == VERIFY_REFUSE) {
+                log_outcome(pamh, ctx, &pass.res);
+                tell_user(pamh, o, ctx, &pass.res);
+                if (!recorded)
+                        report_auth(pamh, ctx, user, "fail", verify_verdict_to_string(pass.res.verdict), METHOD_NONE);
+                return PAM_AUTH_ERR;
+        }
+        if (pass.step == VERIFY_PASS)
+                return let_through(pamh, o, ctx, user, &pass, recorded);
+        if (pass.step != VERIFY_ASK)
+                return PAM_AUTH_ERR;
+        r = module_ask(pamh, o->forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx->answer);
+        if (r != PAM_SUCCESS) {
+                pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx->user_esc,
+                           ctx->source_esc);
+                return r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
+        }
+        r = check_code(pamh, o, ctx, user, known, &res, &recorded);
+        if (r < 0) {
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                if (r != -EREMOTEIO)
+                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE);
+                return PAM_AUTH_ERR;
+        }
+        log_path(pamh, o, ctx, "code checked");
+        if (o->forward_pass && forward_password(pamh, ctx->answer, res.password_len) != PAM_SUCCESS)
+                return PAM_AUTH_ERR;
+        log_outcome(pamh, ctx, &res);
+        tell_user(pamh, o, ctx, &res);
+        if (!recorded) {
+                report_auth(pamh, ctx, user, res.verdict == VERDICT_OK ? "ok" : "fail",
+                            verify_verdict_to_string(res.verdict), res.method);
+                report_audit_of(pamh, ctx, user, &res);
+        } else if (res.verdict == VERDICT_OK) {
+                notice_remember_login(pamh, ctx->event.id);
+        }
+        if (res.verdict != VERDICT_OK)
+                return PAM_AUTH_ERR;
+        if (ctx->direct)
+                leave_grant(pamh, ctx);
+        return PAM_SUCCESS;
+}
+
+/* Without the privilege to open the store: only the calling user's own account, through
+ * mlsecd, which applies the same rules and records the attempt. Every doubt fails closed. */
+static int authenticate_unprivileged(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx,
+                                     const char *user)
+{
+        const struct passwd *pw;
+
+        snprintf(ctx->source, sizeof(ctx->source), "mlsecd:uid=%u", (unsigned)getuid());
+        util_escape(ctx->source, ctx->source_esc, sizeof(ctx->source_esc));
+        ctx->cls = SOURCE_LOCAL;
+        pw = pam_modutil_getpwuid(pamh, getuid());
+        if (getuid() != geteuid() || !pw || !util_user_valid(user) || strcmp(pw->pw_name, user) != 0) {
+                /* mlsecd checks whoever connects (SO_PEERCRED): only the caller's own account */
+                pam_syslog(pamh, LOG_ERR,
+                           "user=%s is not the calling user (uid %u, euid %u): without root only the caller's own "
+                           "account can be verified, refusing",
+                           ctx->user_esc, (unsigned)getuid(), (unsigned)geteuid());
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                return PAM_AUTH_ERR;
+        }
+        return authenticate(pamh, o, ctx, user, true);
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
         struct auth_ctx ctx = {.store = NULL};
-        struct verify_result res;
-        struct verify_request req;
         struct options o;
         const char *user = NULL;
-        bool known, enrolled = false;
+        bool known;
         int ret = PAM_AUTH_ERR, r;
 
         parse_options(pamh, flags, argc, argv, &o);
@@ -716,85 +816,21 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 ret = track_attempt(pamh, &o, &ctx, user);
                 goto out;
         }
+        if (load_conf(pamh, &o, &ctx) < 0) {
+                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                goto out;
+        }
         if (geteuid() != 0) {
                 ret = authenticate_unprivileged(pamh, &o, &ctx, user);
                 goto out;
         }
-        if (open_state(pamh, &o, &ctx) < 0) {
-                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                goto out;
-        }
+        ctx.privileged = true;
         find_source(pamh, &ctx);
-        known = util_user_valid(user) && pam_modutil_getpwnam(pamh, user) != NULL;
-        if (ctx.cls == SOURCE_REMOTE && source_in_networks(ctx.source, &ctx.conf.trusted_networks)) {
-                /* an address of trusted_networks: no code, whoever it is (the account stack's
-                 * MFA policy still applies) */
-                ret = let_through(pamh, &o, &ctx, user, known, "trusted network", METHOD_TRUSTED);
-                goto out;
-        }
-        /* asked for every name, so an unknown user costs the same read as a known one */
-        r = verify_enrolled(ctx.store, util_user_valid(user) ? user : "*invalid*", &enrolled);
-        if (r < 0) {
-                pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s", ctx.user_esc,
-                           module_store_error(r));
-                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
-                goto out;
-        }
-        if (known && !enrolled && ctx.conf.unenrolled == CONF_UNENROLLED_ALLOW) {
-                if (o.debug)
-                        pam_syslog(pamh, LOG_DEBUG, "user=%s has no MFA device; unenrolled=allow", ctx.user_esc);
-                ret = let_through(pamh, &o, &ctx, user, known, "unenrolled", METHOD_NONE);
-                goto out;
-        }
-        if (load_key(pamh, &ctx) < 0) {
-                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                goto out;
-        }
-        if (known && enrolled) {
-                r = try_remembered(pamh, &o, &ctx, user);
-                if (r >= 0) {
-                        ret = r;
-                        goto out;
-                }
-        }
-        r = module_ask(pamh, o.forward_pass ? PROMPT_COMBINED : PROMPT_CODE, &ctx.answer);
-        if (r != PAM_SUCCESS) {
-                pam_syslog(pamh, LOG_NOTICE, "user=%s source=%s: no answer to the prompt", ctx.user_esc,
-                           ctx.source_esc);
-                ret = r == PAM_CONV_AGAIN ? PAM_INCOMPLETE : PAM_AUTH_ERR;
-                goto out;
-        }
-        req = (struct verify_request){
-                .user = util_user_valid(user) ? user : "*invalid*",
-                .known_user = known,
-                .answer = ctx.answer,
-                .combined = o.forward_pass,
-                .source = ctx.source,
-                .cls = ctx.cls,
-                .now = time(NULL),
-        };
-        r = verify_answer(ctx.store, ctx.key, &ctx.conf, &req, &res);
-        if (r < 0) {
-                pam_syslog(pamh, LOG_ERR, "cannot verify user=%s, refusing: %s", ctx.user_esc,
-                           r == -ENOKEY    ? "key file missing"
-                           : r == -EBADMSG ? "a sealed secret does not open with this key, or the database is corrupt"
-                                           : module_store_error(r));
-                say(pamh, &o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
-                report_auth(pamh, &ctx, user, "fail", "error", METHOD_NONE);
-                goto out;
-        }
-        if (o.forward_pass && forward_password(pamh, ctx.answer, res.password_len) != PAM_SUCCESS)
-                goto out;
-        log_outcome(pamh, &ctx, &res);
-        tell_user(pamh, &o, &ctx, &res);
-        report_auth(pamh, &ctx, user, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict),
-                    res.method);
-        report_audit_of(pamh, &ctx, user, &res);
-        if (res.verdict == VERDICT_OK) {
-                leave_grant(pamh, &ctx);
-                ret = PAM_SUCCESS;
-        }
+        known = user_known(pamh, user);
+        /* the login's auth event: sent to mlsecd, which records it with the outcome */
+        module_event_from_pam(pamh, EVENT_AUTH, user, &ctx.event);
+        (void)event_set_text(ctx.event.result, sizeof(ctx.event.result), "fail");
+        ret = authenticate(pamh, &o, &ctx, user, known);
 out:
         ctx_release(&ctx);
         return ret;

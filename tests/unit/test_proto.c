@@ -434,6 +434,13 @@ static void full_request(struct proto_request *req, enum proto_method m)
                 req->combined = true;
                 strcpy(req->service, "xscreensaver");
                 strcpy(req->tty, ":0");
+                /* the module's fields as root */
+                strcpy(req->user, "alice");
+                full_event(&req->event);
+                strcpy(req->source, "203.0.113.7");
+                strcpy(req->cls, "console");
+                req->known = true;
+                strcpy(req->grant_session, "4242@98765");
                 break;
         case PROTO_ADMIN_RESET_MFA:
                 strcpy(req->user, "erin");
@@ -496,7 +503,6 @@ static bool has_required(enum proto_method m)
         case PROTO_MFA_REMOVE:
         case PROTO_MFA_DISABLE:
         case PROTO_BACKUP_REGENERATE:
-        case PROTO_VERIFY:
         case PROTO_ADMIN_RESET_MFA:
         case PROTO_ADMIN_UNLOCK:
         case PROTO_ADMIN_IMPORT:
@@ -744,7 +750,13 @@ static void test_request_settings_params(void **state)
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-confirm\",\"params\":{\"code\":\"123456\"}}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-remove\",\"params\":{\"code\":\"123456\"}}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-disable\"}"), -EINVAL);
-        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{}}"), -EINVAL);
+        /* verify without a code: what is decided before the code is asked */
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{}}"), 0);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{\"class\":\"nearby\"}}"), -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{\"grant_session\":\"1@\"}}"),
+                         -EINVAL);
+        assert_int_equal(decode_req("{\"v\":1,\"method\":\"verify\",\"params\":{\"grant_session\":\"12@3x\"}}"),
+                         -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-reset-mfa\",\"params\":{\"user\":\"bob\"}}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"admin-unlock\"}"), -EINVAL);
         assert_int_equal(decode_req("{\"v\":1,\"method\":\"mfa-begin\"}"), 0);
