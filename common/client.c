@@ -154,7 +154,7 @@ static int check_server(int fd)
 
 struct client {
         int fd;
-        char *buf; /* PROTO_MSG_MAX + 1: the request going out, then the reply coming in */
+        char *buf;   /* PROTO_MSG_MAX + 1: the request going out, then the reply coming in */
         size_t used; /* how much of buf held data (wiped at close) */
 };
 

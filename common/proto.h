@@ -104,13 +104,13 @@ enum proto_method {
 #define PROTO_E_EXPIRED     "expired"      /* an enrolment token that ran out or is unknown */
 #define PROTO_E_AMBIGUOUS   "ambiguous"    /* an event id prefix that more than one of the caller's events has */
 
-#define PROTO_CODE_MAX   512 /* "code": bytes incl. NUL (a combined password + code fits) */
-#define PROTO_DEVICE_MAX 64  /* "device": as STORE_NAME_MAX */
-#define PROTO_TOKEN_LEN  32  /* "token": hex of 16 random bytes */
-#define PROTO_REASON_MAX 256 /* "reason" */
-#define PROTO_SOURCE_MAX 256 /* "source": as STORE_SOURCE_MAX */
-#define PROTO_NOTE_MAX   256 /* "note": as ACTIVITY_NOTE_MAX */
-#define PROTO_GRANT_SESSION_MAX 64 /* "grant_session": as STORE_SERVICE_MAX */
+#define PROTO_CODE_MAX          512 /* "code": bytes incl. NUL (a combined password + code fits) */
+#define PROTO_DEVICE_MAX        64  /* "device": as STORE_NAME_MAX */
+#define PROTO_TOKEN_LEN         32  /* "token": hex of 16 random bytes */
+#define PROTO_REASON_MAX        256 /* "reason" */
+#define PROTO_SOURCE_MAX        256 /* "source": as STORE_SOURCE_MAX */
+#define PROTO_NOTE_MAX          256 /* "note": as ACTIVITY_NOTE_MAX */
+#define PROTO_GRANT_SESSION_MAX 64  /* "grant_session": as STORE_SERVICE_MAX */
 
 /* report-event: "event_id" may be the start of an event id, of at least this many digits */
 #define PROTO_EVENT_ID_PREFIX_MIN EVENT_ID_PREFIX_MIN
@@ -156,8 +156,8 @@ struct proto_request {
         char login[EVENT_ID_LEN + 1];    /* "login": an event id, 32 lower-case hex digits */
         bool unknown;                    /* "unknown": admin-users: the names tried that are no account */
         /* verify from uid 0 */
-        char cls[16];                               /* "class": "remote", "local" or "console" (source.h) */
-        bool known;                                 /* "known": the user exists (NSS of the PAM process) */
+        char cls[16];                                /* "class": "remote", "local" or "console" (source.h) */
+        bool known;                                  /* "known": the user exists (NSS of the PAM process) */
         char grant_session[PROTO_GRANT_SESSION_MAX]; /* "grant_session": the terminal session (PID@START) */
 };
 

@@ -20,7 +20,8 @@ struct proto_obj *proto_verify_reply_to_obj(const struct proto_verify_reply *v, 
             proto_obj_set_bool(o, "ok", res->verdict == VERDICT_OK) < 0 ||
             proto_obj_set_str(o, "verdict", verify_verdict_to_string(res->verdict)) < 0 ||
             proto_obj_set_str(o, "method", verify_method_to_string(res->method)) < 0 ||
-            proto_obj_set_str(o, "message", v->message) < 0 || proto_obj_set_int(o, "backup_left", res->backup_left) < 0 ||
+            proto_obj_set_str(o, "message", v->message) < 0 ||
+            proto_obj_set_int(o, "backup_left", res->backup_left) < 0 ||
             proto_obj_set_bool(o, "lock_started", res->lock_started) < 0 ||
             proto_obj_set_int(o, "lock_remaining", res->lock_remaining) < 0 ||
             proto_obj_set_bool(o, "lock_user_wide", res->lock_user_wide) < 0 ||
@@ -42,9 +43,8 @@ static bool step_agrees(enum verify_step step, const struct verify_result *res)
         case VERIFY_ASK:
                 return res->verdict == VERDICT_OK && res->method == METHOD_NONE;
         case VERIFY_PASS:
-                return res->verdict == VERDICT_OK &&
-                       (res->method == METHOD_NONE || res->method == METHOD_TRUSTED ||
-                        res->method == METHOD_REMEMBERED);
+                return res->verdict == VERDICT_OK && (res->method == METHOD_NONE || res->method == METHOD_TRUSTED ||
+                                                      res->method == METHOD_REMEMBERED);
         case VERIFY_REFUSE:
                 return res->verdict == VERDICT_LOCKED;
         case VERIFY_CHECKED:

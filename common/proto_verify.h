@@ -14,10 +14,10 @@
 #define PROTO_VERIFY_MESSAGE_MAX 256
 
 struct proto_verify_reply {
-        enum verify_step step;     /* ASK (no code given, one is needed), PASS, REFUSE, CHECKED */
-        struct verify_result res;  /* REFUSE: the lock; CHECKED: the verdict; PASS: OK with METHOD */
-        int64_t granted;           /* PASS by a remembered grant: when its code was entered */
-        bool recorded;             /* mlsecd stored the attempt (and its audit entries) */
+        enum verify_step step;                  /* ASK (no code given, one is needed), PASS, REFUSE, CHECKED */
+        struct verify_result res;               /* REFUSE: the lock; CHECKED: the verdict; PASS: OK with METHOD */
+        int64_t granted;                        /* PASS by a remembered grant: when its code was entered */
+        bool recorded;                          /* mlsecd stored the attempt (and its audit entries) */
         char message[PROTO_VERIFY_MESSAGE_MAX]; /* the sentence for the user ("" for OK) */
 };
 

@@ -777,6 +777,42 @@ int verify_password_fingerprint(const struct seal_key *k, const char *user, uint
         return r;
 }
 
+int verify_grant_bind(const struct seal_key *k, const struct mlsec_conf *c, const char *user, const char *source,
+                      enum source_class cls, const char *service, const char *tty, const char *session, time_t now,
+                      uint8_t pwfp[SEAL_HASH_BYTES], struct verify_grant_ctx *ret)
+{
+        int r;
+
+        if (!tty)
+                tty = "";
+        if (strlen(tty) >= STORE_SERVICE_MAX)
+                tty = ""; /* too long to store: as without one */
+        else if (strncmp(tty, "/dev/", 5) == 0)
+                tty += 5;
+        if (!k || !c || (!c->remember_seconds && !c->remember_tty_seconds) || !user || !util_user_valid(user) ||
+            !source || !service || !service[0] || strlen(service) >= STORE_SERVICE_MAX)
+                return 0;
+        r = verify_password_fingerprint(k, user, pwfp);
+        if (r < 0)
+                return r;
+        *ret = (struct verify_grant_ctx){
+                .user = user,
+                .source = source,
+                .cls = cls,
+                .service = service,
+                .tty = tty,
+                .session = cls == SOURCE_REMOTE || !session ? "" : session,
+                .pwfp = pwfp,
+                .now = now,
+        };
+        return 1;
+}
+
+const char *verify_store_user(const char *user)
+{
+        return user && util_user_valid(user) ? user : "*invalid*";
+}
+
 void verify_event_outcome(struct mlsec_event *e, const char *result, const char *reason, enum verify_method method)
 {
         (void)event_set_text(e->result, sizeof(e->result), result);

@@ -117,9 +117,9 @@ int verify_grant_find(struct store *s, const struct mlsec_conf *c, const struct 
  * source is locked; otherwise, unless REQ is combined (the password is not checked yet),
  * the source's failures are forgotten, as after a right code. Everything else: ask. */
 enum verify_step {
-        VERIFY_ASK,    /* ask for the code, then verify_answer */
-        VERIFY_PASS,   /* no code: REASON, METHOD (GRANTED: when the remembered code was entered) */
-        VERIFY_REFUSE, /* a passing login whose source is locked: RES says VERDICT_LOCKED */
+        VERIFY_ASK,     /* ask for the code, then verify_answer */
+        VERIFY_PASS,    /* no code: REASON, METHOD (GRANTED: when the remembered code was entered) */
+        VERIFY_REFUSE,  /* a passing login whose source is locked: RES says VERDICT_LOCKED */
         VERIFY_CHECKED, /* (mlsecd's reply) the answer was checked: RES is the verdict */
 };
 
@@ -138,6 +138,20 @@ typedef int (*verify_grant_fn)(void *userdata, const struct verify_grant_ctx **r
 /* r < 0: could not decide (the caller fails closed and records a failed attempt). */
 int verify_before_code(struct store *s, const struct mlsec_conf *c, const struct verify_request *req,
                        verify_grant_fn grant_of, void *userdata, struct verify_pass *ret);
+
+/* What a grant of this login is bound to, the one rule for both paths: RET points into the
+ * caller's strings and PWFP (filled here from the shadow file). TTY may start with /dev/ (one
+ * too long to store counts as none); SESSION counts only for a login that is not remote.
+ * 1: bound; 0: this login has no grant to use or leave (no key, remember_seconds and
+ * remember_tty_seconds both 0, no valid user name, no service or one too long to store);
+ * < 0: the fingerprint failed. */
+int verify_grant_bind(const struct seal_key *k, const struct mlsec_conf *c, const char *user, const char *source,
+                      enum source_class cls, const char *service, const char *tty, const char *session, time_t now,
+                      uint8_t pwfp[SEAL_HASH_BYTES], struct verify_grant_ctx *ret);
+
+/* The name the store knows a login's user by: "*invalid*" for a name that is no valid user
+ * name (its failures are still counted, all under that one name). */
+const char *verify_store_user(const char *user);
 
 /* A keyed fingerprint of USER's password as the shadow file has it now ("" when USER has no
  * shadow entry): what a remembered grant is bound to, so that it ends with the password. */

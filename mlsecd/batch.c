@@ -82,8 +82,9 @@ int batch_commit(struct daemon *d)
                 d->in_batch = false;
         }
         if (r < 0)
-                journal_daemon(LOG_ERR, "committing the batch of %zu request(s) failed: %s; they are answered with an "
-                                        "error (reports are spooled, logins checked by the module itself)",
+                journal_daemon(LOG_ERR,
+                               "committing the batch of %zu request(s) failed: %s; they are answered with an "
+                               "error (reports are spooled, logins checked by the module itself)",
                                waiting, strerror(-r));
         for (size_t i = 0; i < d->n_batch_new && r >= 0; i++)
                 journal_event(&d->batch_new[i]);

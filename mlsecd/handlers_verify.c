@@ -33,8 +33,8 @@ struct vreq {
 
 /* Store the attempt's auth event with its outcome, and the audit entries the outcome makes.
  * In the batch: committed (after credentials.db) before anyone is answered. */
-static void record(struct daemon *d, struct vreq *v, const char *result, const char *reason,
-                   enum verify_method method, const struct verify_result *res)
+static void record(struct daemon *d, struct vreq *v, const char *result, const char *reason, enum verify_method method,
+                   const struct verify_result *res)
 {
         struct mlsec_event audits[2];
         size_t n = 0;
@@ -80,7 +80,7 @@ static int vreq_of(const struct peer *p, const struct proto_request *req, const 
                 }
                 v->event = req->event;
                 snprintf(v->source, sizeof(v->source), "%s", req->source);
-                v->vr.user = v->event.user[0] ? v->event.user : "*invalid*";
+                v->vr.user = verify_store_user(v->event.user);
                 v->vr.known_user = req->known && v->event.user[0];
         } else {
                 if (!p->user[0]) {
@@ -125,26 +125,15 @@ static int grant_of(void *userdata, const struct verify_grant_ctx **ret)
 {
         struct grant_arg *a = userdata;
         struct vreq *v = a->v;
-        const char *tty = v->event.tty;
+        int r;
 
         *ret = NULL;
-        if (!v->privileged || !a->d->key || (!a->d->conf.remember_seconds && !a->d->conf.remember_tty_seconds) ||
-            !v->event.user[0] || !v->event.service[0] ||
-            verify_password_fingerprint(a->d->key, v->event.user, v->pwfp) < 0)
+        if (!v->privileged)
                 return 0;
-        if (strncmp(tty, "/dev/", 5) == 0)
-                tty += 5;
-        v->grant = (struct verify_grant_ctx){
-                .user = v->event.user,
-                .source = v->source,
-                .cls = v->vr.cls,
-                .service = v->event.service,
-                .tty = tty,
-                .session = v->vr.cls == SOURCE_REMOTE ? "" : a->session,
-                .pwfp = v->pwfp,
-                .now = v->vr.now,
-        };
-        *ret = &v->grant;
+        r = verify_grant_bind(a->d->key, &a->d->conf, v->event.user, v->source, v->vr.cls, v->event.service,
+                              v->event.tty, a->session, v->vr.now, v->pwfp, &v->grant);
+        if (r > 0)
+                *ret = &v->grant;
         return 0;
 }
 
@@ -198,22 +187,25 @@ static int before_code(struct daemon *d, struct vreq *v, const struct proto_requ
         return 0;
 }
 
-/* The check of an answer: consumed and recorded in the batch. */
-static int check(struct daemon *d, struct vreq *v, const struct proto_request *req, struct proto_verify_reply *ret)
+/* The check of CODE: consumed and recorded (in the batch, for the verify method). SESSION:
+ * the terminal session a grant this login leaves is bound to. */
+static int check(struct daemon *d, struct vreq *v, const char *code, const char *session,
+                 struct proto_verify_reply *ret)
 {
-        struct grant_arg ga = {.d = d, .v = v, .session = req->grant_session};
+        struct grant_arg ga = {.d = d, .v = v, .session = session};
         const struct verify_grant_ctx *g = NULL;
         struct verify_result res;
         int r;
 
-        v->vr.answer = req->code;
+        v->vr.answer = code;
         r = verify_answer(d->store, d->key, &d->conf, &v->vr, &res);
         v->vr.answer = "";
         if (r < 0) {
                 record(d, v, "fail", "error", METHOD_NONE, NULL);
                 return r;
         }
-        record(d, v, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict), res.method, &res);
+        record(d, v, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict), res.method,
+               &res);
         if (res.verdict == VERDICT_OK && grant_of(&ga, &g) >= 0 && g) {
                 r = verify_grant_after_code(d->store, &d->conf, g);
                 if (r < 0)
@@ -241,7 +233,8 @@ int handle_verify(struct daemon *d, const struct peer *p, const struct proto_req
          * reply leaves (group commit) */
         r = batch_store(d);
         if (r >= 0)
-                r = req->code[0] ? check(d, &v, req, &reply) : before_code(d, &v, req, &reply);
+                r = req->code[0] ? check(d, &v, req->code, req->grant_session, &reply)
+                                 : before_code(d, &v, req, &reply);
         if (r < 0)
                 return handle_reply_error(PROTO_E_INTERNAL, "the code could not be checked", out, max, ret_len);
         return handle_reply_obj(proto_verify_reply_to_obj(&reply, req->combined), false, out, max, ret_len);
@@ -259,11 +252,7 @@ int handle_check_code(struct daemon *d, const struct peer *p, const char *code, 
         r = vreq_of(p, &req, service, tty, &v, &denied);
         if (r < 0)
                 return -EPERM;
-        if (strlen(code) >= sizeof(req.code))
-                return -EINVAL;
-        memcpy(req.code, code, strlen(code) + 1);
-        r = check(d, &v, &req, &reply);
-        proto_request_wipe(&req);
+        r = check(d, &v, code, "", &reply);
         if (r < 0)
                 return r;
         snprintf(msg, msglen, "%s", reply.message);

@@ -23,8 +23,6 @@
 #include "seal.h"
 #include "util.h"
 
-#define MLSECD_TIMEOUT_MS 5000 /* one question to mlsecd on the unprivileged path */
-
 bool module_option(const char *arg, const char **conf, bool *debug, bool *silent)
 {
         if (strncmp(arg, "conf=", 5) == 0 && arg[5] == '/')
@@ -76,7 +74,7 @@ int module_ask_mlsecd(pam_handle_t *pamh, const struct mlsec_conf *conf, const c
         char code[64] = "", msg[256] = "", esc[sizeof(msg) * 4];
         int r;
 
-        r = client_call(conf->socket, req, MLSECD_TIMEOUT_MS, ret, code, sizeof(code), msg, sizeof(msg));
+        r = client_call(conf->socket, req, MODULE_MLSECD_TIMEOUT_MS, ret, code, sizeof(code), msg, sizeof(msg));
         if (r == -EREMOTEIO)
                 pam_syslog(pamh, LOG_ERR, "user=%s: mlsecd refused %s (%s: %s), refusing", user_esc, what,
                            util_escape(code, esc, sizeof(esc) / 2),

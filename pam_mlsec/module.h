@@ -47,4 +47,7 @@ bool module_send_event(pam_handle_t *pamh, const struct mlsec_conf *c, const str
 const char *module_store_error(int r);
 
 /* say(pamh, o, style, fmt, ...) with O a module's own options (which have `silent`). */
+/* One question to mlsecd without root: no own path to fall back on, so a generous wait. */
+#define MODULE_MLSECD_TIMEOUT_MS 5000
+
 #define say(pamh, o, style, ...) module_say((pamh), (o)->silent, (style), __VA_ARGS__)

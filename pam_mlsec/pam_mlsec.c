@@ -45,14 +45,13 @@
 #define PROMPT_CODE     "Verification code: "
 #define PROMPT_COMBINED "Password & verification code: "
 #define PROMPT_PASSWORD "Password: "
-#define MLSECD_UNPRIVILEGED_MS 5000 /* one question to mlsecd without root (no own path) */
 
 /* What one auth line does: ask for the code (the default), or track attempts around the
  * password module as pam_faillock does (preauth before it, authfail right after it). */
 enum auth_mode { MODE_CODE, MODE_PREAUTH, MODE_AUTHFAIL };
 
 struct options {
-        const char *conf;  /* NULL: the default path */
+        const char *conf; /* NULL: the default path */
         enum auth_mode mode;
         bool forward_pass; /* one prompt: password then code; password handed on */
         bool debug;
@@ -76,9 +75,9 @@ struct auth_ctx {
         uint8_t pwfp[SEAL_HASH_BYTES];
         char session[STORE_SERVICE_MAX];
         /* the two paths: mlsecd's verdict (a kept connection), or the own check (direct) */
-        bool privileged;         /* root: may check on its own; the event is ours to send */
-        bool direct;             /* mlsecd did not answer: checking here */
-        struct client *mlsecd;   /* the connection of this login's verify requests */
+        bool privileged;          /* root: may check on its own; the event is ours to send */
+        bool direct;              /* mlsecd did not answer: checking here */
+        struct client *mlsecd;    /* the connection of this login's verify requests */
         struct mlsec_event event; /* the login's auth event, as mlsecd records it */
         bool store_opened, key_loaded;
 };
@@ -149,23 +148,24 @@ static int load_conf(pam_handle_t *pamh, const struct options *o, struct auth_ct
         return 0;
 }
 
-/* Load config and store. A missing database means nobody is enrolled yet; anything else
- * that goes wrong is an error and the caller fails closed. */
-static int open_state(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx)
+/* The store, opened once per login (the own path, attempt tracking). A missing database
+ * means nobody is enrolled yet; anything else that goes wrong is an error and the caller
+ * fails closed. */
+static int direct_open(pam_handle_t *pamh, struct auth_ctx *ctx)
 {
         int r;
 
-        r = load_conf(pamh, o, ctx);
-        if (r < 0)
-                return r;
+        if (ctx->store_opened)
+                return 0;
         r = store_open(ctx->conf.state_dir, false, &ctx->store);
         if (r == -ENOENT) {
-                ctx->store = NULL;
+                ctx->store = NULL; /* nobody is enrolled yet */
         } else if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
                            STORE_DB_NAME, module_store_error(r));
                 return r;
         }
+        ctx->store_opened = true;
         return 0;
 }
 
@@ -248,10 +248,14 @@ static int step_aside(pam_handle_t *pamh, const struct options *o, struct auth_c
         return r == PAM_SUCCESS ? PAM_IGNORE : PAM_AUTH_ERR;
 }
 
+/* Report the attempt with its outcome and, from RES (NULL: none), the audit entries it makes
+ * (verify_audit_events: a backup code spent, a lockout begun), as mlsecd records them on its
+ * path. */
 static void report_auth(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user, const char *result,
-                        const char *reason, enum verify_method method)
+                        const char *reason, enum verify_method method, const struct verify_result *res)
 {
-        struct mlsec_event e;
+        struct mlsec_event e, audits[2];
+        size_t n = 0;
 
         module_event_from_pam(pamh, EVENT_AUTH, user, &e);
         verify_event_outcome(&e, result, reason, method);
@@ -259,26 +263,10 @@ static void report_auth(pam_handle_t *pamh, const struct auth_ctx *ctx, const ch
         /* the session opened through this handle is this login (the notice's "current") */
         if (strcmp(result, "ok") == 0 || strcmp(result, "skipped") == 0)
                 notice_remember_login(pamh, e.id);
-}
-
-/* The outcomes that are security-relevant changes, not just attempts (a backup code spent,
- * a lockout begun): verify_audit_events, as mlsecd records them on its path. */
-static void report_audit_of(pam_handle_t *pamh, const struct auth_ctx *ctx, const char *user,
-                            const struct verify_result *res)
-{
-        struct mlsec_event auth, audits[2];
-        size_t n;
-
-        module_event_from_pam(pamh, EVENT_AUTH, user, &auth);
-        n = verify_audit_events(&auth, res, ctx->source, ctx->conf.lockout_seconds, audits);
+        if (res)
+                n = verify_audit_events(&e, res, ctx->source, ctx->conf.lockout_seconds, audits);
         for (size_t i = 0; i < n; i++)
                 (void)module_send_event(pamh, &ctx->conf, &audits[i]);
-}
-
-/* The name the store knows USER by: a name that is no valid user name is "*invalid*". */
-static const char *store_user(const char *user)
-{
-        return util_user_valid(user) ? user : "*invalid*";
 }
 
 /* Does USER exist (NSS)? */
@@ -293,7 +281,7 @@ static bool user_known(pam_handle_t *pamh, const char *user)
 static struct verify_request attempt_request(const struct auth_ctx *ctx, const char *user, bool known)
 {
         return (struct verify_request){
-                .user = store_user(user),
+                .user = verify_store_user(user),
                 .known_user = known,
                 .answer = "",
                 .source = ctx->source,
@@ -322,7 +310,7 @@ static int refuse_locked(pam_handle_t *pamh, const struct options *o, const stru
                 return 0;
         log_outcome(pamh, ctx, &res);
         tell_user(pamh, o, ctx, &res);
-        report_auth(pamh, ctx, user, "fail", verify_verdict_to_string(res.verdict), METHOD_NONE);
+        report_auth(pamh, ctx, user, "fail", verify_verdict_to_string(res.verdict), METHOD_NONE, NULL);
         return 1;
 }
 
@@ -344,10 +332,10 @@ static int track_attempt(pam_handle_t *pamh, const struct options *o, struct aut
                                    ctx->user_esc, (unsigned)getuid());
                 return o->mode == MODE_PREAUTH ? PAM_IGNORE : PAM_AUTH_ERR;
         }
-        if (open_state(pamh, o, ctx) < 0) {
+        if (load_conf(pamh, o, ctx) < 0 || direct_open(pamh, ctx) < 0) {
                 say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 if (o->mode == MODE_AUTHFAIL)
-                        report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD);
+                        report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD, NULL);
                 return PAM_AUTH_ERR;
         }
         find_source(pamh, ctx);
@@ -363,14 +351,13 @@ static int track_attempt(pam_handle_t *pamh, const struct options *o, struct aut
         if (r < 0) {
                 pam_syslog(pamh, LOG_ERR, "cannot count the failed password of user=%s: %s", ctx->user_esc,
                            module_store_error(r));
-                report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD);
+                report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD, NULL);
                 return PAM_AUTH_ERR;
         }
         log_outcome(pamh, ctx, &res);
         tell_user(pamh, o, ctx, &res);
         /* what happened is a wrong password, also when the source was locked already */
-        report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD);
-        report_audit_of(pamh, ctx, user, &res);
+        report_auth(pamh, ctx, user, "fail", "wrong password", METHOD_PASSWORD, &res);
         return PAM_AUTH_ERR;
 }
 
@@ -412,27 +399,15 @@ static void grant_ctx_of(pam_handle_t *pamh, struct auth_ctx *ctx, const char *u
         const void *service = NULL, *tty = NULL;
 
         ctx->has_grant = false;
-        if (!ctx->key || !ctx->store || (!ctx->conf.remember_seconds && !ctx->conf.remember_tty_seconds) ||
-            !util_user_valid(user) || verify_password_fingerprint(ctx->key, user, ctx->pwfp) < 0)
+        if (!ctx->store)
                 return;
         (void)pam_get_item(pamh, PAM_SERVICE, &service);
         (void)pam_get_item(pamh, PAM_TTY, &tty);
         ctx->session[0] = '\0';
         if (ctx->cls != SOURCE_REMOTE)
                 session_key(ctx->session, sizeof(ctx->session));
-        ctx->grant = (struct verify_grant_ctx){
-                .user = user,
-                .source = ctx->source,
-                .cls = ctx->cls,
-                .service = service && strlen(service) < STORE_SERVICE_MAX ? service : "",
-                .tty = tty && strlen(tty) < STORE_SERVICE_MAX
-                               ? (strncmp(tty, "/dev/", 5) == 0 ? (const char *)tty + 5 : tty)
-                               : "",
-                .session = ctx->session,
-                .pwfp = ctx->pwfp,
-                .now = time(NULL),
-        };
-        ctx->has_grant = ctx->grant.service[0] != '\0';
+        ctx->has_grant = verify_grant_bind(ctx->key, &ctx->conf, user, ctx->source, ctx->cls, service, tty,
+                                           ctx->session, time(NULL), ctx->pwfp, &ctx->grant) > 0;
 }
 
 /* After a right code: the grant this login may leave (remember_seconds and the rest), bound
@@ -457,16 +432,17 @@ static void leave_grant(pam_handle_t *pamh, struct auth_ctx *ctx)
  * the connection or did not answer within verify_timeout, or answered what cannot be read:
  * the caller checks on its own path (as root; without root that is an error). < 0: mlsecd
  * answered with an error: fail closed. */
-static int ask_mlsecd(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, bool known,
-                      const char *code, struct proto_verify_reply *ret)
+static int ask_mlsecd(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, bool known, const char *code,
+                      struct proto_verify_reply *ret)
 {
         struct proto_request req = {.method = PROTO_VERIFY, .combined = o->forward_pass};
         const void *service = NULL, *tty = NULL;
-        int timeout = ctx->privileged ? (int)ctx->conf.verify_timeout : MLSECD_UNPRIVILEGED_MS;
+        int timeout = ctx->privileged ? (int)ctx->conf.verify_timeout : MODULE_MLSECD_TIMEOUT_MS;
         struct proto_obj *obj = NULL;
         char ecode[64] = "", emsg[256] = "", esc[sizeof(emsg) * 4];
         const char *why = "";
         size_t len = code ? strlen(code) : 0;
+        bool not_running;
         int r;
 
         if (code && (len == 0 || len >= sizeof(req.code) || event_set_text(req.code, sizeof(req.code), code) < 0)) {
@@ -480,7 +456,9 @@ static int ask_mlsecd(pam_handle_t *pamh, const struct options *o, struct auth_c
                 req.event = ctx->event;
                 snprintf(req.source, sizeof(req.source), "%s", ctx->source);
                 snprintf(req.cls, sizeof(req.cls), "%s",
-                         ctx->cls == SOURCE_REMOTE ? "remote" : ctx->cls == SOURCE_CONSOLE ? "console" : "local");
+                         ctx->cls == SOURCE_REMOTE    ? "remote"
+                         : ctx->cls == SOURCE_CONSOLE ? "console"
+                                                      : "local");
                 req.known = known;
                 if (ctx->cls != SOURCE_REMOTE)
                         session_key(req.grant_session, sizeof(req.grant_session));
@@ -511,47 +489,30 @@ static int ask_mlsecd(pam_handle_t *pamh, const struct options *o, struct auth_c
                            util_escape(emsg, esc + sizeof(esc) / 2, sizeof(esc) / 2));
                 return r;
         }
+        not_running = r == -ENOENT || r == -ECONNREFUSED;
         if (!ctx->privileged) {
                 if (r == -EBADMSG)
-                        pam_syslog(pamh, LOG_ERR, "user=%s: unexpected answer from mlsecd to a code check (%s), refusing",
+                        pam_syslog(pamh, LOG_ERR,
+                                   "user=%s: unexpected answer from mlsecd to a code check (%s), refusing",
                                    ctx->user_esc, why[0] ? why : "malformed reply");
                 else
                         pam_syslog(pamh, LOG_ERR, "user=%s: no answer from mlsecd at %s to a code check (%s), refusing",
                                    ctx->user_esc, ctx->conf.socket,
-                                   r == -ENOENT || r == -ECONNREFUSED ? "mlsecd is not running"
-                                   : r == -ETIMEDOUT                  ? "timed out"
-                                                                      : strerror(-r));
+                                   not_running       ? "mlsecd is not running"
+                                   : r == -ETIMEDOUT ? "timed out"
+                                                     : strerror(-r));
                 return r;
         }
-        if (o->debug || (r != -ENOENT && r != -ECONNREFUSED))
-                pam_syslog(pamh, r == -ENOENT || r == -ECONNREFUSED ? LOG_DEBUG : LOG_WARNING,
-                           "user=%s: mlsecd %s; checking in %s/%s", ctx->user_esc,
-                           r == -ENOENT || r == -ECONNREFUSED ? "is not running"
+        if (o->debug || !not_running)
+                pam_syslog(pamh, not_running ? LOG_DEBUG : LOG_WARNING, "user=%s: mlsecd %s; checking in %s/%s",
+                           ctx->user_esc,
+                           not_running       ? "is not running"
                            : r == -ETIMEDOUT ? "did not answer within verify_timeout"
                            : r == -EBADMSG   ? "sent a reply that cannot be read"
                                              : strerror(-r),
                            ctx->conf.state_dir, STORE_DB_NAME);
         ctx->direct = true;
         return 1;
-}
-
-/* The own path needs the store (and the key for a code or a grant). */
-static int direct_open(pam_handle_t *pamh, struct auth_ctx *ctx)
-{
-        int r;
-
-        if (ctx->store_opened)
-                return 0;
-        r = store_open(ctx->conf.state_dir, false, &ctx->store);
-        if (r == -ENOENT) {
-                ctx->store = NULL; /* nobody is enrolled yet */
-        } else if (r < 0) {
-                pam_syslog(pamh, LOG_ERR, "cannot open credential store %s/%s, refusing: %s", ctx->conf.state_dir,
-                           STORE_DB_NAME, module_store_error(r));
-                return r;
-        }
-        ctx->store_opened = true;
-        return 0;
 }
 
 static int direct_key(pam_handle_t *pamh, struct auth_ctx *ctx)
@@ -675,14 +636,14 @@ static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_
                            ctx->source_esc, module_store_error(pass->clear_error));
         r = step_aside(pamh, o, ctx);
         if (r != PAM_IGNORE) {
-                report_auth(pamh, ctx, user, "fail", "no answer", pass->method);
+                report_auth(pamh, ctx, user, "fail", "no answer", pass->method, NULL);
                 return r;
         }
         if (pass->method != METHOD_NONE)
                 pam_syslog(pamh, LOG_INFO, "user=%s source=%s result=%s method=%s", ctx->user_esc, ctx->source_esc,
                            granted ? "ok" : "skipped", verify_method_to_string(pass->method));
         if (!recorded)
-                report_auth(pamh, ctx, user, granted ? "ok" : "skipped", pass->reason, pass->method);
+                report_auth(pamh, ctx, user, granted ? "ok" : "skipped", pass->reason, pass->method, NULL);
         else
                 notice_remember_login(pamh, ctx->event.id);
         if (!granted)
@@ -711,8 +672,7 @@ static void log_path(pam_handle_t *pamh, const struct options *o, const struct a
 
 /* One login's second factor, whichever path decides it: what is known before the code,
  * then the code. Every error fails closed and is recorded (by mlsecd when it answered). */
-static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user,
-                        bool known)
+static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user, bool known)
 {
         struct verify_pass pass;
         struct verify_result res;
@@ -723,7 +683,7 @@ static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth
         if (r < 0) {
                 say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 if (r != -EREMOTEIO)
-                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE);
+                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE, NULL);
                 return PAM_AUTH_ERR;
         }
         if (pass.grant_error < 0)
@@ -735,7 +695,8 @@ static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth
                 log_outcome(pamh, ctx, &pass.res);
                 tell_user(pamh, o, ctx, &pass.res);
                 if (!recorded)
-                        report_auth(pamh, ctx, user, "fail", verify_verdict_to_string(pass.res.verdict), METHOD_NONE);
+                        report_auth(pamh, ctx, user, "fail", verify_verdict_to_string(pass.res.verdict), METHOD_NONE,
+                                    NULL);
                 return PAM_AUTH_ERR;
         }
         if (pass.step == VERIFY_PASS)
@@ -752,7 +713,7 @@ static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth
         if (r < 0) {
                 say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
                 if (r != -EREMOTEIO)
-                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE);
+                        report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE, NULL);
                 return PAM_AUTH_ERR;
         }
         log_path(pamh, o, ctx, "code checked");
@@ -762,8 +723,7 @@ static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth
         tell_user(pamh, o, ctx, &res);
         if (!recorded) {
                 report_auth(pamh, ctx, user, res.verdict == VERDICT_OK ? "ok" : "fail",
-                            verify_verdict_to_string(res.verdict), res.method);
-                report_audit_of(pamh, ctx, user, &res);
+                            verify_verdict_to_string(res.verdict), res.method, &res);
         } else if (res.verdict == VERDICT_OK) {
                 notice_remember_login(pamh, ctx->event.id);
         }

@@ -208,6 +208,12 @@ stop_mlsecd() {
         wait "$MLSECD_PID" 2>/dev/null
         MLSECD_PID=
 }
+# restart_mlsecd: after the test changed mlsec.conf (mlsecd decides logins with its own
+# reading of it, taken at start)
+restart_mlsecd() {
+        stop_mlsecd
+        start_mlsecd
+}
 # a raw request to the socket; prints the reply
 raw() {
         python3 - "$SOCK" "$@" <<'PYEOF'

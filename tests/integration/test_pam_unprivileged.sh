@@ -108,14 +108,12 @@ ulogin dave --service mlsec-fwd --answer "not-daves"
 check "unenrolled with forward_pass: a wrong password still fails in pam_unix" failed
 # mlsecd decides (its own reading of mlsec.conf): restarted for the new setting
 write_conf max_failures=3 lockout_seconds=60 unenrolled=deny
-stop_mlsecd
-start_mlsecd || exit 1
+restart_mlsecd || exit 1
 ulogin dave --answer 123456
 check "unenrolled user under unenrolled=deny: refused like a wrong code" \
         eval 'failed && out_has "PROMPT: Verification code: " && out_has "ERROR: Invalid verification code."'
 write_conf max_failures=3 lockout_seconds=60
-stop_mlsecd
-start_mlsecd || exit 1
+restart_mlsecd || exit 1
 
 # --- only the caller's own account ---
 fresh_step

@@ -84,7 +84,8 @@ static void test_round_trip(void **state)
         assert_string_equal(back.res.device, "phone");
         assert_string_equal(back.message, v.message);
 
-        v = (struct proto_verify_reply){.step = VERIFY_PASS, .res = {.method = METHOD_REMEMBERED}, .granted = 1700000000};
+        v = (struct proto_verify_reply){
+                .step = VERIFY_PASS, .res = {.method = METHOD_REMEMBERED}, .granted = 1700000000};
         assert_int_equal(decode_with(&v, false, 0, NULL, NULL, &back), 0);
         assert_int_equal(back.step, VERIFY_PASS);
         assert_int_equal(back.res.method, METHOD_REMEMBERED);
@@ -95,7 +96,8 @@ static void test_round_trip(void **state)
 static void test_refuses_what_does_not_add_up(void **state)
 {
         struct proto_verify_reply ok = {.step = VERIFY_CHECKED, .res = {.verdict = VERDICT_OK, .method = METHOD_TOTP}},
-                                  drift = {.step = VERIFY_CHECKED, .res = {.verdict = VERDICT_DRIFT, .drift_seconds = 60}},
+                                  drift = {.step = VERIFY_CHECKED,
+                                           .res = {.verdict = VERDICT_DRIFT, .drift_seconds = 60}},
                                   back;
 
         assert_int_equal(decode_with(&ok, false, 6, "ok", "false", &back), -EBADMSG);
