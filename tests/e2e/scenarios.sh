@@ -362,9 +362,11 @@ scenario_sudo_su() {
                 bash -c "grep -qx root '$W/out' && ! grep -q 'Verification code' '$W/err'"
         cp "$R/etc/mlsec/mlsec.conf" "$W/mlsec.conf.orig"
         echo "unenrolled = deny" >>"$R/etc/mlsec/mlsec.conf"
+        cin systemctl restart mlsecd.service # it decides logins with its reading of the file (INSTALL 7)
         sudo_as carol carol-pw-8 123456
         check "sudo (carol, no MFA) under unenrolled = deny: asked a code, refused" bash -c "! grep -qx root '$W/out' && grep -q 'Verification code' '$W/err'"
         cp "$W/mlsec.conf.orig" "$R/etc/mlsec/mlsec.conf"
+        cin systemctl restart mlsecd.service
         # sudo tries again (passwd_tries) and reads no second password: authfail counts that too
         check "mlsecctl history: carol's sudo skipped the code, was refused as unenrolled, then gave no password" \
                 history_is carol "skipped unenrolled none sudo -" "fail unenrolled none sudo -" \
