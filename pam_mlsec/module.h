@@ -49,5 +49,10 @@ const char *module_store_error(int r);
 /* say(pamh, o, style, fmt, ...) with O a module's own options (which have `silent`). */
 /* One question to mlsecd without root: no own path to fall back on, so a generous wait. */
 #define MODULE_MLSECD_TIMEOUT_MS 5000
+/* How long, as root, the module waits for mlsecd's verdict once it has sent the code (at least
+ * verify_timeout). mlsecd answered the first request in time, so it is there; it may be in a
+ * slow commit, with the code already used: checking the code again on the own path would
+ * refuse it as replayed, and mlsecd would record a second attempt for it. */
+#define MODULE_CODE_WAIT_MS 2000
 
 #define say(pamh, o, style, ...) module_say((pamh), (o)->silent, (style), __VA_ARGS__)

@@ -437,7 +437,9 @@ static int ask_mlsecd(pam_handle_t *pamh, const struct options *o, struct auth_c
 {
         struct proto_request req = {.method = PROTO_VERIFY, .combined = o->forward_pass};
         const void *service = NULL, *tty = NULL;
-        int timeout = ctx->privileged ? (int)ctx->conf.verify_timeout : MODULE_MLSECD_TIMEOUT_MS;
+        int timeout = !ctx->privileged                               ? MODULE_MLSECD_TIMEOUT_MS
+                      : code && ctx->conf.verify_timeout < MODULE_CODE_WAIT_MS ? MODULE_CODE_WAIT_MS
+                                                                               : (int)ctx->conf.verify_timeout;
         struct proto_obj *obj = NULL;
         char ecode[64] = "", emsg[256] = "", esc[sizeof(emsg) * 4];
         const char *why = "";
@@ -786,9 +788,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         }
         ctx.privileged = true;
         find_source(pamh, &ctx);
-        known = user_known(pamh, user);
-        /* the login's auth event: sent to mlsecd, which records it with the outcome */
+        /* the login's auth event: sent to mlsecd, which records it with the outcome; its uid
+         * says whether NSS knows the user (one lookup a login) */
         module_event_from_pam(pamh, EVENT_AUTH, user, &ctx.event);
+        known = ctx.event.uid >= 0;
         (void)event_set_text(ctx.event.result, sizeof(ctx.event.result), "fail");
         ret = authenticate(pamh, &o, &ctx, user, known);
 out:

@@ -32,6 +32,7 @@ struct drive {
         bool acct;      /* pam_acct_mgmt after pam_authenticate */
         const char *env[MAX_ANSWERS];
         int n_env;
+        const char *on_prompt; /* a shell command run at each prompt, before it is answered */
 };
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
@@ -47,6 +48,11 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
                 case PAM_PROMPT_ECHO_ON:
                         if (!d->quiet)
                                 printf("PROMPT: %s\n", msg[i]->msg);
+                        if (d->on_prompt) {
+                                fflush(stdout);
+                                if (system(d->on_prompt) != 0)
+                                        fprintf(stderr, "pamdrive: --on-prompt command failed\n");
+                        }
                         if (d->next >= d->n_answers) {
                                 if (!d->quiet)
                                         printf("NOANSWER\n");
@@ -176,6 +182,7 @@ int main(int argc, char **argv)
                                              {"env", required_argument, NULL, 'E'},
                                              {"chauthtok", no_argument, NULL, 'P'},
                                              {"acct", no_argument, NULL, 'A'},
+                                             {"on-prompt", required_argument, NULL, 'X'},
                                              {0}};
         struct drive d = {.service = "mlsec-test"};
         int o, n_race = 0;
@@ -225,6 +232,9 @@ int main(int argc, char **argv)
                 case 'A':
                         d.acct = true;
                         break;
+                case 'X':
+                        d.on_prompt = optarg;
+                        break;
                 case 'T':
                         d.show_authtok = true;
                         break;
@@ -234,7 +244,7 @@ int main(int argc, char **argv)
                 default:
                         fprintf(stderr, "usage: pamdrive --confdir DIR --user U [--service S] [--answer A]... "
                                         "[--rhost H] [--tty T] [--silent (auth and session)] [--authtok] [--race N] "
-                                        "[--chauthtok] [--acct]\n");
+                                        "[--chauthtok] [--acct] [--on-prompt SHELL_COMMAND]\n");
                         return 3;
                 }
         }

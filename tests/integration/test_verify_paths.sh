@@ -205,6 +205,24 @@ for i in range(1, int(sys.argv[3]) + 1):
     assert sum(e["result"] == "ok" for e in mine) >= wins, (u, mine, res)
 EOF
 
+# --- mlsecd slow once it has the code: the module waits for its verdict ---
+# mlsecd is stopped while the user types the code and goes on 0.6 s later, past
+# verify_timeout (150 ms): mlsecd answered the first request, so the module waits for the
+# verdict instead of checking the code a second time on its own path (where mlsecd, going on,
+# would then find it used and record a replayed attempt beside the success).
+add_user slow
+SS=$(enroll slow --no-qr)
+fresh_step
+run m slow --rhost 203.0.113.60 --answer "$(code "$SS")" \
+        --on-prompt "kill -STOP $MLSECD_PID; (sleep 0.6; kill -CONT $MLSECD_PID) >/dev/null 2>&1 &"
+sleep 0.8
+check "a code mlsecd answers 0.6 s late is accepted" succeeded
+check "... checked by mlsecd, not a second time by the module" \
+        eval 'syslog_has "user=slow: code checked by mlsecd" && ! grep -q "user=slow: .*by the module itself" "$SYSLOG"'
+ctl admin history --json --limit 1000 >"$T/history.json"
+check "... and recorded once, as a success, with no replayed attempt beside it" \
+        python3 -c 'import json,sys; ev=[(e["result"], e.get("reason")) for e in json.load(open(sys.argv[1]))["events"] if e.get("user") == "slow" and e.get("kind") == "auth"]; assert ev == [("ok", "ok")], ev' "$T/history.json"
+
 # --- exactly once across both paths: 25 logins through mlsecd, 25 on the module's own path ---
 add_user racer
 add_user racer2
