@@ -38,14 +38,14 @@ D_LIB_OBJ := $(filter-out $(BUILD)/obj/mlsecd/main.o,$(D_OBJ))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-ITEST_BIN := $(BUILD)/tests/pamdrive $(if $(wildcard mlsecd/main.c),$(BUILD)/tests/reporter)
+ITEST_BIN := $(BUILD)/tests/pamdrive $(BUILD)/tests/powercut.so $(if $(wildcard mlsecd/main.c),$(BUILD)/tests/reporter)
 BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor \
 	$(BUILD)/tests/mlsecd_bench $(BUILD)/tests/activity_bench
 
 .PHONY: all deps check check-unit check-integration check-e2e demo bench fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd)
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h) Makefile
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h pam_mlsec/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
@@ -81,6 +81,12 @@ $(BUILD)/tests/test_rules: tests/unit/test_rules.c $(BUILD)/obj/mlsecd/rules.o $
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -pie -Imlsecd -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcmocka -lpam
+
+# an LD_PRELOAD library of test_durability.sh: what a power loss leaves (never sanitized: it
+# is loaded before the sanitizer's runtime)
+$(BUILD)/tests/powercut.so: tests/integration/powercut.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g $(WARN) $(HARDEN) -fPIC -shared -o $@ $< $(RELRO) -ldl
 
 $(BUILD)/tests/pamdrive: tests/integration/pamdrive.c
 	@mkdir -p $(dir $@)
