@@ -13,6 +13,7 @@
 #include "event.h"
 #include "logind.h"
 #include "proto.h"
+#include "rules.h"
 #include "seal.h"
 
 #define DAEMON_MAX_CONNS         256        /* connections at once, all peers */
@@ -135,8 +136,11 @@ int handle_spool_status(struct daemon *d, struct proto_obj *o);
 int handle_import(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                   size_t *ret_len);
 /* handlers_alerts.c: the suspicious-activity rules on a login event just stored (E new,
- * PLACE NULL when none): alerts, their audit entries and journal events, in the batch. */
-void handle_rules(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place);
+ * PLACE NULL when none): the alerts are stored in activity.db, in the batch; the audit
+ * entries of the alerts are put in RET for the caller to store (the rules do not re-enter
+ * handle_store_event). Returns how many. */
+size_t handle_rules(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place,
+                    struct mlsec_event ret[RULES_N]);
 /* report-event (the caller's own events), admin-alerts, admin-alert-ack (admins). */
 int handle_alerts(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                   size_t *ret_len);

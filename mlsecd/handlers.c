@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -158,11 +159,24 @@ int handle_set_place(struct proto_obj *o, const struct activity_place *p)
         return p->stored ? -ENOMEM : proto_obj_set_str(o, "place", NULL);
 }
 
+/* E stored in activity.db, in the batch, as it is (canonical). */
+static int store_one(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place, bool *ret_new)
+{
+        int r = activity_store_event_at(d->act, e, place, ret_new);
+
+        if (r >= 0 && *ret_new) {
+                batch_new_event(d, e);
+                d->ingested++;
+        }
+        return r;
+}
+
 int handle_store_event(struct daemon *d, const struct mlsec_event *given, bool *ret_new)
 {
-        struct mlsec_event canon = *given, *e = &canon;
+        struct mlsec_event canon = *given, *e = &canon, audits[RULES_N];
         struct geo_place place;
-        bool is_new = false, placed;
+        bool is_new = false, placed, audit_new;
+        size_t n;
         int r;
 
         /* whoever reported it (a module of an older version, the spool): stored canonical */
@@ -172,16 +186,18 @@ int handle_store_event(struct daemon *d, const struct mlsec_event *given, bool *
         if (r < 0)
                 return r;
         placed = login_place(d, e, &place);
-        r = activity_store_event_at(d->act, e, placed ? &place : NULL, &is_new);
+        r = store_one(d, e, placed ? &place : NULL, &is_new);
         if (r < 0)
                 return r;
-        if (is_new) {
-                batch_new_event(d, e);
-                d->ingested++;
-        }
-        if (is_new && e->kind == EVENT_AUTH)
-                handle_rules(d, e, placed ? &place : NULL); /* judged once: when first stored */
         *ret_new = is_new;
+        if (!is_new || e->kind != EVENT_AUTH)
+                return 0;
+        /* judged once, when first stored; the alerts' audit entries stored here, after it */
+        n = handle_rules(d, e, placed ? &place : NULL, audits);
+        for (size_t i = 0; i < n; i++)
+                if (store_one(d, &audits[i], NULL, &audit_new) < 0)
+                        journal_daemon(LOG_ERR, "could not record the audit entry %s for %s", audits[i].action,
+                                       audits[i].user);
         return 0;
 }
 

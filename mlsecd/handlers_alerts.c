@@ -34,35 +34,46 @@ static int64_t wall_us(void)
         return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
-/* An audit entry of the system (actor -1) inside the current batch: journalled after the
- * commit with the batch's other events. */
+/* The audit entry of an alert of KIND raised for USER by ACTOR_UID (-1: the rules). */
+static int alert_event(int64_t actor_uid, const char *user, const char *kind, const char *detail,
+                       struct mlsec_event *ret)
+{
+        char action[EVENT_WORD_MAX];
+
+        event_init(ret, EVENT_AUDIT);
+        ret->actor_uid = actor_uid;
+        ret->pid = getpid();
+        (void)snprintf(action, sizeof(action), ALERT_ACTION_PREFIX "%s", kind);
+        if (event_set_text(ret->user, sizeof(ret->user), user) < 0 ||
+            event_set_text(ret->action, sizeof(ret->action), action) < 0 ||
+            event_set_text(ret->detail, sizeof(ret->detail), detail) < 0)
+                return -EINVAL;
+        return 0;
+}
+
+/* An alert's audit entry stored inside the current batch: journalled after the commit with
+ * the batch's other events. */
 static void alert_audit(struct daemon *d, int64_t actor_uid, const char *user, const char *kind, const char *detail)
 {
         struct mlsec_event a;
-        char action[EVENT_WORD_MAX];
         bool is_new;
 
-        event_init(&a, EVENT_AUDIT);
-        a.actor_uid = actor_uid;
-        a.pid = getpid();
-        (void)snprintf(action, sizeof(action), ALERT_ACTION_PREFIX "%s", kind);
-        if (event_set_text(a.user, sizeof(a.user), user) < 0 ||
-            event_set_text(a.action, sizeof(a.action), action) < 0 ||
-            event_set_text(a.detail, sizeof(a.detail), detail) < 0 || handle_store_event(d, &a, &is_new) < 0)
+        if (alert_event(actor_uid, user, kind, detail, &a) < 0 || handle_store_event(d, &a, &is_new) < 0)
                 journal_daemon(LOG_ERR, "could not record the audit entry of alert %s for %s", kind, user);
 }
 
-void handle_rules(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place)
+size_t handle_rules(struct daemon *d, const struct mlsec_event *e, const struct geo_place *place,
+                    struct mlsec_event ret[RULES_N])
 {
         struct rules_alert al[RULES_N];
-        size_t n = 0;
+        size_t n = 0, out = 0;
         int r;
 
         r = rules_judge(d->act, &d->conf, e, place, DAEMON_CHECK_SERVICE, al, &n);
         if (r < 0) {
                 journal_daemon(LOG_WARNING, "could not judge login event %s of %s against the alert rules: %s", e->id,
                                e->user, strerror(-r));
-                return;
+                return 0;
         }
         for (size_t i = 0; i < n; i++) {
                 char detail[EVENT_DETAIL_MAX];
@@ -71,8 +82,13 @@ void handle_rules(struct daemon *d, const struct mlsec_event *e, const struct ge
 
                 if (w < 0 || (size_t)w >= sizeof(detail))
                         rules_utf8_tail(detail);
-                alert_audit(d, -1, e->user, al[i].kind, detail);
+                if (alert_event(-1, e->user, al[i].kind, detail, &ret[out]) < 0)
+                        journal_daemon(LOG_ERR, "could not record the audit entry of alert %s for %s", al[i].kind,
+                                       e->user);
+                else
+                        out++;
         }
+        return out;
 }
 
 /* ---- replies ---------------------------------------------------------------------- */
