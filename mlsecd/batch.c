@@ -52,11 +52,15 @@ int batch_store(struct daemon *d)
 
 void batch_new_event(struct daemon *d, const struct mlsec_event *e)
 {
-        struct mlsec_event *n = realloc(d->batch_new, (d->n_batch_new + 1) * sizeof(*n));
+        if (d->n_batch_new == d->cap_batch_new) {
+                size_t cap = d->cap_batch_new ? 2 * d->cap_batch_new : 64;
+                struct mlsec_event *n = realloc(d->batch_new, cap * sizeof(*n));
 
-        if (!n)
-                return; /* stored all the same; only its journal line is lost */
-        d->batch_new = n;
+                if (!n)
+                        return; /* stored all the same; only its journal line is lost */
+                d->batch_new = n;
+                d->cap_batch_new = cap;
+        }
         d->batch_new[d->n_batch_new++] = *e;
 }
 

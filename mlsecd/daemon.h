@@ -20,6 +20,7 @@
 #define DAEMON_MAX_CONNS_PER_UID 16         /* per non-root peer */
 #define DAEMON_IDLE_MS           10000      /* a connection with no request for this long is closed */
 #define DAEMON_RATE_PER_SEC      50         /* requests per second per non-root uid (burst: 2x) */
+#define DAEMON_PIPELINE          64         /* batched requests of one connection awaiting a commit */
 #define DAEMON_ESCALATE_MS       5000       /* TerminateSession, then KillSession if still there */
 #define DAEMON_SPOOL_MS          1000       /* how often the spool is looked at */
 #define DAEMON_BATCH_MAX         512        /* reports per commit */
@@ -62,7 +63,7 @@ struct daemon {
         bool store_in_batch; /* credentials.db's transaction is open */
         struct sd_event_source *flush_src;
         struct mlsec_event *batch_new; /* new events, journalled after commit */
-        size_t n_batch_new;
+        size_t n_batch_new, cap_batch_new;
         struct conn **batch_waiting; /* connections owed a reply after commit */
         size_t n_batch_waiting;
         uint64_t ingested;                  /* events stored since start */

@@ -31,11 +31,27 @@ struct conn {
         sd_event_source *io;
         sd_event_source *idle;
         struct peer peer;
-        bool waiting; /* owes a reply after the batch commits */
+        bool waiting; /* owes replies after the batch commits: in batch_waiting */
         char reply[PROTO_MSG_MAX];
         size_t reply_len;
+        /* the replies owed, in the order of the requests: a client may send several batched
+         * requests without waiting (pipelining), up to DAEMON_PIPELINE a commit */
+        struct owed {
+                char *buf;
+                size_t len;
+        } owed[DAEMON_PIPELINE];
+        size_t n_owed;
         struct conn *next;
 };
+
+static void owed_clear(struct conn *c)
+{
+        for (size_t i = 0; i < c->n_owed; i++) {
+                seal_wipe(c->owed[i].buf, c->owed[i].len);
+                free(c->owed[i].buf);
+        }
+        c->n_owed = 0;
+}
 
 struct rate {
         uid_t uid;
@@ -166,6 +182,7 @@ static void conn_free(struct conn *c)
                 if (d->batch_waiting[i] == c)
                         d->batch_waiting[i] = NULL;
         d->n_conns--;
+        owed_clear(c);
         sd_event_source_disable_unref(c->io);
         sd_event_source_disable_unref(c->idle);
         if (c->fd >= 0)
@@ -203,13 +220,29 @@ static void conn_send(struct conn *c, const char *buf, size_t len)
         (void)send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/* A reply made now: sent, or, while replies of batched requests are owed, queued behind
+ * them (a pipelining client reads its replies in the order of its requests). */
+static void reply_now(struct conn *c, const char *buf, size_t len)
+{
+        char *copy;
+
+        if (c->n_owed == 0 || c->n_owed == DAEMON_PIPELINE || !(copy = malloc(len ? len : 1))) {
+                conn_send(c, buf, len);
+                return;
+        }
+        memcpy(copy, buf, len);
+        c->owed[c->n_owed++] = (struct owed){.buf = copy, .len = len};
+        if (c->n_owed == DAEMON_PIPELINE)
+                (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+}
+
 static void send_error(struct conn *c, const char *code, const char *msg)
 {
         char out[1024];
         size_t n;
 
         if (proto_encode_error(code, msg, out, sizeof(out), &n) >= 0)
-                conn_send(c, out, n);
+                reply_now(c, out, n);
 }
 
 static void handle_datagram(struct conn *c, const char *buf, size_t len)
@@ -244,21 +277,36 @@ static void handle_datagram(struct conn *c, const char *buf, size_t len)
                 return;
         }
         if (!deferred) {
-                conn_send(c, c->reply, c->reply_len);
+                reply_now(c, c->reply, c->reply_len);
                 seal_wipe(c->reply, c->reply_len); /* may have carried a new key or backup codes */
                 c->reply_len = 0;
                 return;
         }
-        /* stop reading from this client until its report is committed and acknowledged */
-        struct conn **w = realloc(d->batch_waiting, (d->n_batch_waiting + 1) * sizeof(*w));
-        if (!w) {
+        /* the reply waits for the commit; it is owed in the order of the requests */
+        char *copy = malloc(c->reply_len ? c->reply_len : 1);
+        if (copy && !c->waiting) {
+                struct conn **w = realloc(d->batch_waiting, (d->n_batch_waiting + 1) * sizeof(*w));
+                if (w) {
+                        d->batch_waiting = w;
+                        d->batch_waiting[d->n_batch_waiting++] = c;
+                        c->waiting = true;
+                }
+        }
+        if (!copy || !c->waiting) {
+                /* the request is in the batch; without its reply the client hears an error */
+                free(copy);
+                seal_wipe(c->reply, c->reply_len);
+                c->reply_len = 0;
                 send_error(c, PROTO_E_INTERNAL, "out of memory");
                 return;
         }
-        d->batch_waiting = w;
-        d->batch_waiting[d->n_batch_waiting++] = c;
-        c->waiting = true;
-        (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        memcpy(copy, c->reply, c->reply_len);
+        c->owed[c->n_owed++] = (struct owed){.buf = copy, .len = c->reply_len};
+        seal_wipe(c->reply, c->reply_len);
+        c->reply_len = 0;
+        /* a full pipeline stops reading from this client until the commit */
+        if (c->n_owed == DAEMON_PIPELINE)
+                (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
         (void)sd_event_source_set_enabled(d->flush_src, SD_EVENT_ONESHOT);
 }
 
@@ -269,6 +317,12 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         ssize_t n;
 
         if (revents & EPOLLIN) {
+                if (c->n_owed >= DAEMON_PIPELINE) {
+                        /* a full pipeline: the request waits in the socket until the commit
+                         * (an event already pending when reading was turned off ends here) */
+                        (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+                        return 0;
+                }
                 n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return 0;
@@ -355,17 +409,21 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 void server_release(struct daemon *d, int r)
 {
+        char err[256];
+        size_t err_len = 0;
+
+        if (r < 0 && proto_encode_error(PROTO_E_INTERNAL, "the batch could not be committed", err, sizeof(err),
+                                        &err_len) < 0)
+                err_len = 0;
         for (size_t i = 0; i < d->n_batch_waiting; i++) {
                 struct conn *c = d->batch_waiting[i];
                 if (!c)
                         continue;
                 c->waiting = false;
-                if (r >= 0)
-                        conn_send(c, c->reply, c->reply_len);
-                else
-                        send_error(c, PROTO_E_INTERNAL, "the batch could not be committed");
-                seal_wipe(c->reply, c->reply_len);
-                c->reply_len = 0;
+                /* every reply owed goes now, in order; after a failed commit each is an error */
+                for (size_t k = 0; k < c->n_owed; k++)
+                        conn_send(c, r >= 0 ? c->owed[k].buf : err, r >= 0 ? c->owed[k].len : err_len);
+                owed_clear(c);
                 (void)sd_event_source_set_enabled(c->io, SD_EVENT_ON);
         }
         d->n_batch_waiting = 0;
@@ -447,6 +505,7 @@ void server_stop(struct daemon *d)
         d->batch_waiting = NULL;
         free(d->batch_new);
         d->batch_new = NULL;
+        d->cap_batch_new = 0;
         free(d->rates);
         d->rates = NULL;
         free(d->peer_cache);

@@ -165,6 +165,44 @@ ctl history --user alice --json >"$OUT"
 check "after mlsecd starts, the spooled login is in the history once" \
         python3 -c 'import json,sys; ev=json.load(open(sys.argv[1]))["events"]; assert sum(e.get("rhost")=="198.51.100.9" for e in ev)==1' "$OUT"
 
+# --- pipelining: requests sent without waiting are answered in their order ---
+# On one connection, before reading anything: 50 reports each sent twice (the second is "not
+# stored": a duplicate), a malformed request, 50 more such pairs and a ping. The replies come
+# back in the order of the requests: stored/duplicate alternating, the error at its place,
+# the ping last.
+python3 - "$SOCK" >"$OUT" 2>&1 <<'PY'
+import json, os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(10)
+s.connect(sys.argv[1])
+now = int(time.time() * 1e6)
+def report(i):
+    ev = {"id": "%032x" % (0xfeed0000 + i), "kind": "auth", "time_us": now + i, "user": "piped", "result": "ok",
+          "rhost": "198.51.100.77"}
+    return json.dumps({"v": 1, "method": "report", "params": {"event": ev}}).encode()
+want = []
+for i in range(100):
+    if i == 50:
+        s.send(b'{"v":1,"method":')
+        want.append("error")
+    s.send(report(i)); s.send(report(i))
+    want += ["stored", "duplicate"]
+s.send(b'{"v":1,"method":"ping"}')
+want.append("ping")
+got = []
+for _ in want:
+    r = json.loads(s.recv(70000))
+    got.append("error" if not r["ok"] else "ping" if "stored" not in r.get("result", {}) else
+               "stored" if r["result"]["stored"] else "duplicate")
+assert got == want, [(i, g, w) for i, (g, w) in enumerate(zip(got, want)) if g != w][:5]
+print("in order")
+PY
+check "pipelined requests are answered in their order (reports and duplicates, a malformed one, a ping)" \
+        out_has "in order"
+ctl history --user piped --json --limit 1000 >"$OUT"
+check "... and the 100 pipelined reports are in the history once each" \
+        python3 -c 'import json,sys; ev=json.load(open(sys.argv[1]))["events"]; assert len(ev) == 100, len(ev)' "$OUT"
+
 # --- kill -9 during a burst of 10,000 reports: every event stored exactly once ---
 "$BUILD/tests/reporter" "$CONF" 10000 "$T/ids" 4 2>"$T/reporter.log" &
 RP=$!
