@@ -3,9 +3,11 @@
  * PAM module does (one request, wait for the reply), timing every round trip; prints the
  * ingest rate over the whole run and the round trip's p50/p99. Events the daemon did not
  * acknowledge are counted as failures (the benchmark is void then).
- * Usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS [--persistent]
+ * Usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS [--persistent [WINDOW]]
  * --persistent: each reporter keeps one connection (a long-lived reporter) instead of one
- * connection per report (the PAM module, a new process per login). */
+ * connection per report (the PAM module, a new process per login); with a WINDOW it keeps
+ * that many reports in flight (pipelining; mlsecd answers in order), each timed from its
+ * send to its reply. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,27 +40,39 @@ static int cmp(const void *a, const void *b)
 }
 
 static bool persistent; /* one connection per reporter instead of one per report */
+static long window = 1;  /* reports in flight on a kept connection */
 
-/* One request on an open connection, as a long-lived reporter would send it. */
-static int call_on(int fd, const struct proto_request *req)
+static int send_on(int fd, const struct proto_request *req)
+{
+        static char buf[PROTO_MSG_MAX + 1];
+        size_t len;
+        int r = proto_encode_request(req, buf, PROTO_MSG_MAX, &len);
+
+        if (r < 0)
+                return r;
+        return send(fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -EIO;
+}
+
+static int recv_on(int fd)
 {
         static char buf[PROTO_MSG_MAX + 1];
         struct proto_obj *res = NULL;
-        size_t len;
-        ssize_t n;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
         int r;
 
-        r = proto_encode_request(req, buf, PROTO_MSG_MAX, &len);
-        if (r < 0)
-                return r;
-        if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-                return -EIO;
-        n = recv(fd, buf, sizeof(buf), 0);
         if (n <= 0)
                 return -EIO;
         r = proto_decode_reply(buf, (size_t)n, &res, NULL, 0, NULL, 0);
         proto_obj_free(res);
         return r;
+}
+
+/* One request on an open connection, as a long-lived reporter would send it. */
+static int call_on(int fd, const struct proto_request *req)
+{
+        int r = send_on(fd, req);
+
+        return r < 0 ? r : recv_on(fd);
 }
 
 static int connect_to(const char *path)
@@ -72,6 +86,49 @@ static int connect_to(const char *path)
         return fd;
 }
 
+static void make_report(struct proto_request *req, long i, int id)
+{
+        *req = (struct proto_request){.method = PROTO_REPORT};
+        event_init(&req->event, EVENT_AUTH);
+        req->event.pid = getpid();
+        snprintf(req->event.user, sizeof(req->event.user), "user%04ld", (i * 7 + id) % 10000);
+        snprintf(req->event.service, sizeof(req->event.service), "sshd");
+        snprintf(req->event.rhost, sizeof(req->event.rhost), "198.51.100.%ld", i % 250 + 1);
+        snprintf(req->event.ip, sizeof(req->event.ip), "198.51.100.%ld", i % 250 + 1);
+        snprintf(req->event.result, sizeof(req->event.result), i % 5 ? "ok" : "fail");
+        snprintf(req->event.reason, sizeof(req->event.reason), i % 5 ? "ok" : "wrong code");
+        snprintf(req->event.method, sizeof(req->event.method), "totp");
+}
+
+/* WINDOW reports in flight on connection FD; report i's round trip into RTT[i]. */
+static long pipelined(int fd, long n, float *rtt, int id)
+{
+        double *t0 = calloc((size_t)n, sizeof(*t0));
+        long sent = 0, done = 0, failed = 0;
+
+        if (!t0)
+                return n;
+        while (done < n) {
+                while (sent < n && sent - done < window) {
+                        struct proto_request req;
+
+                        make_report(&req, sent, id);
+                        t0[sent] = now_us();
+                        if (send_on(fd, &req) < 0) {
+                                free(t0);
+                                return n - done;
+                        }
+                        sent++;
+                }
+                if (recv_on(fd) < 0)
+                        failed++;
+                rtt[done] = (float)(now_us() - t0[done]);
+                done++;
+        }
+        free(t0);
+        return failed;
+}
+
 /* One reporter: N events, each round trip's time into RTT[0..N). Returns failures. */
 static long reporter(const char *sock, long n, float *rtt, int id)
 {
@@ -80,20 +137,14 @@ static long reporter(const char *sock, long n, float *rtt, int id)
 
         if (persistent && fd < 0)
                 return n;
+        if (persistent && window > 1)
+                return pipelined(fd, n, rtt, id);
         for (long i = 0; i < n; i++) {
-                struct proto_request req = {.method = PROTO_REPORT};
+                struct proto_request req;
                 struct proto_obj *res = NULL;
                 double t0;
 
-                event_init(&req.event, EVENT_AUTH);
-                req.event.pid = getpid();
-                snprintf(req.event.user, sizeof(req.event.user), "user%04ld", (i * 7 + id) % 10000);
-                snprintf(req.event.service, sizeof(req.event.service), "sshd");
-                snprintf(req.event.rhost, sizeof(req.event.rhost), "198.51.100.%ld", i % 250 + 1);
-                snprintf(req.event.ip, sizeof(req.event.ip), "198.51.100.%ld", i % 250 + 1);
-                snprintf(req.event.result, sizeof(req.event.result), i % 5 ? "ok" : "fail");
-                snprintf(req.event.reason, sizeof(req.event.reason), i % 5 ? "ok" : "wrong code");
-                snprintf(req.event.method, sizeof(req.event.method), "totp");
+                make_report(&req, i, id);
                 t0 = now_us();
                 if ((persistent ? call_on(fd, &req) : client_call(sock, &req, 2000, &res, NULL, 0, NULL, 0)) < 0)
                         failed++;
@@ -109,12 +160,16 @@ int main(int argc, char **argv)
         double t0, secs;
         float *rtt;
 
+        if (argc == 6 && strcmp(argv[4], "--persistent") == 0) {
+                window = atol(argv[5]);
+                argc--;
+        }
         if (argc == 5 && strcmp(argv[4], "--persistent") == 0) {
                 persistent = true;
                 argc--;
         }
-        if (argc != 4 || (procs = atol(argv[2])) < 1 || (n = atol(argv[3])) < 1) {
-                fprintf(stderr, "usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS [--persistent]\n");
+        if (argc != 4 || (procs = atol(argv[2])) < 1 || (n = atol(argv[3])) < 1 || window < 1 || window > 1024) {
+                fprintf(stderr, "usage: mlsecd_bench SOCKET PROCESSES EVENTS_PER_PROCESS [--persistent [WINDOW]]\n");
                 return 2;
         }
         if (seal_init() < 0)

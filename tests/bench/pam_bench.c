@@ -3,7 +3,9 @@
  * through a private PAM service directory, answering each prompt with a fresh TOTP code of
  * the next user, and prints p50/p99/mean in microseconds. A refused login makes it fail
  * loudly: the timing of failures means nothing. It only ever reads a bench secrets file. */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +53,7 @@ struct bench {
         size_t cursor;
         bool mfa;                 /* the service must prompt for the code and refuse a wrong one */
         const char *refused_user; /* -R: every login is this user with a wrong code, refused */
+        unsigned procs;           /* -P: this many processes log in at once */
         bool verbose;
 };
 
@@ -339,6 +344,143 @@ static int time_refusals(const struct bench *b, const char *label, unsigned long
         return r;
 }
 
+/* WARMUP untimed logins, then COUNT timed ones into NS, each a fresh code of the next user.
+ * With SYNC (-P), between the two: say "ready" on SYNC[1] and close it, wait for the start
+ * (end of file) on SYNC[0]. */
+static int time_logins(struct bench *b, const char *label, unsigned long warmup, unsigned long count, uint64_t *ns,
+                       const int *sync)
+{
+        unsigned failures = 0;
+
+        for (unsigned long i = 0; i < warmup + count; i++) {
+                struct bench_user *u;
+                uint64_t step;
+                char code[TOTP_CODE_MAX];
+                struct login l;
+                int r;
+
+                if (sync && i == warmup) {
+                        char c;
+                        bool ok = write(sync[1], "r", 1) == 1;
+
+                        /* closed once written: a child that died in its warm-up ends the wait */
+                        (void)close(sync[1]);
+                        if (!ok || read(sync[0], &c, 1) < 0)
+                                return -EIO;
+                }
+                pick(b, &u, &step);
+                r = totp_generate(u->secret, u->secret_len, TOTP_SHA1, BENCH_DIGITS, step, code);
+                if (r < 0) {
+                        fprintf(stderr, "pam_bench: totp_generate: %s\n", strerror(-r));
+                        return r;
+                }
+                run_login(b, u->name, code, false, &l);
+                seal_wipe(code, sizeof(code));
+                if (b->verbose)
+                        fprintf(stderr, "%s %s %" PRIu64 " %.1f%s\n", label, u->name, step, (double)l.ns / 1000.0,
+                                i < warmup ? " warm-up" : "");
+                if (!login_ok(b, &l)) {
+                        if (++failures <= BENCH_FAILURES_SHOWN)
+                                describe_failure(u->name, &l);
+                        if (failures >= 2 * BENCH_FAILURES_SHOWN)
+                                break;
+                        continue;
+                }
+                if (i >= warmup)
+                        ns[i - warmup] = l.ns;
+        }
+        if (failures > 0) {
+                fprintf(stderr, "pam_bench: %s: %u login(s) FAILED; no timings reported\n", label, failures);
+                return -EPROTO;
+        }
+        return 0;
+}
+
+/* -P: PROCS processes at once, each COUNT logins of its own share of the users (every
+ * PROCS-th), started together after their warm-up. Prints the timings of all of them and,
+ * as a seventh field, the logins per second of the whole run. */
+static int time_parallel(struct bench *b, const char *label, unsigned long warmup, unsigned long count)
+{
+        size_t total = (size_t)b->procs * count;
+        uint64_t *ns = mmap(NULL, total * sizeof(*ns), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        int ready[2] = {-1, -1}, go[2] = {-1, -1};
+        unsigned started = 0, failed = 0;
+        uint64_t t0 = 0, t1;
+        int r = 0;
+
+        if (ns == MAP_FAILED)
+                return -ENOMEM;
+        if (b->n_users < b->procs || pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) {
+                r = b->n_users < b->procs ? -EINVAL : -errno;
+                goto out;
+        }
+        for (unsigned p = 0; p < b->procs; p++) {
+                pid_t pid = fork();
+
+                if (pid < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (pid == 0) {
+                        size_t n = 0;
+                        int sync[2] = {go[0], ready[1]};
+
+                        /* the start is the end of file on go: no child may hold its write end */
+                        (void)close(go[1]);
+                        (void)close(ready[0]);
+
+                        for (size_t i = p; i < b->n_users; i += b->procs)
+                                b->users[n++] = b->users[i];
+                        b->n_users = n;
+                        b->cursor = 0;
+                        _exit(time_logins(b, label, warmup, count, ns + (size_t)p * count, sync) < 0 ? 1 : 0);
+                }
+                started++;
+        }
+        (void)close(ready[1]);
+        ready[1] = -1;
+        for (unsigned p = 0; p < started; p++) {
+                char c;
+                if (read(ready[0], &c, 1) != 1) {
+                        r = -EPROTO; /* a child failed in its warm-up */
+                        break;
+                }
+        }
+        t0 = now_ns();
+        (void)close(go[1]); /* every child's read returns: go */
+        go[1] = -1;
+        for (unsigned p = 0; p < started; p++) {
+                int st;
+                if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                        failed++;
+        }
+        t1 = now_ns();
+        if (r == 0 && (failed || started < b->procs))
+                r = -EPROTO;
+        if (r == 0) {
+                double rate = (double)total / ((double)(t1 - t0) / 1e9);
+                double sum = 0;
+
+                qsort(ns, total, sizeof(*ns), cmp_u64);
+                for (size_t i = 0; i < total; i++)
+                        sum += (double)ns[i];
+                printf("%s %zu %zu %.1f %.1f %.1f %.0f\n", label, b->n_users, total, percentile_us(ns, total, 50),
+                       percentile_us(ns, total, 99), sum / (double)total / 1000.0, rate);
+                r = fflush(stdout) == 0 ? 0 : -EIO;
+        } else
+                fprintf(stderr, "pam_bench: %s: %u of %u processes FAILED; no timings reported\n", label,
+                        failed + b->procs - started, b->procs);
+out:
+        for (int i = 0; i < 2; i++) {
+                if (ready[i] >= 0)
+                        (void)close(ready[i]);
+                if (go[i] >= 0)
+                        (void)close(go[i]);
+        }
+        (void)munmap(ns, total * sizeof(*ns));
+        return r;
+}
+
 static void usage(const char *prog)
 {
         fprintf(stderr,
@@ -351,6 +493,9 @@ static void usage(const char *prog)
                 "  -v         print every login (user, step, microseconds) on stderr\n"
                 "  -R USER    every login is USER answering a wrong code, and must be refused after a\n"
                 "             prompt without a lockout (the time a refusal takes; SECRETS_FILE unused)\n"
+                "  -P PROCS   PROCS processes at once, each COUNT logins of every PROCS-th user,\n"
+                "             started together after their warm-up; adds LOGINS_PER_S to the line\n"
+                "  -s SKIP    leave out the first SKIP users of SECRETS_FILE (used by an earlier run)\n"
                 "Prints \"LABEL USERS LOGINS P50_US P99_US MEAN_US\" on stdout; exits 1 when any\n"
                 "login failed.\n",
                 prog, BENCH_WARMUP_DEFAULT);
@@ -360,13 +505,22 @@ int main(int argc, char **argv)
 {
         struct bench b = {0};
         const char *label = NULL;
-        unsigned long warmup = BENCH_WARMUP_DEFAULT, count;
+        unsigned long warmup = BENCH_WARMUP_DEFAULT, count, skip = 0;
         uint64_t *ns = NULL;
-        unsigned failures = 0;
         int c, r;
 
-        while ((c = getopt(argc, argv, "mvw:l:R:h")) != -1) {
+        while ((c = getopt(argc, argv, "mvw:l:R:P:s:h")) != -1) {
                 switch (c) {
+                case 's':
+                        skip = strtoul(optarg, NULL, 10);
+                        break;
+                case 'P':
+                        b.procs = (unsigned)strtoul(optarg, NULL, 10);
+                        if (b.procs < 1 || b.procs > 64) {
+                                usage(argv[0]);
+                                return 2;
+                        }
+                        break;
                 case 'R':
                         b.refused_user = optarg;
                         break;
@@ -415,6 +569,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pam_bench: %s: %s\n", argv[optind + 2], strerror(-r));
                 return 1;
         }
+        if (skip >= b.n_users) {
+                fprintf(stderr, "pam_bench: -s %lu: %s has %zu users\n", skip, argv[optind + 2], b.n_users);
+                r = -EINVAL;
+                goto out;
+        }
+        if (skip > 0) {
+                seal_wipe(b.users, skip * sizeof(*b.users));
+                memmove(b.users, b.users + skip, (b.n_users - skip) * sizeof(*b.users));
+                b.n_users -= skip;
+        }
         ns = calloc(count, sizeof(*ns));
         if (!ns) {
                 fprintf(stderr, "pam_bench: out of memory\n");
@@ -427,40 +591,11 @@ int main(int argc, char **argv)
                         goto out;
         }
 
-        for (unsigned long i = 0; i < warmup + count; i++) {
-                struct bench_user *u;
-                uint64_t step;
-                char code[TOTP_CODE_MAX];
-                struct login l;
-
-                pick(&b, &u, &step);
-                r = totp_generate(u->secret, u->secret_len, TOTP_SHA1, BENCH_DIGITS, step, code);
-                if (r < 0) {
-                        fprintf(stderr, "pam_bench: totp_generate: %s\n", strerror(-r));
-                        goto out;
-                }
-                run_login(&b, u->name, code, false, &l);
-                seal_wipe(code, sizeof(code));
-                if (b.verbose)
-                        fprintf(stderr, "%s %s %" PRIu64 " %.1f%s\n", label, u->name, step, (double)l.ns / 1000.0,
-                                i < warmup ? " warm-up" : "");
-                if (!login_ok(&b, &l)) {
-                        if (++failures <= BENCH_FAILURES_SHOWN)
-                                describe_failure(u->name, &l);
-                        if (failures >= 2 * BENCH_FAILURES_SHOWN)
-                                break;
-                        continue;
-                }
-                if (i >= warmup)
-                        ns[i - warmup] = l.ns;
-        }
-        if (failures > 0) {
-                fprintf(stderr, "pam_bench: %s: %u login(s) FAILED; no timings reported\n", label, failures);
-                r = -EPROTO;
+        r = b.procs > 1 ? time_parallel(&b, label, warmup, count) : time_logins(&b, label, warmup, count, ns, NULL);
+        if (r < 0)
                 goto out;
-        }
-
-        r = print_timings(label, b.n_users, ns, count);
+        if (b.procs <= 1)
+                r = print_timings(label, b.n_users, ns, count);
 out:
         free(ns);
         seal_wipe(b.users, b.n_users * sizeof(*b.users));
