@@ -247,6 +247,8 @@ sleep 0.3
 start_mlsecd NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=2000000
 sleep 1.5
 stop_mlsecd
+# the listener may not have written mlsecd's last datagram yet when mlsecd has exited
+for _ in $(seq 40); do grep -q "^STOPPING=1" "$T/notify.log" && break; sleep 0.05; done
 kill $NP
 check "Type=notify: READY=1 once serving" grep -q "^READY=1" "$T/notify.log"
 check "the watchdog is fed (WATCHDOG=1 within WatchdogSec)" grep -q "^WATCHDOG=1" "$T/notify.log"
