@@ -220,20 +220,27 @@ static void conn_send(struct conn *c, const char *buf, size_t len)
         (void)send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* A reply made now: sent, or, while replies of batched requests are owed, queued behind
- * them (a pipelining client reads its replies in the order of its requests). */
-static void reply_now(struct conn *c, const char *buf, size_t len)
+/* BUF queued as the next reply owed to C (n_owed < DAEMON_PIPELINE); a full pipeline stops
+ * reading from C until the commit. */
+static int owe(struct conn *c, const char *buf, size_t len)
 {
-        char *copy;
+        char *copy = malloc(len ? len : 1);
 
-        if (c->n_owed == 0 || c->n_owed == DAEMON_PIPELINE || !(copy = malloc(len ? len : 1))) {
-                conn_send(c, buf, len);
-                return;
-        }
+        if (!copy)
+                return -ENOMEM;
         memcpy(copy, buf, len);
         c->owed[c->n_owed++] = (struct owed){.buf = copy, .len = len};
         if (c->n_owed == DAEMON_PIPELINE)
                 (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        return 0;
+}
+
+/* A reply made now: sent, or, while replies of batched requests are owed, queued behind
+ * them (a pipelining client reads its replies in the order of its requests). */
+static void reply_now(struct conn *c, const char *buf, size_t len)
+{
+        if (c->n_owed == 0 || c->n_owed == DAEMON_PIPELINE || owe(c, buf, len) < 0)
+                conn_send(c, buf, len);
 }
 
 static void send_error(struct conn *c, const char *code, const char *msg)
@@ -283,8 +290,7 @@ static void handle_datagram(struct conn *c, const char *buf, size_t len)
                 return;
         }
         /* the reply waits for the commit; it is owed in the order of the requests */
-        char *copy = malloc(c->reply_len ? c->reply_len : 1);
-        if (copy && !c->waiting) {
+        if (!c->waiting) {
                 struct conn **w = realloc(d->batch_waiting, (d->n_batch_waiting + 1) * sizeof(*w));
                 if (w) {
                         d->batch_waiting = w;
@@ -292,21 +298,14 @@ static void handle_datagram(struct conn *c, const char *buf, size_t len)
                         c->waiting = true;
                 }
         }
-        if (!copy || !c->waiting) {
+        r = c->waiting ? owe(c, c->reply, c->reply_len) : -ENOMEM;
+        seal_wipe(c->reply, c->reply_len);
+        c->reply_len = 0;
+        if (r < 0) {
                 /* the request is in the batch; without its reply the client hears an error */
-                free(copy);
-                seal_wipe(c->reply, c->reply_len);
-                c->reply_len = 0;
                 send_error(c, PROTO_E_INTERNAL, "out of memory");
                 return;
         }
-        memcpy(copy, c->reply, c->reply_len);
-        c->owed[c->n_owed++] = (struct owed){.buf = copy, .len = c->reply_len};
-        seal_wipe(c->reply, c->reply_len);
-        c->reply_len = 0;
-        /* a full pipeline stops reading from this client until the commit */
-        if (c->n_owed == DAEMON_PIPELINE)
-                (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
         (void)sd_event_source_set_enabled(d->flush_src, SD_EVENT_ONESHOT);
 }
 
@@ -319,7 +318,8 @@ static int conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         if (revents & EPOLLIN) {
                 if (c->n_owed >= DAEMON_PIPELINE) {
                         /* a full pipeline: the request waits in the socket until the commit
-                         * (an event already pending when reading was turned off ends here) */
+                         * (reading is turned off when it fills; this bounds owed[] whatever
+                         * the event loop still dispatches) */
                         (void)sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
                         return 0;
                 }
@@ -389,6 +389,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
         c->io = c->idle = NULL;
         c->waiting = false;
         c->reply_len = 0;
+        c->n_owed = 0;
         c->next = NULL;
         c->peer = (struct peer){.pid = cred.pid, .uid = cred.uid, .gid = cred.gid};
         resolve_peer(d, &c->peer);
