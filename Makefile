@@ -42,12 +42,30 @@ ITEST_BIN := $(BUILD)/tests/pamdrive $(BUILD)/tests/powercut.so $(if $(wildcard 
 BENCH_BIN := $(BUILD)/tests/pam_bench $(BUILD)/tests/bench_setup $(BUILD)/tests/store_floor \
 	$(BUILD)/tests/mlsecd_bench $(BUILD)/tests/activity_bench
 
+# The fleet's PostgreSQL extension: the same rules (verify, enroll, totp, seal) linked with
+# the store over SPI (pgext/store_spi.c), built when the server headers are installed.
+PG_CONFIG ?= pg_config
+PG_INCLUDE := $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+PG_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)
+PGEXT := $(if $(wildcard $(PG_INCLUDE)/postgres.h),$(BUILD)/mlsec_fleet.so)
+PGEXT_COMMON := verify enroll totp seal backup conf source util event
+PGEXT_OBJ := $(BUILD)/obj/pgext/mlsec_fleet.o $(BUILD)/obj/pgext/store_spi.o \
+	$(PGEXT_COMMON:%=$(BUILD)/obj/common/%.o)
+
 .PHONY: all deps check check-unit check-integration check-e2e demo bench fuzz format clean install uninstall
-all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd)
+all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd) $(PGEXT)
 
 $(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h pam_mlsec/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+# the server's headers are not ours to warn about
+$(BUILD)/obj/pgext/%.o: pgext/%.c pgext/store_spi.h $(wildcard common/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -fPIC -isystem $(PG_INCLUDE) -c $< -o $@
+
+$(BUILD)/mlsec_fleet.so: $(PGEXT_OBJ)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(shell pkg-config --libs libsodium liboath) -lm
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@ PACKAGES=(
         libpam-google-authenticator libpam-oath libmaxmind-db-writer-perl
         dbus python3-dbusmock systemd
         systemd-container debootstrap openssh-client
+        postgresql libpq-dev postgresql-server-dev-15
 )
 
 missing=()
