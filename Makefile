@@ -13,7 +13,7 @@ OPT := -O2
 endif
 
 CC ?= cc
-PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd pwquality libmaxminddb
+PKGS := libsodium liboath sqlite3 json-c libqrencode libsystemd pwquality libmaxminddb libpq
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
@@ -29,7 +29,7 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libmlsec.a
 
 PAM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard pam_mlsec/*.c))
-CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/ctl_table.c mlsecd/ctl_import.c mlsecd/ctl_alerts.c mlsecd/ctl_spool.c mlsecd/ctl_grants.c mlsecd/ctl_check.c mlsecd/ctl_check_pam.c mlsecd/qr.c
+CTL_SRC := mlsecd/mlsecctl.c mlsecd/ctl_activity.c mlsecd/ctl_mfa.c mlsecd/ctl_admin.c mlsecd/ctl_password.c mlsecd/ctl_table.c mlsecd/ctl_import.c mlsecd/ctl_alerts.c mlsecd/ctl_spool.c mlsecd/ctl_grants.c mlsecd/ctl_check.c mlsecd/ctl_check_pam.c mlsecd/ctl_fleet.c mlsecd/qr.c
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 # the daemon: every mlsecd/ file but the command line's
 D_SRC := $(filter-out $(CTL_SRC),$(wildcard mlsecd/*.c))
@@ -75,7 +75,19 @@ $(BUILD)/pam_mlsec.so: $(PAM_OBJ) $(LIB) pam_mlsec/pam_mlsec.map
 	$(CC) -shared -o $@ $(PAM_OBJ) $(LIB) $(LDFLAGS) -Wl,--version-script=pam_mlsec/pam_mlsec.map -Wl,-z,nodelete \
 		-Wl,--no-undefined $(PKG_LIBS) -lpam
 
-$(BUILD)/mlsecctl: $(CTL_OBJ) $(LIB)
+# the fleet's schema, built into mlsecctl (admin fleet init) from pgext/schema_v1.sql
+$(BUILD)/obj/fleet_schema.c: pgext/schema_v1.sql
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from pgext/schema_v1.sql */'; echo 'extern const char fleet_schema_v1_sql[];'; \
+	  echo 'const char fleet_schema_v1_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ';'; } >$@
+
+$(BUILD)/obj/fleet_schema.o: $(BUILD)/obj/fleet_schema.c
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/obj/mlsecd/ctl_fleet.o: override CFLAGS += -DMLSEC_PGEXT_PATH='"$(PG_PKGLIBDIR)/mlsec_fleet.so"'
+
+$(BUILD)/mlsecctl: $(CTL_OBJ) $(BUILD)/obj/fleet_schema.o $(LIB)
 	$(CC) -pie -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpam
 
 $(BUILD)/mlsecd: $(D_OBJ) $(LIB)

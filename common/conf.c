@@ -33,6 +33,9 @@ enum conf_kind {
         KIND_NET_LIST,   /* repeatable: networks (CIDR), several per line */
         KIND_SERVICE_LIST, /* repeatable: one PAM service name per line */
         KIND_RULES,
+        KIND_CONNINFO,      /* a libpq connection string: printable, one line */
+        KIND_HOST_NAME,     /* conf_host_name_valid */
+        KIND_FLEET_OFFLINE, /* deny | host-codes */
 };
 
 struct conf_key {
@@ -94,6 +97,12 @@ static const struct conf_key conf_keys[] = {
         LIST_KEY(exempt_tty, KIND_TTY_LIST),
         LIST_KEY(trusted_networks, KIND_NET_LIST),
         LIST_KEY(remember_services, KIND_SERVICE_LIST),
+        {"fleet_db", KIND_CONNINFO, offsetof(struct mlsec_conf, fleet_db), sizeof(((struct mlsec_conf *)0)->fleet_db),
+         0, 0},
+        {"host_name", KIND_HOST_NAME, offsetof(struct mlsec_conf, host_name),
+         sizeof(((struct mlsec_conf *)0)->host_name), 0, 0},
+        UINT_KEY(fleet_timeout, 1, 60),
+        {"fleet_offline", KIND_FLEET_OFFLINE, offsetof(struct mlsec_conf, fleet_offline), 0, 0, 0},
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -103,6 +112,22 @@ static const char *const alert_rule_names[] = {
         "new-country", "impossible-travel", "failure-burst", "success-after-lockout", "backup-code-used",
 };
 #define ALERT_RULES_ALL "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used"
+
+/* The host name up to its first dot, lower-case; "" when it is no valid fleet host name. */
+static void default_host_name(char *out, size_t outlen)
+{
+        char h[256] = "";
+
+        out[0] = '\0';
+        if (gethostname(h, sizeof(h) - 1) < 0)
+                return;
+        h[strcspn(h, ".")] = '\0';
+        for (char *p = h; *p; p++)
+                if (*p >= 'A' && *p <= 'Z')
+                        *p = (char)(*p - 'A' + 'a');
+        if (conf_host_name_valid(h) && strlen(h) < outlen)
+                memcpy(out, h, strlen(h) + 1);
+}
 
 void conf_defaults(struct mlsec_conf *ret)
 {
@@ -143,6 +168,28 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->burst_failures = 5;
         ret->burst_window = 300;
         ret->lockout_alert_window = 3600;
+        ret->fleet_db[0] = '\0'; /* no fleet: the host's own credentials.db */
+        default_host_name(ret->host_name, sizeof(ret->host_name));
+        ret->fleet_timeout = 2;
+        ret->fleet_offline = CONF_FLEET_OFFLINE_DENY;
+}
+
+bool conf_host_name_valid(const char *name)
+{
+        size_t n = strnlen(name, CONF_HOST_NAME_MAX);
+
+        if (n == 0 || n >= CONF_HOST_NAME_MAX || name[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+                      name[i] == '-'))
+                        return false;
+        return true;
+}
+
+const char *conf_fleet_offline_to_string(enum conf_fleet_offline o)
+{
+        return o == CONF_FLEET_OFFLINE_HOST_CODES ? "host-codes" : "deny";
 }
 
 bool conf_list_has(const struct conf_list *list, const char *value)
@@ -457,6 +504,34 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
 
         case KIND_NET_LIST:
                 return net_list_add(k, value, c, name, line, err, errlen);
+
+        case KIND_CONNINFO:
+                for (const char *p = value; *p; p++)
+                        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                                return line_err(err, errlen, name, line, "%s has a control character", k->name);
+                if (strlen(value) >= k->size)
+                        return line_err(err, errlen, name, line, "%s is too long (at most %zu bytes)", k->name,
+                                        k->size - 1);
+                memcpy(field, value, strlen(value) + 1);
+                return 0;
+
+        case KIND_HOST_NAME:
+                if (!conf_host_name_valid(value))
+                        return line_err(err, errlen, name, line,
+                                        "%s must be 1 to 63 of a-z, 0-9, '_' and '-' (a fleet role), got \"%s\"",
+                                        k->name, util_escape(value, shown, sizeof(shown)));
+                memcpy(field, value, strlen(value) + 1);
+                return 0;
+
+        case KIND_FLEET_OFFLINE:
+                if (strcmp(value, "deny") == 0)
+                        c->fleet_offline = CONF_FLEET_OFFLINE_DENY;
+                else if (strcmp(value, "host-codes") == 0)
+                        c->fleet_offline = CONF_FLEET_OFFLINE_HOST_CODES;
+                else
+                        return line_err(err, errlen, name, line, "%s must be deny or host-codes, got \"%s\"",
+                                        k->name, util_escape(value, shown, sizeof(shown)));
+                return 0;
 
         case KIND_SERVICE_LIST:
                 return list_add(k, value, service_ok(value), c, name, line, err, errlen);

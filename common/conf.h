@@ -14,6 +14,14 @@
 #define CONF_ITEM_MAX        64 /* bytes of one value of a repeatable key, incl. NUL */
 #define CONF_ALERT_RULES_MAX 128
 
+/* What a host does for an enrolled user when the fleet database cannot be reached. */
+enum conf_fleet_offline {
+        CONF_FLEET_OFFLINE_DENY,       /* refuse (fail closed) */
+        CONF_FLEET_OFFLINE_HOST_CODES, /* accept the host-bound offline codes issued earlier */
+};
+#define CONF_CONNINFO_MAX 1024
+#define CONF_HOST_NAME_MAX 64
+
 enum conf_unenrolled {
         CONF_UNENROLLED_ALLOW, /* PAM_IGNORE: the rest of the stack decides */
         CONF_UNENROLLED_DENY,
@@ -60,6 +68,11 @@ struct mlsec_conf {
         unsigned burst_window;                  /* ... within this many seconds */
         unsigned lockout_alert_window;          /* success-after-lockout: seconds after a lockout */
         unsigned backup_codes_low;              /* the login notice warns at this many unused backup codes or fewer */
+        /* fleet mode (common/fleet.c): "" means none, the host's own credentials.db */
+        char fleet_db[CONF_CONNINFO_MAX];       /* a libpq connection string */
+        char host_name[CONF_HOST_NAME_MAX];     /* this host's role in the fleet; default: the host name */
+        unsigned fleet_timeout;                 /* seconds: bounds connecting and each statement */
+        enum conf_fleet_offline fleet_offline;  /* enrolled users while the fleet is unreachable */
 };
 
 /* Fill *ret with the built-in defaults. */
@@ -81,5 +94,9 @@ bool conf_list_has(const struct conf_list *list, const char *value);
  * "success-after-lockout", "backup-code-used"). */
 bool conf_alert_rule_on(const struct mlsec_conf *c, const char *rule);
 
+/* "deny" / "host-codes" */
+const char *conf_fleet_offline_to_string(enum conf_fleet_offline o);
+/* Is NAME a host name as fleet roles spell it: 1..63 of [a-z0-9_-], not starting with '-'? */
+bool conf_host_name_valid(const char *name);
 /* "allow" / "deny" */
 const char *conf_unenrolled_to_string(enum conf_unenrolled u);

@@ -74,6 +74,9 @@ int ctl_backup_codes(struct ctl *c, int argc, char **argv);
  * (root and admin_group). Returns -1 when SUB is not one of its commands. */
 int ctl_admin_remote(struct ctl *c, const char *sub, int argc, char **argv);
 
+/* ctl_fleet.c: admin fleet init|add-host|status (fleet mode, common/fleet.c). */
+int ctl_fleet(struct ctl *c, int argc, char **argv);
+
 /* ctl_import.c: admin import-google-authenticator USER (through mlsecd). */
 int ctl_import_gauth(struct ctl *c, int argc, char **argv);
 /* ctl_alerts.c: report EVENT_ID (the caller's own events), admin alerts [--ack ID], and

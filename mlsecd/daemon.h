@@ -13,6 +13,7 @@
 #include "event.h"
 #include "logind.h"
 #include "proto.h"
+#include "fleet.h"
 #include "rules.h"
 #include "seal.h"
 
@@ -70,7 +71,17 @@ struct daemon {
         struct store *store;                /* credentials.db, held open (self-service, verify, admin) */
         struct pending_enrollment *pending; /* self-service enrolments waiting for their code */
         bool reserve_short;                 /* the spool's audit reserve could not be refilled (told once) */
+        /* fleet mode (fleet_db): the one connection to the fleet, and when to try again
+         * after it failed (back-off, so a dead database costs a login nothing) */
+        struct fleet *fleet;
+        int64_t fleet_retry_us;
+        unsigned fleet_backoff_ms;
 };
+
+/* handlers_verify.c: the fleet's connection, opened (again) when needed: NULL with a journal
+ * line while the database cannot be reached. */
+struct fleet *daemon_fleet(struct daemon *d);
+void daemon_fleet_failed(struct daemon *d, int r);
 
 /* server.c */
 int server_listen(struct daemon *d);

@@ -155,6 +155,92 @@ static void message_of(const struct daemon *d, const struct vreq *v, const struc
         }
 }
 
+/* ---- fleet mode: the check runs in the fleet's database (common/fleet.c) ---------------- */
+
+#define FLEET_BACKOFF_MIN_MS 250
+#define FLEET_BACKOFF_MAX_MS 10000
+
+static int64_t mono_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct fleet *daemon_fleet(struct daemon *d)
+{
+        char err[FLEET_ERR_MAX] = "";
+        int r;
+
+        if (fleet_ok(d->fleet))
+                return d->fleet;
+        d->fleet = fleet_close(d->fleet);
+        if (mono_us() < d->fleet_retry_us)
+                return NULL;
+        r = fleet_open(&d->conf, &d->fleet, err, sizeof(err));
+        if (r < 0) {
+                journal_daemon(3, "the fleet database cannot be reached, refusing enrolled users: %s", err);
+                daemon_fleet_failed(d, r);
+                return NULL;
+        }
+        if (d->fleet_backoff_ms)
+                journal_daemon(5, "the fleet database is reachable again");
+        d->fleet_backoff_ms = 0;
+        return d->fleet;
+}
+
+void daemon_fleet_failed(struct daemon *d, int r)
+{
+        if (d->fleet && !fleet_ok(d->fleet)) {
+                journal_daemon(3, "the fleet database stopped answering: %s", fleet_error(d->fleet));
+                d->fleet = fleet_close(d->fleet);
+        }
+        if (r == -EPERM || r == -EIO)
+                return; /* the database answered: no back-off */
+        d->fleet_backoff_ms = d->fleet_backoff_ms ? d->fleet_backoff_ms * 2 : FLEET_BACKOFF_MIN_MS;
+        if (d->fleet_backoff_ms > FLEET_BACKOFF_MAX_MS)
+                d->fleet_backoff_ms = FLEET_BACKOFF_MAX_MS;
+        d->fleet_retry_us = mono_us() + (int64_t)d->fleet_backoff_ms * 1000;
+}
+
+/* The database did not answer (as opposed to: answered with an error). */
+static bool fleet_unreachable(int r)
+{
+        return r == -ENETUNREACH || r == -ETIMEDOUT || r == -ECONNRESET || r == -ECONNREFUSED;
+}
+
+/* The fleet's verdicts, with the journal line of a failure. */
+static int fleet_before(struct daemon *d, struct vreq *v, struct verify_pass *ret)
+{
+        struct fleet *f = daemon_fleet(d);
+        int r;
+
+        if (!f)
+                return -ENETUNREACH;
+        r = fleet_before_code(f, &d->conf, &v->vr, ret);
+        if (r < 0) {
+                journal_daemon(3, "the fleet could not decide the login of %s: %s", v->vr.user, fleet_error(f));
+                daemon_fleet_failed(d, r);
+        }
+        return r;
+}
+
+static int fleet_check(struct daemon *d, struct vreq *v, struct verify_result *ret)
+{
+        struct fleet *f = daemon_fleet(d);
+        int r;
+
+        if (!f)
+                return -ENETUNREACH;
+        r = fleet_answer(f, &v->vr, ret);
+        if (r < 0) {
+                journal_daemon(3, "the fleet could not check the code of %s: %s", v->vr.user, fleet_error(f));
+                daemon_fleet_failed(d, r);
+        }
+        return r;
+}
+
 /* Before the code: ask, pass or refuse (verify_before_code), recorded unless the module
  * still has to ask for the password (combined: it records the pass itself). */
 static int before_code(struct daemon *d, struct vreq *v, const struct proto_request *req,
@@ -164,10 +250,12 @@ static int before_code(struct daemon *d, struct vreq *v, const struct proto_requ
         struct verify_pass pass;
         int r;
 
-        r = verify_before_code(d->store, &d->conf, &v->vr, grant_of, &ga, &pass);
+        r = fleet_configured(&d->conf) ? fleet_before(d, v, &pass)
+                                       : verify_before_code(d->store, &d->conf, &v->vr, grant_of, &ga, &pass);
         seal_wipe(v->pwfp, sizeof(v->pwfp));
         if (r < 0) {
-                record(d, v, "fail", "error", METHOD_NONE, NULL);
+                record(d, v, "fail", fleet_unreachable(r) ? "fleet unreachable" : "error",
+                       METHOD_NONE, NULL);
                 return r;
         }
         if (pass.grant_error < 0)
@@ -198,10 +286,11 @@ static int check(struct daemon *d, struct vreq *v, const char *code, const char 
         int r;
 
         v->vr.answer = code;
-        r = verify_answer(d->store, d->key, &d->conf, &v->vr, &res);
+        r = fleet_configured(&d->conf) ? fleet_check(d, v, &res) : verify_answer(d->store, d->key, &d->conf, &v->vr, &res);
         v->vr.answer = "";
         if (r < 0) {
-                record(d, v, "fail", "error", METHOD_NONE, NULL);
+                record(d, v, "fail", fleet_unreachable(r) ? "fleet unreachable" : "error",
+                       METHOD_NONE, NULL);
                 return r;
         }
         record(d, v, res.verdict == VERDICT_OK ? "ok" : "fail", verify_verdict_to_string(res.verdict), res.method,
@@ -236,7 +325,11 @@ int handle_verify(struct daemon *d, const struct peer *p, const struct proto_req
                 r = req->code[0] ? check(d, &v, req->code, req->grant_session, &reply)
                                  : before_code(d, &v, req, &reply);
         if (r < 0)
-                return handle_reply_error(PROTO_E_INTERNAL, "the code could not be checked", out, max, ret_len);
+                return handle_reply_error(PROTO_E_INTERNAL,
+                                          fleet_unreachable(r)
+                                                  ? "the fleet database cannot be reached"
+                                                  : "the code could not be checked",
+                                          out, max, ret_len);
         return handle_reply_obj(proto_verify_reply_to_obj(&reply, req->combined), false, out, max, ret_len);
 }
 

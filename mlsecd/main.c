@@ -385,6 +385,7 @@ out:
         d.logind = logind_close(d.logind);
         handle_mfa_expire(&d, 0);
         d.store = store_close(d.store);
+        d.fleet = fleet_close(d.fleet);
         d.act = activity_close(d.act);
         d.geo = geo_close(d.geo);
         d.key = seal_key_free(d.key);

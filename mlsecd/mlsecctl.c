@@ -47,6 +47,7 @@ static const char usage_text[] =
         "                                              move USER's google-authenticator secret and scratch codes\n"
         "  admin alerts [--user NAME] [--open] [--limit N]   suspicious-activity alerts and users' reports\n"
         "  admin alerts --ack ALERT_ID                 acknowledge (close) one\n"
+        "  admin fleet init|add-host|status            fleet mode: the PostgreSQL schema, host roles, this host\n"
         "  admin COMMAND --help                        one admin command in detail\n"
         "\n"
         "Administration on the credential store (root only; the recovery path when mlsecd is down):\n"
@@ -654,6 +655,8 @@ static int cmd_admin(struct ctl *c, int argc, char **argv)
                 return ctl_usage_error("admin needs a command: users, reset-mfa, unlock, forget, history, sessions, audit, "
                                        "logout, import-google-authenticator, enroll, backup-codes, status, disable");
         sub = argv[1];
+        if (strcmp(sub, "fleet") == 0)
+                return ctl_fleet(c, argc - 1, argv + 1);
         if (strcmp(sub, "forget") == 0)
                 return ctl_admin_forget(c, argc - 1, argv + 1);
         /* users, reset-mfa, unlock, history, sessions, audit, logout (ctl_admin.c); unlock

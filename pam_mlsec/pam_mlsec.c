@@ -30,6 +30,7 @@
 #include "conf.h"
 #include "module.h"
 #include "event.h"
+#include "fleet.h"
 #include "notice.h"
 #include "proto.h"
 #include "proto_verify.h"
@@ -80,6 +81,7 @@ struct auth_ctx {
         struct client *mlsecd;    /* the connection of this login's verify requests */
         struct mlsec_event event; /* the login's auth event, as mlsecd records it */
         bool store_opened, key_loaded;
+        struct fleet *fleet; /* fleet mode, mlsecd not answering: the module's own connection */
 };
 
 static void parse_options(pam_handle_t *pamh, int flags, int argc, const char **argv, struct options *o)
@@ -124,6 +126,7 @@ static void find_source(pam_handle_t *pamh, struct auth_ctx *ctx)
 static void ctx_release(struct auth_ctx *ctx)
 {
         ctx->mlsecd = client_close(ctx->mlsecd);
+        ctx->fleet = fleet_close(ctx->fleet);
         ctx->store = store_close(ctx->store);
         ctx->key = seal_key_free(ctx->key);
         if (ctx->answer)
@@ -548,6 +551,32 @@ static int direct_grant_of(void *userdata, const struct verify_grant_ctx **ret)
         return 0;
 }
 
+/* Fleet mode, mlsecd not answering: the module connects itself, as the same host role (the
+ * certificate mlsec.conf's fleet_db names), once per login. -ENETUNREACH when it cannot. */
+static struct fleet *direct_fleet(pam_handle_t *pamh, struct auth_ctx *ctx)
+{
+        char err[FLEET_ERR_MAX] = "", esc[FLEET_ERR_MAX * 4];
+        int r;
+
+        if (ctx->fleet)
+                return fleet_ok(ctx->fleet) ? ctx->fleet : NULL;
+        r = fleet_open(&ctx->conf, &ctx->fleet, err, sizeof(err));
+        if (r < 0) {
+                pam_syslog(pamh, LOG_ERR, "user=%s: the fleet database cannot be reached, refusing: %s", ctx->user_esc,
+                           util_escape(err, esc, sizeof(esc)));
+                return NULL;
+        }
+        return ctx->fleet;
+}
+
+static void fleet_failed(pam_handle_t *pamh, struct auth_ctx *ctx, const char *what)
+{
+        char esc[FLEET_ERR_MAX * 4];
+
+        pam_syslog(pamh, LOG_ERR, "user=%s: the fleet could not %s, refusing: %s", ctx->user_esc, what,
+                   util_escape(fleet_error(ctx->fleet), esc, sizeof(esc)));
+}
+
 /* What is decided before the code, on mlsecd's path or the own one. *ret_recorded: mlsecd
  * has recorded the outcome. */
 static int before_code(pam_handle_t *pamh, const struct options *o, struct auth_ctx *ctx, const char *user, bool known,
@@ -573,10 +602,20 @@ static int before_code(pam_handle_t *pamh, const struct options *o, struct auth_
                         return 0;
                 }
         }
+        req.combined = o->forward_pass;
+        if (fleet_configured(&ctx->conf)) {
+                struct fleet *f = direct_fleet(pamh, ctx);
+
+                if (!f)
+                        return -ENETUNREACH;
+                r = fleet_before_code(f, &ctx->conf, &req, ret);
+                if (r < 0)
+                        fleet_failed(pamh, ctx, "decide the login");
+                return r;
+        }
         r = direct_open(pamh, ctx);
         if (r < 0)
                 return r;
-        req.combined = o->forward_pass;
         r = verify_before_code(ctx->store, &ctx->conf, &req, direct_grant_of, &ga, ret);
         if (r < 0)
                 pam_syslog(pamh, LOG_ERR, "cannot read the credential store for user=%s, refusing: %s", ctx->user_esc,
@@ -602,6 +641,19 @@ static int check_code(pam_handle_t *pamh, const struct options *o, struct auth_c
                         *ret_recorded = reply.recorded;
                         return 0;
                 }
+        }
+        if (fleet_configured(&ctx->conf)) {
+                struct fleet *f = direct_fleet(pamh, ctx);
+
+                if (!f)
+                        return -ENETUNREACH;
+                req = attempt_request(ctx, user, known);
+                req.answer = ctx->answer;
+                req.combined = o->forward_pass;
+                r = fleet_answer(f, &req, ret);
+                if (r < 0)
+                        fleet_failed(pamh, ctx, "check the code");
+                return r;
         }
         r = direct_open(pamh, ctx);
         if (r >= 0)
@@ -664,6 +716,17 @@ static int let_through(pam_handle_t *pamh, const struct options *o, struct auth_
         return PAM_SUCCESS;
 }
 
+/* What the user reads when nothing could be decided (the login is refused). */
+static void unavailable(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx)
+{
+        if (fleet_configured(&ctx->conf))
+                say(pamh, o, PAM_ERROR_MSG,
+                    "Verification is unavailable: the fleet's verification service cannot be reached. "
+                    "Login refused; contact your administrator.");
+        else
+                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+}
+
 /* Which path decided (debug): mlsecd, or the module's own check. */
 static void log_path(pam_handle_t *pamh, const struct options *o, const struct auth_ctx *ctx, const char *what)
 {
@@ -683,7 +746,7 @@ static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth
 
         r = before_code(pamh, o, ctx, user, known, &pass, &recorded);
         if (r < 0) {
-                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                unavailable(pamh, o, ctx);
                 if (r != -EREMOTEIO)
                         report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE, NULL);
                 return PAM_AUTH_ERR;
@@ -713,7 +776,7 @@ static int authenticate(pam_handle_t *pamh, const struct options *o, struct auth
         }
         r = check_code(pamh, o, ctx, user, known, &res, &recorded);
         if (r < 0) {
-                say(pamh, o, PAM_ERROR_MSG, "Verification is unavailable. Contact your administrator.");
+                unavailable(pamh, o, ctx);
                 if (r != -EREMOTEIO)
                         report_auth(pamh, ctx, user, "fail", "error", METHOD_NONE, NULL);
                 return PAM_AUTH_ERR;

@@ -1,0 +1,221 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Fleet mode (issue #15): three hosts (three mlsecd instances, each with its own conf, state,
+# socket, host role and client certificate) against one real PostgreSQL started here,
+# driven through the real PAM stack with codes from oathtool. One enrolment works on every
+# host; a code accepted on one host is refused on the others; failures lock a source on
+# every host after exactly max_failures; an unlock on any host unlocks everywhere; 50
+# parallel logins with one code over 3 hosts give one success; the host roles cannot read
+# the tables, act as another host, or change devices without the database's proof; a
+# stopped or hung database refuses within fleet_timeout + 1 s; mlsecd down, the module
+# connects itself.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_pg.sh"
+
+if [ ! -f "$BUILD/mlsec_fleet.so" ]; then
+        echo "1..0 # SKIP mlsec_fleet.so is not built (postgresql-server-dev-15 missing)"
+        exit 0
+fi
+pg_start || { echo "not ok 1 - a PostgreSQL cluster starts"; exit 1; }
+ok "a throwaway PostgreSQL cluster runs (initdb as $PG_USER, TLS on 127.0.0.1:$PG_PORT)"
+
+ctl_init() { "$MLSECCTL" admin fleet "$@"; }
+check "mlsecctl admin fleet init creates the schema and the fleet key" \
+        bash -c "'$MLSECCTL' admin fleet init --db '$PG_ADMIN' --module '$PG_MODULE' >'$OUT' 2>&1 && grep -q 'version 1' '$OUT'"
+check "the fleet key is the database owner's, mode 0600" \
+        test "$(stat -c '%U %a' "$PG_DATA/mlsec_fleet.key")" = "$PG_USER 600"
+check "init again finds version 1 and changes nothing" \
+        bash -c "'$MLSECCTL' admin fleet init --db '$PG_ADMIN' --module '$PG_MODULE' >'$OUT' 2>&1 && grep -q 'nothing to migrate' '$OUT'"
+
+HOSTS="host-a host-b host-c"
+for h in $HOSTS; do
+        extra=
+        [ $h = host-c ] && extra=--admin
+        "$MLSECCTL" admin fleet add-host $h --db "$PG_ADMIN" $extra >"$T/add-$h.out" 2>&1 || { cat "$T/add-$h.out"; }
+        pg_host_cert $h
+done
+check "add-host prints the pg_hba.conf line and the certificate steps" \
+        grep -q 'hostssl  DBNAME  host-a  HOST_ADDRESS/32  cert' "$T/add-host-a.out"
+check "add-host refuses a host that exists" \
+        bash -c "! '$MLSECCTL' admin fleet add-host host-a --db '$PG_ADMIN' 2>'$OUT' && grep -q 'exists' '$OUT'"
+
+# host H's conf, state and socket; its mlsecd
+KEYS="max_failures=3 max_user_failures=6 lockout_seconds=60 failure_window=600"
+declare -A HPID
+host_conf() {
+        local h=$1 dir=$T/$h
+        mkdir -p "$dir"
+        {
+                echo "state_dir = $dir/state"
+                echo "key_file = $dir/keys/secret.key"
+                echo "spool_dir = $dir/spool"
+                echo "socket = $dir/mlsecd.sock"
+                echo "host_name = $h"
+                echo "fleet_db = $(pg_host_conninfo $h)"
+                echo "fleet_timeout = 2"
+                echo "unenrolled = deny"
+                for kv in $KEYS; do echo "${kv%%=*} = ${kv#*=}"; done
+        } >"$dir/mlsec.conf"
+        write_service "login-$h" "auth required pam_permit.so" "auth required $MODULE conf=$dir/mlsec.conf debug" \
+                "account required pam_permit.so"
+}
+host_start() {
+        local h=$1 dir=$T/$h
+        "$MLSECD" --conf "$dir/mlsec.conf" --init || return 1
+        env MLSECD_LOG_STDERR=1 "$MLSECD" --conf "$dir/mlsec.conf" >>"$dir/mlsecd.log" 2>&1 &
+        HPID[$h]=$!
+        for _ in $(seq 100); do
+                [ -S "$dir/mlsecd.sock" ] && SOCK=$dir/mlsecd.sock ctl_ping && return 0
+                sleep 0.05
+        done
+        return 1
+}
+host_stop() {
+        kill -TERM "${HPID[$1]}" 2>/dev/null
+        wait "${HPID[$1]}" 2>/dev/null
+}
+on() { local h=$1; shift; "$PAMDRIVE" --confdir "$PAMDIR" --service "login-$h" "$@" >"$OUT" 2>&1; }
+hctl() { local h=$1; shift; "$MLSECCTL" --conf "$T/$h/mlsec.conf" "$@"; }
+as_host() { local h=$1; shift; psql -X -q -A -t -v ON_ERROR_STOP=1 "$(pg_host_conninfo $h)" "$@"; }
+trap 'for h in $HOSTS; do kill -KILL "${HPID[$h]:-0}" 2>/dev/null; done; pg_stop; cleanup' EXIT
+
+# the fleet's policy is the database's (the same numbers on every host); mlsec.conf's copies
+# of it only word the messages
+pg_sql "INSERT INTO mlsec.policy VALUES ('max_failures', '3'), ('max_user_failures', '6'),
+        ('lockout_seconds', '60'), ('failure_window', '600')"
+for h in $HOSTS; do host_conf $h; host_start $h || echo "# mlsecd of $h did not start"; done
+check "admin fleet status on a host: reachable, its own role, schema 1" \
+        bash -c "'$MLSECCTL' --conf '$T/host-b/mlsec.conf' admin fleet status >'$OUT' && grep -q 'Role:       host-b' '$OUT' && grep -q 'version 1' '$OUT'"
+
+# --- one enrolment (made through host-a's role) for every host ---
+add_user alice
+add_user bob
+add_user carol
+E=$(as_host host-a -c "SELECT secret FROM mlsec.enrol_begin('alice')")
+fresh_step
+as_host host-a -c "SELECT result, array_length(backup_codes, 1) FROM mlsec.enrol_confirm('alice', '$(code "$E")')" >"$OUT"
+check "a first enrolment is confirmed with a code and gives ten backup codes" grep -qx 'ok|10' "$OUT"
+SECRET=$E
+BACKUP=$(as_host host-a -c "SELECT (mlsec.backup_regenerate('alice'))[1]")
+
+# the confirming step is spent: wait for the next one
+while [ "$(code "$SECRET")" = "$(code "$SECRET" -30)" ] || [ $(($(date +%s) % 30)) -gt 25 ] || [ $(($(date +%s) % 30)) -lt 1 ]; do sleep 1; done
+sleep $((31 - $(date +%s) % 30))
+C=$(code "$SECRET")
+on host-a --user alice --rhost 192.0.2.10 --answer "$C"
+check "host-a: alice logs in with her code (checked in the database)" succeeded
+check "host-a: mlsecd decided (the module did not check on its own)" syslog_has "user=alice: code checked by mlsecd"
+on host-b --user alice --rhost 192.0.2.10 --answer "$C"
+check "host-b: the same code is refused as replayed" bash -c "grep -q 'already been used' '$OUT' && ! grep -qx 'RESULT: PAM_SUCCESS' '$OUT'"
+on host-c --user alice --rhost 192.0.2.11 --answer "$C"
+check "host-c: refused too, from another address" failed
+
+on host-b --user alice --rhost 192.0.2.10 --answer "$BACKUP"
+check "host-b: a backup code works" succeeded
+on host-c --user alice --rhost 192.0.2.10 --answer "$BACKUP"
+check "host-c: the same backup code is spent for the whole fleet" failed
+
+# --- lockout counted over every host ---
+W=$(wrong_code "$SECRET")
+on host-a --user alice --rhost 198.51.100.7 --answer "$W"
+on host-b --user alice --rhost 198.51.100.7 --answer "$W"
+check "two failures on two hosts: not locked yet" bash -c "! grep -q 'Too many failed attempts' '$OUT'"
+on host-c --user alice --rhost 198.51.100.7 --answer "$W"
+check "the third failure, on a third host, locks the source (max_failures = 3)" out_has "Too many failed attempts"
+fresh_step
+# the next step (window = 1): never spent before, and not spent by this refusal
+on host-a --user alice --rhost 198.51.100.7 --answer "$(code "$SECRET" 30)"
+check "host-a: the source is locked there too, even with a right code" \
+        bash -c "grep -q 'Too many failed attempts from this source' '$OUT' && ! grep -qx 'RESULT: PAM_SUCCESS' '$OUT'"
+as_host host-b -c "SELECT mlsec.unlock('alice')" >/dev/null
+on host-c --user alice --rhost 198.51.100.7 --answer "$(code "$SECRET" 30)"
+check "an unlock made on host-b lifts the lockout on host-c" succeeded
+
+# --- 50 parallel logins with one code over 3 hosts ---
+sleep $((31 - $(date +%s) % 30))
+C=$(code "$SECRET" 30)
+RACERS=()
+for h in $HOSTS; do
+        "$PAMDRIVE" --confdir "$PAMDIR" --service "login-$h" --user alice --rhost 203.0.113.$((RANDOM % 200 + 1)) \
+                --answer "$C" --race $([ $h = host-c ] && echo 16 || echo 17) >"$T/race-$h" 2>&1 &
+        RACERS+=($!)
+done
+wait "${RACERS[@]}"
+wins=0
+for h in $HOSTS; do
+        n=$(sed -n 's/^RACE: \([0-9]*\) succeeded.*/\1/p' "$T/race-$h")
+        wins=$((wins + ${n:-100}))
+done
+check "50 parallel logins with one code over 3 hosts: exactly one succeeds (got $wins)" test "$wins" = 1
+
+# --- authorization matrix ---
+as_host host-a -c "SELECT count(*) FROM mlsec.devices" >"$OUT" 2>&1
+check "a host role cannot read the tables" grep -q 'permission denied' "$OUT"
+as_host host-a -c "SELECT * FROM mlsec._verify('host-b', 'alice', '000000', 'x', 1, true, false)" >"$OUT" 2>&1
+check "a host role cannot call the internal functions (host as a parameter)" grep -q 'permission denied' "$OUT"
+psql -X -A -t "$(pg_host_conninfo host-b host-a)" -c "SELECT 1" >"$OUT" 2>&1
+check "host-a's certificate cannot log in as host-b (the engine says who the host is)" \
+        grep -q 'certificate authentication failed' "$OUT"
+BOB=$(as_host host-a -c "SELECT secret FROM mlsec.enrol_begin('bob')")
+fresh_step
+as_host host-a -c "SELECT result FROM mlsec.enrol_confirm('bob', '$(code "$BOB")')" >/dev/null
+as_host host-b -c "SELECT * FROM mlsec.enrol_begin('bob', 'phone2')" >"$OUT" 2>&1
+check "host-b cannot add a device for bob without a recent check of bob there" grep -q 'no recent verification' "$OUT"
+as_host host-b -c "SELECT mlsec.device_remove('bob', 'default')" >"$OUT" 2>&1
+check "... nor remove one" grep -q 'no recent verification' "$OUT"
+as_host host-b -c "SELECT mlsec.backup_regenerate('bob')" >"$OUT" 2>&1
+check "... nor make new backup codes" grep -q 'no recent verification' "$OUT"
+sleep $((31 - $(date +%s) % 30))
+on host-b --user bob --rhost 192.0.2.10 --answer "$(code "$BOB")"
+as_host host-b -c "SELECT uri <> '' FROM mlsec.enrol_begin('bob', 'phone2')" >"$OUT" 2>&1
+check "after bob's check on host-b, host-b may begin adding a device" grep -qx 't' "$OUT"
+as_host host-a -c "SELECT mlsec.admin_reset('bob')" >"$OUT" 2>&1
+check "a host that is not an admin host cannot reset a user" grep -q 'not an admin host' "$OUT"
+as_host host-c -c "SELECT mlsec.admin_reset('bob')" >"$OUT" 2>&1
+check "an admin host can" grep -qx '1' "$OUT"
+as_host host-a -c "SELECT count(*) FROM mlsec.audit_of('alice') WHERE action IN ('device-added', 'enrolment-begun', 'unlocked', 'backup-code-used', 'locked')" >"$OUT"
+check "every change is in the fleet's audit, written by the database functions" bash -c "[ \$(cat '$OUT') -ge 5 ]"
+as_host host-a -c "SELECT host FROM mlsec.audit_of('alice') WHERE action = 'unlocked'" >"$OUT"
+check "the audit names the host from the engine (session_user)" grep -qx 'host-b' "$OUT"
+
+# --- unenrolled = deny through the fleet ---
+on host-a --user carol --rhost 192.0.2.10 --answer 123456
+check "a user without a device is refused under unenrolled = deny" failed
+
+# --- mlsecd down on a host: the module's own connection ---
+host_stop host-a
+sleep $((31 - $(date +%s) % 30))
+C=$(code "$SECRET")
+on host-a --user alice --rhost 192.0.2.10 --answer "$C"
+check "mlsecd down: the module connects itself and alice logs in" succeeded
+check "... checked by the module itself" syslog_has "code checked by the module itself"
+on host-b --user alice --rhost 192.0.2.10 --answer "$C"
+check "... and the code it accepted is refused on host-b" failed
+host_start host-a
+
+# --- the database stopped or hung ---
+as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1
+t0=$(date +%s%N)
+on host-b --user alice --rhost 192.0.2.10 --answer "$(code "$SECRET" 30)"
+t1=$(date +%s%N)
+check "database stopped: alice is refused" failed
+check "... with a clear message" out_has "the fleet's verification service cannot be reached"
+check "... within fleet_timeout + 1 s ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
+check "... and a journal line of mlsecd" grep -q 'fleet database' "$T/host-b/mlsecd.log"
+as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG/log" -w start >/dev/null 2>&1
+sleep 1
+PGPID=$(head -1 "$PG_DATA/postmaster.pid")
+# a fresh connection of the module (mlsecd down) to a hung server, and mlsecd's kept one
+host_stop host-c
+kill -STOP "$PGPID"
+for p in $(pgrep -P "$PGPID"); do kill -STOP "$p"; done
+t0=$(date +%s%N)
+on host-c --user alice --rhost 192.0.2.10 --answer "$(code "$SECRET" 30)"
+t1=$(date +%s%N)
+for p in $(pgrep -P "$PGPID"); do kill -CONT "$p"; done
+kill -CONT "$PGPID"
+check "database hung (SIGSTOP): refused" failed
+check "... within fleet_timeout + 1 s ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
+check "... with a syslog line of the module" syslog_has "the fleet database cannot be reached"
+
+finish
