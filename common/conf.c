@@ -113,20 +113,24 @@ static const char *const alert_rule_names[] = {
 };
 #define ALERT_RULES_ALL "new-country,impossible-travel,failure-burst,success-after-lockout,backup-code-used"
 
-/* The host name up to its first dot, lower-case; "" when it is no valid fleet host name. */
-static void default_host_name(char *out, size_t outlen)
+const char *conf_host_name(const struct mlsec_conf *c, char *out, size_t outlen)
 {
         char h[256] = "";
 
         out[0] = '\0';
+        if (c->host_name[0]) {
+                snprintf(out, outlen, "%s", c->host_name);
+                return out;
+        }
         if (gethostname(h, sizeof(h) - 1) < 0)
-                return;
+                return out;
         h[strcspn(h, ".")] = '\0';
         for (char *p = h; *p; p++)
                 if (*p >= 'A' && *p <= 'Z')
                         *p = (char)(*p - 'A' + 'a');
         if (conf_host_name_valid(h) && strlen(h) < outlen)
                 memcpy(out, h, strlen(h) + 1);
+        return out;
 }
 
 void conf_defaults(struct mlsec_conf *ret)
@@ -168,8 +172,8 @@ void conf_defaults(struct mlsec_conf *ret)
         ret->burst_failures = 5;
         ret->burst_window = 300;
         ret->lockout_alert_window = 3600;
-        ret->fleet_db[0] = '\0'; /* no fleet: the host's own credentials.db */
-        default_host_name(ret->host_name, sizeof(ret->host_name));
+        (void)snprintf(ret->fleet_db, sizeof(ret->fleet_db), "%s", "");   /* no fleet: credentials.db */
+        (void)snprintf(ret->host_name, sizeof(ret->host_name), "%s", ""); /* "": the host name */
         ret->fleet_timeout = 2;
         ret->fleet_offline = CONF_FLEET_OFFLINE_DENY;
 }
@@ -516,7 +520,7 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
                 return 0;
 
         case KIND_HOST_NAME:
-                if (!conf_host_name_valid(value))
+                if (value[0] && !conf_host_name_valid(value))
                         return line_err(err, errlen, name, line,
                                         "%s must be 1 to 63 of a-z, 0-9, '_' and '-' (a fleet role), got \"%s\"",
                                         k->name, util_escape(value, shown, sizeof(shown)));
@@ -527,7 +531,10 @@ static int set_value(const struct conf_key *k, const char *value, struct mlsec_c
                 if (strcmp(value, "deny") == 0)
                         c->fleet_offline = CONF_FLEET_OFFLINE_DENY;
                 else if (strcmp(value, "host-codes") == 0)
-                        c->fleet_offline = CONF_FLEET_OFFLINE_HOST_CODES;
+                        return line_err(err, errlen, name, line,
+                                        "%s = host-codes is not available yet (offline codes are not built): "
+                                        "use deny",
+                                        k->name);
                 else
                         return line_err(err, errlen, name, line, "%s must be deny or host-codes, got \"%s\"",
                                         k->name, util_escape(value, shown, sizeof(shown)));

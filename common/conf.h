@@ -70,7 +70,7 @@ struct mlsec_conf {
         unsigned backup_codes_low;              /* the login notice warns at this many unused backup codes or fewer */
         /* fleet mode (common/fleet.c): "" means none, the host's own credentials.db */
         char fleet_db[CONF_CONNINFO_MAX];       /* a libpq connection string */
-        char host_name[CONF_HOST_NAME_MAX];     /* this host's role in the fleet; default: the host name */
+        char host_name[CONF_HOST_NAME_MAX];     /* this host's role in the fleet; "": the host name (conf_host_name) */
         unsigned fleet_timeout;                 /* seconds: bounds connecting and each statement */
         enum conf_fleet_offline fleet_offline;  /* enrolled users while the fleet is unreachable */
 };
@@ -96,6 +96,9 @@ bool conf_alert_rule_on(const struct mlsec_conf *c, const char *rule);
 
 /* "deny" / "host-codes" */
 const char *conf_fleet_offline_to_string(enum conf_fleet_offline o);
+/* This host's name in the fleet: host_name, or ("") the host name up to its first dot,
+ * lower-case ("" when that is no valid fleet host name). Returns OUT. */
+const char *conf_host_name(const struct mlsec_conf *c, char *out, size_t outlen);
 /* Is NAME a host name as fleet roles spell it: 1..63 of [a-z0-9_-], not starting with '-'? */
 bool conf_host_name_valid(const char *name);
 /* "allow" / "deny" */

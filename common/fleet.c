@@ -79,11 +79,16 @@ static int wait_socket(PGconn *conn, short events, int64_t deadline)
         return r == 0 ? -ETIMEDOUT : 0;
 }
 
-static int connect_bounded(const char *conninfo, unsigned timeout_ms, PGconn **ret, char *err, size_t errlen)
+/* CONNINFO, with USER (when not NULL) as the role unless CONNINFO names one */
+static int connect_bounded(const char *conninfo, const char *user, unsigned timeout_ms, PGconn **ret, char *err,
+                           size_t errlen)
 {
+        const char *keys[] = {"user", "dbname", NULL};
+        const char *values[] = {user, conninfo, NULL};
         int64_t deadline = now_ms() + timeout_ms;
         PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-        PGconn *conn = PQconnectStart(conninfo);
+        PGconn *conn = user && user[0] ? PQconnectStartParams(keys, values, 1)
+                                       : PQconnectStartParams(keys + 1, values + 1, 1);
         int r = 0;
 
         if (!conn)
@@ -119,7 +124,8 @@ static int connect_bounded(const char *conninfo, unsigned timeout_ms, PGconn **r
         return 0;
 }
 
-static int open_with(const char *conninfo, unsigned timeout_ms, struct fleet **ret, char *err, size_t errlen)
+static int open_with(const char *conninfo, const char *user, unsigned timeout_ms, struct fleet **ret, char *err,
+                     size_t errlen)
 {
         struct fleet *f = calloc(1, sizeof(*f));
         int r;
@@ -127,7 +133,7 @@ static int open_with(const char *conninfo, unsigned timeout_ms, struct fleet **r
         if (!f)
                 return -ENOMEM;
         f->timeout_ms = timeout_ms;
-        r = connect_bounded(conninfo, timeout_ms, &f->conn, err, errlen);
+        r = connect_bounded(conninfo, user, timeout_ms, &f->conn, err, errlen);
         if (r < 0) {
                 free(f);
                 return r;
@@ -138,16 +144,20 @@ static int open_with(const char *conninfo, unsigned timeout_ms, struct fleet **r
 
 int fleet_open(const struct mlsec_conf *c, struct fleet **ret, char *err, size_t errlen)
 {
+        char host[CONF_HOST_NAME_MAX];
+
         if (!fleet_configured(c) || !ret)
                 return -EINVAL;
-        return open_with(c->fleet_db, c->fleet_timeout * 1000, ret, err, errlen);
+        /* the role is the host's name unless fleet_db says user=... */
+        return open_with(c->fleet_db, conf_host_name(c, host, sizeof(host)), c->fleet_timeout * 1000, ret, err,
+                         errlen);
 }
 
 int fleet_admin_open(const char *conninfo, unsigned timeout_s, struct fleet **ret, char *err, size_t errlen)
 {
         if (!conninfo || !ret)
                 return -EINVAL;
-        return open_with(conninfo, (timeout_s ? timeout_s : 10) * 1000, ret, err, errlen);
+        return open_with(conninfo, NULL, (timeout_s ? timeout_s : 10) * 1000, ret, err, errlen);
 }
 
 struct fleet *fleet_close(struct fleet *f)
@@ -391,13 +401,13 @@ static int codes_of(const char *s, char ret[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN
 
 int fleet_enrol_confirm(struct fleet *f, const char *user, const char *code, char *ret_result, size_t resultlen,
                         unsigned *ret_tries, char ret_codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN],
-                        size_t *ret_n_codes)
+                        size_t *ret_n_codes, char ret_device[STORE_NAME_MAX])
 {
         const char *p[2] = {user, code};
         PGresult *res = NULL;
         int r;
 
-        r = call(f, "SELECT result, tries_left, backup_codes FROM mlsec.enrol_confirm($1, $2)", 2, p, &res);
+        r = call(f, "SELECT result, tries_left, backup_codes, device FROM mlsec.enrol_confirm($1, $2)", 2, p, &res);
         if (r < 0)
                 return r;
         *ret_n_codes = 0;
@@ -406,6 +416,7 @@ int fleet_enrol_confirm(struct fleet *f, const char *user, const char *code, cha
         else {
                 snprintf(ret_result, resultlen, "%s", col(res, 0, 0));
                 *ret_tries = (unsigned)col_int(res, 0, 1, 0);
+                snprintf(ret_device, STORE_NAME_MAX, "%s", col(res, 0, 3));
                 if (!PQgetisnull(res, 0, 2))
                         r = codes_of(col(res, 0, 2), ret_codes, ret_n_codes);
         }
@@ -534,6 +545,27 @@ int fleet_import_device(struct fleet *f, const char *user, const char *device, c
         r = call_scalar(f, "SELECT mlsec.import_device($1, $2, $3, $4::int, $5::int, $6::bigint, $7::bytea)", 7, p, &v);
         seal_wipe(hex, sizeof(hex));
         return r < 0 ? r : v ? 1 : 0;
+}
+
+int fleet_summary(struct fleet *f, const char *user, unsigned *ret_devices, unsigned *ret_backup_left,
+                  unsigned *ret_locked)
+{
+        const char *p[1] = {user};
+        PGresult *res = NULL;
+        int r;
+
+        r = call(f, "SELECT devices, backup_left, locked FROM mlsec.summary($1)", 1, p, &res);
+        if (r < 0)
+                return r;
+        if (PQntuples(res) != 1 || PQnfields(res) != 3)
+                r = -EBADMSG;
+        else {
+                *ret_devices = (unsigned)col_int(res, 0, 0, 0);
+                *ret_backup_left = (unsigned)col_int(res, 0, 1, 0);
+                *ret_locked = (unsigned)col_int(res, 0, 2, 0);
+        }
+        PQclear(res);
+        return r;
 }
 
 int fleet_status(struct fleet *f, struct fleet_status *ret)

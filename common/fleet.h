@@ -47,7 +47,7 @@ int fleet_enrol_begin(struct fleet *f, const char *user, const char *device, uns
                       char uri[FLEET_URI_MAX], char secret[TOTP_BASE32_MAX]);
 int fleet_enrol_confirm(struct fleet *f, const char *user, const char *code, char *ret_result, size_t resultlen,
                         unsigned *ret_tries, char ret_codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN],
-                        size_t *ret_n_codes);
+                        size_t *ret_n_codes, char ret_device[STORE_NAME_MAX]);
 int fleet_backup_codes(struct fleet *f, const char *user, char ret[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN]);
 /* -ENOENT: no such device */
 int fleet_remove_device(struct fleet *f, const char *user, const char *device);
@@ -67,6 +67,10 @@ int fleet_devices(struct fleet *f, const char *user, struct fleet_device *ret, s
  * 0 already there. Admin hosts only (-EPERM). */
 int fleet_import_device(struct fleet *f, const char *user, const char *device, const char *alg, unsigned digits,
                         unsigned period, int64_t last_step, const uint8_t *secret, size_t secret_len);
+
+/* USER's device count, unused backup codes and sources locked now. */
+int fleet_summary(struct fleet *f, const char *user, unsigned *ret_devices, unsigned *ret_backup_left,
+                  unsigned *ret_locked);
 
 struct fleet_status {
         char host[CONF_HOST_NAME_MAX]; /* the role the engine says we are */

@@ -171,7 +171,7 @@ static int cmd_add_host(int argc, char **argv)
 
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
-        char err[FLEET_ERR_MAX] = "", t[64];
+        char err[FLEET_ERR_MAX] = "", t[64], hn[CONF_HOST_NAME_MAX];
         struct fleet_status st;
         struct fleet *f = NULL;
         bool json = false;
@@ -198,10 +198,10 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
                 const char *why = f ? fleet_error(f) : err;
 
                 if (json)
-                        printf("{\"fleet\": true, \"reachable\": false, \"host_name\": \"%s\"}\n", c->conf.host_name);
+                        printf("{\"fleet\": true, \"reachable\": false, \"host_name\": \"%s\"}\n", conf_host_name(&c->conf, hn, sizeof(hn)));
                 else
                         printf("Fleet:      unreachable: %s\nHost name:  %s\nOffline:    %s\n", why,
-                               c->conf.host_name, conf_fleet_offline_to_string(c->conf.fleet_offline));
+                               conf_host_name(&c->conf, hn, sizeof(hn)), conf_fleet_offline_to_string(c->conf.fleet_offline));
                 fleet_close(f);
                 return EXIT_FAILURE;
         }
@@ -210,14 +210,14 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
                 printf("{\"fleet\": true, \"reachable\": true, \"role\": \"%s\", \"host_name\": \"%s\", \"admin\": %s, "
                        "\"schema_version\": %d, \"db_time\": %lld, \"clock_offset\": %lld, \"in_recovery\": %s, "
                        "\"synchronous_standby_names\": \"%s\"}\n",
-                       st.host, c->conf.host_name, st.admin ? "true" : "false", st.schema_version,
+                       st.host, conf_host_name(&c->conf, hn, sizeof(hn)), st.admin ? "true" : "false", st.schema_version,
                        (long long)st.db_time, (long long)(st.db_time - (int64_t)time(NULL)),
                        st.in_recovery ? "true" : "false", st.sync_standbys);
                 return EXIT_SUCCESS;
         }
         printf("Fleet:      reachable\n");
         printf("Role:       %s%s%s\n", st.host, st.admin ? " (admin host)" : "",
-               strcmp(st.host, c->conf.host_name) ? "  (differs from host_name!)" : "");
+               strcmp(st.host, conf_host_name(&c->conf, hn, sizeof(hn))) ? "  (differs from host_name!)" : "");
         printf("Schema:     version %d%s\n", st.schema_version,
                st.schema_version == FLEET_SCHEMA_VERSION ? "" : " (this mlsec expects another: run admin fleet init)");
         printf("Standbys:   %s\n", st.sync_standbys[0] ? st.sync_standbys : "none synchronous (a primary crash may lose the last codes spent)");

@@ -130,6 +130,16 @@ int handle_mfa(struct daemon *d, const struct peer *p, const struct proto_reques
                size_t *ret_len);
 /* Forget (wipe) pending enrolments: expired ones (now_us > 0), or all (now_us == 0). */
 void handle_mfa_expire(struct daemon *d, int64_t now_us);
+/* handlers_mfa.c's helpers, shared with handlers_mfa_fleet.c: a change is the caller's own
+ * (NULL, or why not); the caller's code checked (1 ok, 0 refused and answered, < 0 error);
+ * ten backup codes into O. */
+const char *handle_mfa_own_user(const struct peer *p, const struct proto_request *req);
+int handle_mfa_need_code(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out,
+                         size_t max, size_t *ret_len);
+int handle_mfa_add_codes(struct proto_obj *o, char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN]);
+/* handlers_mfa_fleet.c: the same methods in fleet mode, on the fleet's database. */
+int handle_mfa_fleet(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+                     size_t *ret_len);
 
 /* handlers_admin.c: admin-users, admin-reset-mfa, admin-unlock, admin-status (admins only). */
 int handle_admin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,

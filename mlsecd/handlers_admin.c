@@ -43,6 +43,25 @@ static int on_reset_mfa(struct daemon *d, const struct peer *p, const struct pro
                  "Your MFA was reset by an administrator (%s) on %s. Reason: %s. Your old devices and "
                  "backup codes no longer work; set MFA up again: mlsecctl mfa enable",
                  p->user[0] ? p->user : "root", when, req->reason);
+        if (fleet_configured(&d->conf)) {
+                /* the fleet's devices: the database allows it to admin hosts only */
+                struct fleet *f = daemon_fleet(d);
+
+                r = f ? fleet_reset(f, req->user, &n) : -ENETUNREACH;
+                if (r == -EPERM)
+                        return handle_reply_error(PROTO_E_FORBIDDEN,
+                                                  "this host is not an admin host of the fleet (mlsecctl admin fleet "
+                                                  "add-host --admin)",
+                                                  out, max, ret_len);
+                if (r < 0) {
+                        daemon_fleet_failed(d, r);
+                        return handle_reply_error(PROTO_E_UNAVAILABLE, "the fleet database cannot be reached", out,
+                                                  max, ret_len);
+                }
+                if (n > 0)
+                        (void)store_add_notice(d->store, req->user, notice, now);
+                goto done;
+        }
         r = store_begin(d->store);
         if (r >= 0)
                 r = store_remove_user_mfa(d->store, req->user, &n);
@@ -64,6 +83,11 @@ static int on_reset_mfa(struct daemon *d, const struct peer *p, const struct pro
                 return handle_reply_error(PROTO_E_CONFLICT, detail, out, max, ret_len);
         }
         (void)store_checkpoint(d->store); /* overwrite the removed secrets in the file now */
+done:
+        if (n == 0) {
+                snprintf(detail, sizeof(detail), "%s has no MFA device: nothing to reset", req->user);
+                return handle_reply_error(PROTO_E_CONFLICT, detail, out, max, ret_len);
+        }
         snprintf(detail, sizeof(detail), "%u device(s) and all backup codes removed by %s; reason: %s", n, actor,
                  req->reason);
         handle_audit(d, p->uid, req->user, "mfa-reset", detail);
@@ -86,6 +110,22 @@ static int on_unlock(struct daemon *d, const struct peer *p, const struct proto_
 
         if (!req->user[0])
                 return handle_reply_error(PROTO_E_BAD_REQUEST, "unlock needs a user", out, max, ret_len);
+        if (fleet_configured(&d->conf)) {
+                /* every host's lockouts and failures of the user, in the fleet */
+                struct fleet *f = daemon_fleet(d);
+
+                if (source)
+                        return handle_reply_error(PROTO_E_BAD_REQUEST,
+                                                  "in fleet mode unlock lifts every lockout of the user (no --source)",
+                                                  out, max, ret_len);
+                r = f ? fleet_unlock(f, req->user, &n) : -ENETUNREACH;
+                if (r < 0) {
+                        daemon_fleet_failed(d, r);
+                        return handle_reply_error(PROTO_E_UNAVAILABLE, "the fleet database cannot be reached", out,
+                                                  max, ret_len);
+                }
+                goto done;
+        }
         r = store_begin(d->store);
         if (r >= 0)
                 r = store_unlock(d->store, req->user, source, &n);
@@ -96,6 +136,7 @@ static int on_unlock(struct daemon *d, const struct peer *p, const struct proto_
         if (r < 0)
                 return handle_reply_error(PROTO_E_INTERNAL, "the credential store could not be changed", out, max,
                                           ret_len);
+done:
         snprintf(detail, sizeof(detail), "%u lockout(s) lifted%s%s and failures forgotten by %s", n,
                  source ? " for " : "", source ? source : "", actor_name(p, actor, sizeof(actor)));
         handle_audit(d, p->uid, req->user, "unlock", detail);

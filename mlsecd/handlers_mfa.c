@@ -128,7 +128,7 @@ static int pending_table(struct daemon *d, struct enroll_table **ret)
 /* ---- helpers -------------------------------------------------------------------------- */
 
 /* A change is always the caller's own: a "user" naming someone else is refused. */
-static const char *own_user(const struct peer *p, const struct proto_request *req)
+const char *handle_mfa_own_user(const struct peer *p, const struct proto_request *req)
 {
         if (!p->user[0])
                 return "your uid has no user name";
@@ -157,7 +157,7 @@ static int n_devices(struct daemon *d, const char *user, const char *name, size_
 
 /* Check the caller's code with the login rules. 1: accepted; 0: refused and the reply
  * written; < 0: could not decide. */
-static int need_code(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
+int handle_mfa_need_code(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                      size_t *ret_len)
 {
         struct verify_result res;
@@ -211,7 +211,7 @@ static int add_devices(struct proto_obj *o, const struct store_device *dev, size
         return proto_obj_set_obj(o, "devices", arr);
 }
 
-static int add_codes(struct proto_obj *o, char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN])
+int handle_mfa_add_codes(struct proto_obj *o, char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN])
 {
         struct proto_obj *arr = proto_array_new();
         int r = arr ? 0 : -ENOMEM;
@@ -551,7 +551,7 @@ static int on_status(struct daemon *d, const struct peer *p, const struct proto_
 static int on_begin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                     size_t *ret_len)
 {
-        const char *denied = own_user(p, req);
+        const char *denied = handle_mfa_own_user(p, req);
         const char *name = req->device[0] ? req->device : ENROLL_DEVICE_DEFAULT;
         struct enroll_device_req er = {.user = p->user, .device = name, .alg = TOTP_SHA1, .digits = 6};
         struct enroll_device_result shown;
@@ -582,7 +582,7 @@ static int on_begin(struct daemon *d, const struct peer *p, const struct proto_r
                                           out, max, ret_len);
         if (n > 0) {
                 /* adding a device to an account with MFA: prove a factor you have */
-                r = need_code(d, p, req, out, max, ret_len);
+                r = handle_mfa_need_code(d, p, req, out, max, ret_len);
                 if (r <= 0)
                         return r < 0 ? fail(r, out, max, ret_len) : 0;
         }
@@ -629,7 +629,7 @@ static int on_confirm(struct daemon *d, const struct peer *p, const struct proto
                       size_t *ret_len)
 {
         char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], msg[256], detail[EVENT_DETAIL_MAX];
-        const char *denied = own_user(p, req);
+        const char *denied = handle_mfa_own_user(p, req);
         struct enroll_pending *e = NULL;
         struct enroll_table *t = d->pending ? d->pending->table : NULL;
         int64_t now_us = wall_us(), step = -1;
@@ -697,7 +697,7 @@ static int on_confirm(struct daemon *d, const struct peer *p, const struct proto
         handle_audit(d, p->uid, p->user, first ? "mfa-enabled" : "device-added", detail);
         o = proto_obj_new();
         if (!o || proto_obj_set_str(o, "device", msg) < 0 || proto_obj_set_bool(o, "mfa_enabled", true) < 0 ||
-            (first && add_codes(o, codes) < 0)) {
+            (first && handle_mfa_add_codes(o, codes) < 0)) {
                 if (o)
                         proto_obj_wipe(o);
                 o = proto_obj_free(o);
@@ -711,7 +711,7 @@ static int on_confirm(struct daemon *d, const struct peer *p, const struct proto
 static int on_remove(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                      size_t *ret_len)
 {
-        const char *denied = own_user(p, req);
+        const char *denied = handle_mfa_own_user(p, req);
         char msg[256], detail[EVENT_DETAIL_MAX];
         struct proto_obj *o;
         bool exists = false, off = false;
@@ -730,7 +730,7 @@ static int on_remove(struct daemon *d, const struct peer *p, const struct proto_
                 snprintf(msg, sizeof(msg), "You have no device called '%s' (see mlsecctl mfa devices).", req->device);
                 return handle_reply_error(PROTO_E_NOT_FOUND, msg, out, max, ret_len);
         }
-        r = need_code(d, p, req, out, max, ret_len);
+        r = handle_mfa_need_code(d, p, req, out, max, ret_len);
         if (r <= 0)
                 return r < 0 ? fail(r, out, max, ret_len) : 0;
         r = enroll_remove_device(d->store, p->user, req->device, &off);
@@ -753,7 +753,7 @@ static int on_remove(struct daemon *d, const struct peer *p, const struct proto_
 static int on_disable(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                       size_t *ret_len)
 {
-        const char *denied = own_user(p, req);
+        const char *denied = handle_mfa_own_user(p, req);
         char detail[EVENT_DETAIL_MAX];
         struct proto_obj *o;
         unsigned n = 0;
@@ -761,7 +761,7 @@ static int on_disable(struct daemon *d, const struct peer *p, const struct proto
 
         if (denied)
                 return handle_reply_error(PROTO_E_FORBIDDEN, denied, out, max, ret_len);
-        r = need_code(d, p, req, out, max, ret_len);
+        r = handle_mfa_need_code(d, p, req, out, max, ret_len);
         if (r <= 0)
                 return r < 0 ? fail(r, out, max, ret_len) : 0;
         r = enroll_disable(d->store, p->user, &n);
@@ -780,13 +780,13 @@ static int on_regenerate(struct daemon *d, const struct peer *p, const struct pr
                          size_t *ret_len)
 {
         char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
-        const char *denied = own_user(p, req);
+        const char *denied = handle_mfa_own_user(p, req);
         struct proto_obj *o;
         int r;
 
         if (denied)
                 return handle_reply_error(PROTO_E_FORBIDDEN, denied, out, max, ret_len);
-        r = need_code(d, p, req, out, max, ret_len);
+        r = handle_mfa_need_code(d, p, req, out, max, ret_len);
         if (r <= 0)
                 return r < 0 ? fail(r, out, max, ret_len) : 0;
         r = enroll_backup_codes(d->store, d->key, p->user, time(NULL), codes);
@@ -799,7 +799,7 @@ static int on_regenerate(struct daemon *d, const struct peer *p, const struct pr
         handle_audit(d, p->uid, p->user, "backup-codes-regenerated",
                      "10 new backup codes by the user with mlsecctl; the old ones no longer work");
         o = proto_obj_new();
-        if (!o || add_codes(o, codes) < 0) {
+        if (!o || handle_mfa_add_codes(o, codes) < 0) {
                 if (o)
                         proto_obj_wipe(o);
                 o = proto_obj_free(o);
@@ -811,6 +811,8 @@ static int on_regenerate(struct daemon *d, const struct peer *p, const struct pr
 int handle_mfa(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                size_t *ret_len)
 {
+        if (fleet_configured(&d->conf))
+                return handle_mfa_fleet(d, p, req, out, max, ret_len);
         if (!d->store)
                 return handle_reply_error(PROTO_E_UNAVAILABLE, "mlsecd has no credential store open", out, max,
                                           ret_len);

@@ -414,11 +414,11 @@ Datum mlsec_enrol_begin(PG_FUNCTION_ARGS)
 }
 
 static Datum confirmation(FunctionCallInfo fcinfo, const char *result, int tries_left,
-                          char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], size_t n_codes)
+                          char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], size_t n_codes, const char *device)
 {
         TupleDesc td;
-        Datum v[3];
-        bool nulls[3] = {0};
+        Datum v[4];
+        bool nulls[4] = {0};
 
         if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
                 ereport(ERROR, (errmsg("mlsec: the result type is not mlsec.confirmation")));
@@ -433,6 +433,7 @@ static Datum confirmation(FunctionCallInfo fcinfo, const char *result, int tries
                 v[2] = PointerGetDatum(construct_array(e, (int)n_codes, TEXTOID, -1, false, TYPALIGN_INT));
         } else
                 nulls[2] = true;
+        v[3] = CStringGetTextDatum(device);
         return HeapTupleGetDatum(heap_form_tuple(td, v, nulls));
 }
 
@@ -443,7 +444,7 @@ Datum mlsec_enrol_confirm(PG_FUNCTION_ARGS)
         char *host = arg_text(fcinfo, 0, STORE_USER_MAX, "the host");
         char *user = arg_text(fcinfo, 1, STORE_USER_MAX, "the user name");
         char *code = arg_text(fcinfo, 2, 64, "the code");
-        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN];
+        char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], device[STORE_NAME_MAX] = "";
         const char *result = "ok";
         struct enroll_pending p = {0};
         const struct seal_key *k;
@@ -511,13 +512,14 @@ Datum mlsec_enrol_confirm(PG_FUNCTION_ARGS)
                 }
                 exec_args("UPDATE mlsec.pending SET tries = tries - 1 WHERE username = $1 AND host = $2", 2, types, a);
                 SPI_finish();
-                d = confirmation(fcinfo, "wrong code", tries, NULL, 0);
+                d = confirmation(fcinfo, "wrong code", tries, NULL, 0, "");
                 PG_RETURN_DATUM(d);
         }
         s = store_spi_new(host);
         if (!s)
                 ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("mlsec: out of memory")));
         r = enroll_pending_commit(s, k, &p, step, time(NULL), &first, codes);
+        snprintf(device, sizeof(device), "%s", p.device);
         seal_wipe(&p, sizeof(p));
         if (r == -EEXIST || r == -EALREADY || r == -ESTALE) {
                 /* the rules rolled back: nothing of theirs was written (the store failed) */
@@ -532,7 +534,7 @@ Datum mlsec_enrol_confirm(PG_FUNCTION_ARGS)
         if (r < 0)
                 fail_store(s, r, "the device cannot be stored");
         s = store_spi_free(s);
-        audit(host, user, "device-added", p.device[0] ? p.device : "default");
+        audit(host, user, "device-added", device);
         passed(host, user, time(NULL));
 drop:
         {
@@ -543,7 +545,7 @@ drop:
         }
         SPI_finish();
         d = confirmation(fcinfo, result, strcmp(result, "ok") == 0 ? tries : 0, codes,
-                         strcmp(result, "ok") == 0 && first ? BACKUP_CODE_COUNT : 0);
+                         strcmp(result, "ok") == 0 && first ? BACKUP_CODE_COUNT : 0, device);
         seal_wipe(codes, sizeof(codes));
         PG_RETURN_DATUM(d);
 }

@@ -91,7 +91,7 @@ CREATE TYPE mlsec.outcome AS (
 
 CREATE TYPE mlsec.enrolment AS (uri text, secret text, expires bigint);
 -- result: ok, wrong code, expired, exists (a device of that name), changed (devices changed meanwhile)
-CREATE TYPE mlsec.confirmation AS (result text, tries_left int, backup_codes text[]);
+CREATE TYPE mlsec.confirmation AS (result text, tries_left int, backup_codes text[], device text);
 CREATE TYPE mlsec.device AS (name text, alg text, digits int, created bigint, created_on text, last_used bigint);
 
 -- The C functions: EXECUTE for the owner only; the host is their first parameter.
@@ -225,6 +225,16 @@ BEGIN
         PERFORM mlsec._audit(h, username, 'unlocked', n || ' lockout(s)');
         RETURN n;
 END $$;
+-- what the user's overview shows: devices, unused backup codes, sources locked now
+CREATE FUNCTION mlsec.summary(username text) RETURNS TABLE (devices int, backup_left int, locked int)
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE h text := mlsec._host();
+BEGIN
+        RETURN QUERY SELECT (SELECT count(*)::int FROM mlsec.devices d WHERE d.username = summary.username),
+                (SELECT count(*)::int FROM mlsec.backup_codes b WHERE b.username = summary.username AND b.used IS NULL),
+                (SELECT count(*)::int FROM mlsec.lockouts l WHERE l.username = summary.username
+                 AND l.until > extract(epoch from clock_timestamp())::bigint);
+END $$;
 CREATE FUNCTION mlsec.lockouts(username text)
         RETURNS TABLE (source text, locked_at bigint, until bigint, host text)
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -285,6 +295,6 @@ GRANT EXECUTE ON FUNCTION mlsec.before_code(text, text, int, boolean, boolean, b
         mlsec.verify(text, text, text, int, boolean, boolean),
         mlsec.enrol_begin(text, text, int), mlsec.enrol_confirm(text, text), mlsec.devices(text),
         mlsec.device_remove(text, text), mlsec.disable(text), mlsec.backup_regenerate(text),
-        mlsec.unlock(text), mlsec.lockouts(text), mlsec.admin_reset(text),
+        mlsec.unlock(text), mlsec.lockouts(text), mlsec.summary(text), mlsec.admin_reset(text),
         mlsec.import_device(text, text, text, int, int, bigint, bytea), mlsec.audit_of(text, int),
         mlsec.status() TO mlsec_host;

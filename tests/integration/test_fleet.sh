@@ -127,7 +127,8 @@ fresh_step
 on host-a --user alice --rhost 198.51.100.7 --answer "$(code "$SECRET" 30)"
 check "host-a: the source is locked there too, even with a right code" \
         bash -c "grep -q 'Too many failed attempts from this source' '$OUT' && ! grep -qx 'RESULT: PAM_SUCCESS' '$OUT'"
-as_host host-b -c "SELECT mlsec.unlock('alice')" >/dev/null
+hctl host-b admin unlock alice >"$T/unlock.out" 2>&1
+check "mlsecctl admin unlock on host-b (through its mlsecd, in the fleet)" grep -q '1' "$T/unlock.out"
 on host-c --user alice --rhost 198.51.100.7 --answer "$(code "$SECRET" 30)"
 check "an unlock made on host-b lifts the lockout on host-c" succeeded
 
@@ -178,8 +179,43 @@ check "every change is in the fleet's audit, written by the database functions" 
 as_host host-a -c "SELECT host FROM mlsec.audit_of('alice') WHERE action = 'unlocked'" >"$OUT"
 check "the audit names the host from the engine (session_user)" grep -qx 'host-b' "$OUT"
 
+# --- self-service through mlsecd: carol enables MFA on host-b, uses it on host-c ---
+chmod 755 "$T"
+for h in $HOSTS; do chmod 755 "$T/$h"; chmod 644 "$T/$h/mlsec.conf"; done
+drive_on() {
+        local h=$1 u=$2
+        shift 2
+        local -a answers=()
+        while [ "$1" != -- ]; do answers+=("$1"); shift; done
+        shift
+        expect -f "$TOP/tests/integration/selfservice_drive.exp" -- "${answers[@]}" RUN \
+                setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+                "$MLSECCTL" --conf "$T/$h/mlsec.conf" "$@" >"$OUT" 2>&1
+}
+fresh_step
+drive_on host-b carol NEW -- mfa enable --device phone
+CAROL=$(sed -n 's/^DRIVE: key //p' "$OUT" | tr -d '\r')
+check "carol enables MFA on host-b with mlsecctl mfa enable (QR code, confirming code, backup codes)" \
+        bash -c "grep -q 'Scan this QR code' '$OUT' && grep -q \"device 'phone' added\" '$OUT' && grep -Eq '[0-9]{5}-[0-9]{5}' '$OUT' && [ ${#CAROL} -eq 32 ]"
+as_host host-a -c "SELECT host, action FROM mlsec.audit_of('carol') WHERE action = 'device-added'" >"$T/carol.audit"
+check "... the fleet's audit has it, from host-b, written by the database" grep -qx 'host-b|device-added' "$T/carol.audit"
+sleep $((31 - $(date +%s) % 30))
+on host-c --user carol --rhost 192.0.2.20 --answer "$(code "$CAROL")"
+check "carol's new device works on host-c at once" succeeded
+as carol "$MLSECCTL" --conf "$T/host-a/mlsec.conf" mfa devices --json >"$OUT" 2>&1
+check "mlsecctl mfa devices on host-a lists it, enrolled on host-b" \
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [x["name"] for x in d["devices"]]==["phone"] and d["devices"][0]["enrolled_on"]=="host-b", d' "$OUT"
+sleep $((31 - $(date +%s) % 30))
+echo "$(code "$CAROL")" | as carol "$MLSECCTL" --conf "$T/host-a/mlsec.conf" backup-codes regenerate >"$OUT" 2>&1
+check "backup-codes regenerate on host-a, proven with a code there: ten new codes" \
+        bash -c "[ \$(grep -Eo '[0-9]{5}-[0-9]{5}' '$OUT' | wc -l) -eq 10 ]"
+echo "000000" | as carol "$MLSECCTL" --conf "$T/host-c/mlsec.conf" mfa disable >"$OUT" 2>&1
+as_host host-a -c "SELECT devices FROM mlsec.summary('carol')" >"$T/carol.n"
+check "mfa disable on host-c with a wrong code: refused, the device stays" grep -qx 1 "$T/carol.n"
+
 # --- unenrolled = deny through the fleet ---
-on host-a --user carol --rhost 192.0.2.10 --answer 123456
+add_user dave
+on host-a --user dave --rhost 192.0.2.10 --answer 123456
 check "a user without a device is refused under unenrolled = deny" failed
 
 # --- mlsecd down on a host: the module's own connection ---

@@ -152,7 +152,8 @@ code_defaults() {
         sed -nE 's/.*ret->([a-z_]+) = ([0-9]+);.*/\1 = \2/p
                 s/.*ret->([a-z_]+)\.n = 0;.*/\1 =/p
                 s/.*snprintf\(ret->([a-z_]+), sizeof\(ret->[a-z_]+\), "%s", "([^"]*)"\).*/\1 = \2/p
-                s/.*ret->unenrolled = CONF_UNENROLLED_([A-Z]+);.*/unenrolled = \L\1/p' "$CONF_C"
+                s/.*ret->unenrolled = CONF_UNENROLLED_([A-Z]+);.*/unenrolled = \L\1/p
+                s/.*ret->fleet_offline = CONF_FLEET_OFFLINE_([A-Z]+);.*/fleet_offline = \L\1/p' "$CONF_C"
 }
 check "mlsec.conf.5 shows every default compiled into common/conf.c" \
         eval '[ "$(code_defaults | wc -l)" -eq "$(wc -l <<<"$CODE_KEYS")" ] && code_defaults | lines_in "$T/conf.txt"'
