@@ -52,7 +52,7 @@ PGEXT_COMMON := verify enroll totp seal backup conf source util event
 PGEXT_OBJ := $(BUILD)/obj/pgext/mlsec_fleet.o $(BUILD)/obj/pgext/store_spi.o \
 	$(PGEXT_COMMON:%=$(BUILD)/obj/common/%.o)
 
-.PHONY: all deps check check-unit check-integration check-e2e demo bench fuzz format clean install uninstall
+.PHONY: all deps check check-unit check-integration check-e2e demo bench bench-fleet fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd) $(PGEXT)
 
 $(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h pam_mlsec/*.h) Makefile
@@ -172,6 +172,12 @@ demo: deps
 bench: deps
 	$(MAKE) all tests $(BENCH_BIN)
 	@BUILD=$(BUILD) tests/bench/run.sh
+	@BUILD=$(BUILD) tests/bench/fleet.sh
+
+# fleet mode alone: logins against a PostgreSQL started for it (tests/bench/fleet.sh)
+bench-fleet: deps
+	$(MAKE) all tests $(BUILD)/tests/pam_bench
+	@BUILD=$(BUILD) tests/bench/fleet.sh
 
 # Installation. PAM modules go where libpam looks for them, whatever PREFIX says; so do the
 # files that systemd and pam-auth-update read (units, tmpfiles, sysusers, pam-configs).
@@ -190,12 +196,14 @@ MANDIR ?= $(PREFIX)/share/man
 INSTALLED := $(PAMDIR)/pam_mlsec.so $(PREFIX)/bin/mlsecctl $(PREFIX)/sbin/mlsecd \
 	$(MANDIR)/man1/mlsecctl.1 $(MANDIR)/man5/mlsec.conf.5 $(MANDIR)/man8/mlsecd.8 $(MANDIR)/man8/pam_mlsec.8 \
 	$(COMPLETIONDIR)/mlsecctl $(TMPFILESDIR)/mlsec.conf $(SYSUSERSDIR)/mlsec.conf $(PAMCONFIGDIR)/mlsec $(PAMCONFIGDIR)/mlsec-preauth $(PAMCONFIGDIR)/mlsec-authfail \
-	$(UNITDIR)/mlsecd.service $(UNITDIR)/mlsecd.socket
+	$(UNITDIR)/mlsecd.service $(UNITDIR)/mlsecd.socket $(if $(PGEXT),$(PG_PKGLIBDIR)/mlsec_fleet.so)
 
 install: all
 	install -D -m 0644 $(BUILD)/pam_mlsec.so $(DESTDIR)$(PAMDIR)/pam_mlsec.so
 	install -D -m 0755 $(BUILD)/mlsecctl $(DESTDIR)$(PREFIX)/bin/mlsecctl
 	install -D -m 0755 $(BUILD)/mlsecd $(DESTDIR)$(PREFIX)/sbin/mlsecd
+	@# the fleet's extension, where PostgreSQL loads libraries from (built only with the server headers)
+	$(if $(PGEXT),install -D -m 0644 $(PGEXT) $(DESTDIR)$(PG_PKGLIBDIR)/mlsec_fleet.so)
 	install -D -m 0644 man/mlsecctl.1 $(DESTDIR)$(MANDIR)/man1/mlsecctl.1
 	install -D -m 0644 man/mlsec.conf.5 $(DESTDIR)$(MANDIR)/man5/mlsec.conf.5
 	install -D -m 0644 man/mlsecd.8 $(DESTDIR)$(MANDIR)/man8/mlsecd.8

@@ -530,7 +530,7 @@ int fleet_import_device(struct fleet *f, const char *user, const char *device, c
 {
         char d[4], per[4], step[24], hex[2 * TOTP_SECRET_MAX + 3];
         const char *p[7] = {user, device, alg, d, per, step, hex};
-        int64_t v = 0;
+        PGresult *res = NULL;
         int r;
 
         if (secret_len > TOTP_SECRET_MAX)
@@ -542,9 +542,17 @@ int fleet_import_device(struct fleet *f, const char *user, const char *device, c
         for (size_t i = 0; i < secret_len; i++)
                 snprintf(hex + 2 + 2 * i, 3, "%02x", secret[i]);
         hex[2 + 2 * secret_len] = '\0';
-        r = call_scalar(f, "SELECT mlsec.import_device($1, $2, $3, $4::int, $5::int, $6::bigint, $7::bytea)", 7, p, &v);
+        r = call(f, "SELECT mlsec.import_device($1, $2, $3, $4::int, $5::int, $6::bigint, $7::bytea)", 7, p, &res);
         seal_wipe(hex, sizeof(hex));
-        return r < 0 ? r : v ? 1 : 0;
+        if (r < 0)
+                return r;
+        r = PQntuples(res) != 1                              ? -EBADMSG
+            : strcmp(col(res, 0, 0), "imported") == 0 ? 1
+            : strcmp(col(res, 0, 0), "present") == 0  ? 0
+            : strcmp(col(res, 0, 0), "taken") == 0    ? -EEXIST
+                                                      : -EBADMSG;
+        PQclear(res);
+        return r;
 }
 
 int fleet_summary(struct fleet *f, const char *user, unsigned *ret_devices, unsigned *ret_backup_left,

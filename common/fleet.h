@@ -64,7 +64,8 @@ struct fleet_device {
 /* USER's devices, at most MAX, in RET; *ret_n how many. */
 int fleet_devices(struct fleet *f, const char *user, struct fleet_device *ret, size_t max, size_t *ret_n);
 /* A host's own device moved into the fleet (sealed there under the fleet key): 1 imported,
- * 0 already there. Admin hosts only (-EPERM). */
+ * 0 the user has this secret in the fleet already, -EEXIST the name is another device's.
+ * Admin hosts only (-EPERM). */
 int fleet_import_device(struct fleet *f, const char *user, const char *device, const char *alg, unsigned digits,
                         unsigned period, int64_t last_step, const uint8_t *secret, size_t secret_len);
 

@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "fleet.h"
+#include "seal.h"
+#include "store.h"
 
 #ifndef MLSEC_PGEXT_PATH
 #define MLSEC_PGEXT_PATH "/usr/lib/postgresql/15/lib/mlsec_fleet.so"
@@ -22,6 +25,7 @@ static const char fleet_usage[] =
         "Usage: mlsecctl admin fleet init --db CONNINFO [--module PATH]\n"
         "       mlsecctl admin fleet add-host NAME --db CONNINFO [--admin]\n"
         "       mlsecctl admin fleet status [--json]\n"
+        "       mlsecctl admin fleet import [--dry-run]\n"
         "\n"
         "init      create the fleet's schema and API functions in the database CONNINFO names (as a\n"
         "          superuser), or check an existing one; makes the fleet key in the server's data\n"
@@ -40,9 +44,12 @@ static int fleet_fail(const char *what, struct fleet *f, int r)
         return EXIT_FAILURE;
 }
 
+static bool dry_run;
+
 static int parse(int argc, char **argv, const char **db, const char **module, bool *admin, bool *json)
 {
         static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                             {"dry-run", no_argument, NULL, 'n'},
                                              {"module", required_argument, NULL, 'm'},
                                              {"admin", no_argument, NULL, 'a'},
                                              {"json", no_argument, NULL, 'j'},
@@ -70,6 +77,9 @@ static int parse(int argc, char **argv, const char **db, const char **module, bo
                         break;
                 case 'j':
                         *json = true;
+                        break;
+                case 'n':
+                        dry_run = true;
                         break;
                 case 'h':
                         fputs(fleet_usage, stdout);
@@ -227,6 +237,157 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
         return st.schema_version == FLEET_SCHEMA_VERSION ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* One device of USER into the fleet, under its name or NAME-HOST. 1 moved, 0 already there. */
+static int import_device(struct fleet *f, const struct seal_key *k, const char *user, const struct store_device *dv,
+                         const char *host, char *ret_name, size_t namelen)
+{
+        uint8_t secret[SEAL_SECRET_MAX];
+        char alt[STORE_NAME_MAX];
+        size_t slen = 0;
+        int r;
+
+        r = seal_decrypt(k, user, dv->sealed, dv->sealed_len, secret, sizeof(secret), &slen);
+        if (r < 0)
+                return r;
+        snprintf(ret_name, namelen, "%s", dv->name);
+        r = dry_run ? 1
+                    : fleet_import_device(f, user, dv->name, totp_alg_to_string(dv->alg), dv->digits,
+                                          dv->period ? dv->period : TOTP_PERIOD, dv->last_step, secret, slen);
+        if (r == -EEXIST && (size_t)snprintf(alt, sizeof(alt), "%s-%s", dv->name, host) < sizeof(alt)) {
+                /* the user has another device of that name in the fleet (from another host):
+                 * this one keeps its own, marked with the host */
+                snprintf(ret_name, namelen, "%s", alt);
+                r = fleet_import_device(f, user, alt, totp_alg_to_string(dv->alg), dv->digits,
+                                        dv->period ? dv->period : TOTP_PERIOD, dv->last_step, secret, slen);
+        }
+        seal_wipe(secret, sizeof(secret));
+        return r;
+}
+
+static int cmd_import(struct ctl *c, int argc, char **argv)
+{
+        char err[FLEET_ERR_MAX] = "", host[CONF_HOST_NAME_MAX], name[STORE_NAME_MAX];
+        char (*users)[STORE_USER_MAX] = NULL;
+        struct seal_key *k = NULL;
+        struct store *s = NULL;
+        struct fleet *f = NULL;
+        unsigned moved = 0, present = 0, codes_left = 0, failed = 0;
+        size_t n_users = 0;
+        bool json = false;
+        int r, ret = EXIT_FAILURE;
+
+        dry_run = false;
+        r = parse(argc, argv, NULL, NULL, NULL, &json);
+        if (r)
+                return r < 0 ? EXIT_SUCCESS : r;
+        if (optind != argc)
+                return ctl_usage_error("unexpected argument '%s'", argv[optind]);
+        if (geteuid() != 0) {
+                fprintf(stderr, "mlsecctl: 'admin fleet import' must be run as root: it reads credentials.db.\n");
+                return EXIT_FAILURE;
+        }
+        if (!fleet_configured(&c->conf)) {
+                fprintf(stderr, "mlsecctl: fleet_db is not set: there is no fleet to import into.\n");
+                return EXIT_FAILURE;
+        }
+        conf_host_name(&c->conf, host, sizeof(host));
+        r = store_open(c->conf.state_dir, false, &s);
+        if (r == -ENOENT) {
+                printf("No credentials.db in %s: nothing to import.\n", c->conf.state_dir);
+                return EXIT_SUCCESS;
+        }
+        if (r < 0)
+                return ctl_fail(ctl_store_why(r), r);
+        r = seal_key_load(c->conf.key_file, false, &k);
+        if (r < 0) {
+                ctl_fail(ctl_key_why(r), r);
+                goto out;
+        }
+        r = fleet_open(&c->conf, &f, err, sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "mlsecctl: cannot connect to the fleet: %s\n", err);
+                goto out;
+        }
+        {
+                struct fleet_status st;
+
+                r = fleet_status(f, &st);
+                if (r < 0) {
+                        fprintf(stderr, "mlsecctl: the fleet does not answer: %s\n", fleet_error(f));
+                        goto out;
+                }
+                if (!st.admin) {
+                        fprintf(stderr,
+                                "mlsecctl: the fleet refuses the import: %s is not an admin host "
+                                "(mlsecctl admin fleet add-host %s --admin)\n",
+                                st.host, st.host);
+                        goto out;
+                }
+        }
+        r = store_list_users(s, &users, &n_users);
+        if (r < 0) {
+                ctl_fail("cannot list the users of credentials.db", r);
+                goto out;
+        }
+        for (size_t i = 0; i < n_users; i++) {
+                struct store_device *dev = NULL;
+                struct store_backup *codes = NULL;
+                size_t nd = 0, nc = 0;
+
+                if (store_list_devices(s, users[i], &dev, &nd) < 0 ||
+                    store_list_backup_codes(s, users[i], &codes, &nc) < 0) {
+                        fprintf(stderr, "mlsecctl: %s: cannot read the devices\n", users[i]);
+                        failed++;
+                        store_devices_free(dev, nd);
+                        continue;
+                }
+                free(codes);
+                if (nd > 0)
+                        codes_left += (unsigned)nc;
+                for (size_t j = 0; j < nd; j++) {
+                        r = import_device(f, k, users[i], &dev[j], host, name, sizeof(name));
+                        if (r == -EPERM) {
+                                fprintf(stderr,
+                                        "mlsecctl: the fleet refuses the import: %s is not an admin host "
+                                        "(mlsecctl admin fleet add-host %s --admin)\n",
+                                        host, host);
+                                store_devices_free(dev, nd);
+                                goto out;
+                        }
+                        if (r < 0) {
+                                fprintf(stderr, "mlsecctl: %s: device '%s' not imported: %s\n", users[i],
+                                        dev[j].name,
+                                        r == -EBADMSG ? "it does not open with the key"
+                                        : r == -EEXIST ? "its name is taken in the fleet"
+                                                       : fleet_error(f));
+                                failed++;
+                        } else if (r == 0) {
+                                printf("%s: device '%s' is in the fleet already\n", users[i], dev[j].name);
+                                present++;
+                        } else {
+                                printf("%s: device '%s'%s%s%s\n", users[i], dev[j].name,
+                                       dry_run ? " would be imported" : " imported",
+                                       strcmp(name, dev[j].name) ? " as " : "", strcmp(name, dev[j].name) ? name : "");
+                                moved++;
+                        }
+                }
+                store_devices_free(dev, nd);
+        }
+        printf("%u device(s) %s, %u already there, %u failed.\n", moved, dry_run ? "to import" : "imported", present,
+               failed);
+        if (codes_left)
+                printf("%u unused backup code(s) stay on this host only (they are hashed under its key): their "
+                       "users should run 'mlsecctl backup-codes regenerate'.\n",
+                       codes_left);
+        ret = failed ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+        free(users);
+        fleet_close(f);
+        seal_key_free(k);
+        store_close(s);
+        return ret;
+}
+
 int ctl_fleet(struct ctl *c, int argc, char **argv)
 {
         if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -239,5 +400,7 @@ int ctl_fleet(struct ctl *c, int argc, char **argv)
                 return cmd_add_host(argc - 1, argv + 1);
         if (strcmp(argv[1], "status") == 0)
                 return cmd_status(c, argc - 1, argv + 1);
-        return ctl_usage_error("unknown admin fleet command '%s' (init, add-host, status)", argv[1]);
+        if (strcmp(argv[1], "import") == 0)
+                return cmd_import(c, argc - 1, argv + 1);
+        return ctl_usage_error("unknown admin fleet command '%s' (init, add-host, status, import)", argv[1]);
 }

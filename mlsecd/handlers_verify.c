@@ -320,7 +320,8 @@ int handle_verify(struct daemon *d, const struct peer *p, const struct proto_req
                                           ret_len);
         /* what this check reads and consumes is committed with the round's batch, before the
          * reply leaves (group commit) */
-        r = batch_store(d);
+        /* (fleet mode: what is consumed is the database's, committed before it answers) */
+        r = fleet_configured(&d->conf) ? 0 : batch_store(d);
         if (r >= 0)
                 r = req->code[0] ? check(d, &v, req->code, req->grant_session, &reply)
                                  : before_code(d, &v, req, &reply);

@@ -101,7 +101,7 @@ static void policy_load(struct mlsec_conf *c)
         size_t len = 0;
         int n;
 
-        n = SPI_execute("SELECT key, value FROM mlsec.policy ORDER BY key", false, 0);
+        n = store_spi_execute("SELECT key, value FROM mlsec.policy ORDER BY key", 0, NULL, NULL, NULL);
         if (n != SPI_OK_SELECT)
                 ereport(ERROR, (errmsg("mlsec: the fleet policy cannot be read")));
         for (uint64 i = 0; i < SPI_processed; i++) {
@@ -125,14 +125,13 @@ static void user_lock(const char *user)
         Oid types[2] = {INT4OID, TEXTOID};
         Datum values[2] = {Int32GetDatum(FLEET_LOCK_CLASS), CStringGetTextDatum(user)};
 
-        if (SPI_execute_with_args("SELECT pg_advisory_xact_lock($1, hashtext($2))", 2, types, values, NULL, false, 0) !=
-            SPI_OK_SELECT)
+        if (store_spi_execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", 2, types, values, NULL) != SPI_OK_SELECT)
                 ereport(ERROR, (errmsg("mlsec: the user cannot be locked")));
 }
 
 static void exec_args(const char *sql, int n, Oid *types, Datum *values)
 {
-        if (SPI_execute_with_args(sql, n, types, values, NULL, false, 0) < 0)
+        if (store_spi_execute(sql, n, types, values, NULL) < 0)
                 ereport(ERROR, (errmsg("mlsec: statement failed: %s", sql)));
 }
 
@@ -578,9 +577,32 @@ Datum mlsec_backup_regenerate(PG_FUNCTION_ARGS)
         PG_RETURN_ARRAYTYPE_P(construct_array(e, BACKUP_CODE_COUNT, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* Has USER a device in the fleet with exactly this SECRET (under any name)? */
+static int same_secret(struct store *s, const struct seal_key *k, const char *user, const uint8_t *secret, size_t slen,
+                       bool *ret)
+{
+        struct store_device *devs = NULL;
+        size_t n = 0;
+        int r = store_list_devices(s, user, &devs, &n);
+
+        *ret = false;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                uint8_t other[SEAL_SECRET_MAX];
+                size_t olen = 0;
+
+                if (seal_decrypt(k, user, devs[i].sealed, devs[i].sealed_len, other, sizeof(other), &olen) >= 0 &&
+                    olen == slen && seal_equal(other, secret, slen))
+                        *ret = true;
+                seal_wipe(other, sizeof(other));
+        }
+        store_devices_free(devs, n);
+        return r;
+}
+
 /* _import_device(host, user, name, alg, digits, period, last_step, secret): a host's own
- * enrolment, sealed here under the fleet key; false when the user already has a device of
- * that name with the same secret (imported before), an error when the name is taken. */
+ * enrolment, sealed here under the fleet key. 'imported'; 'present' when the user has a
+ * device with this secret already (imported before, from this host or another); 'taken'
+ * when the name is another device's. */
 Datum mlsec_import_device(PG_FUNCTION_ARGS)
 {
         char *host = arg_text(fcinfo, 0, STORE_USER_MAX, "the host");
@@ -595,37 +617,46 @@ Datum mlsec_import_device(PG_FUNCTION_ARGS)
         enum totp_alg alg;
         uint8_t *sealed = NULL;
         size_t sealed_len = 0;
+        const char *result = "imported";
         struct store *s;
+        bool present = false;
         int r;
 
         if (!util_user_valid(user) || !enroll_device_name_valid(name) || totp_alg_from_string(alg_s, &alg) < 0 ||
             (digits != 6 && digits != 8) || period < TOTP_PERIOD_MIN || period > TOTP_PERIOD_MAX || last_step < -1 ||
             slen < 10 || slen > TOTP_SECRET_MAX)
                 ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("mlsec: not a device to import")));
-        r = seal_encrypt(k, user, (const uint8_t *)VARDATA_ANY(secret), slen, &sealed, &sealed_len);
-        if (r < 0)
-                ereport(ERROR, (errmsg("mlsec: the secret cannot be sealed")));
         if (SPI_connect() != SPI_OK_CONNECT)
                 ereport(ERROR, (errmsg("mlsec: SPI_connect failed")));
         user_lock(user);
         s = store_spi_new(host);
         if (!s)
                 ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("mlsec: out of memory")));
+        r = same_secret(s, k, user, (const uint8_t *)VARDATA_ANY(secret), slen, &present);
+        if (r < 0)
+                fail_store(s, r, "the devices cannot be read");
+        if (present) {
+                result = "present";
+                goto done;
+        }
+        r = seal_encrypt(k, user, (const uint8_t *)VARDATA_ANY(secret), slen, &sealed, &sealed_len);
+        if (r < 0)
+                ereport(ERROR, (errmsg("mlsec: the secret cannot be sealed")));
         r = store_add_device_period(s, user, name, alg, (unsigned)digits, (unsigned)period, last_step, sealed,
                                     sealed_len, (int64_t)time(NULL));
         seal_wipe(sealed, sealed_len);
         free(sealed);
         if (r == -EEXIST) {
-                s = store_spi_free(s);
-                SPI_finish();
-                PG_RETURN_BOOL(false);
+                result = "taken";
+                goto done;
         }
         if (r < 0)
                 fail_store(s, r, "the device cannot be stored");
-        s = store_spi_free(s);
         audit(host, user, "device-imported", name);
+done:
+        s = store_spi_free(s);
         SPI_finish();
-        PG_RETURN_BOOL(true);
+        PG_RETURN_TEXT_P(cstring_to_text(result));
 }
 
 /* _key_create(): the fleet key, made once by `mlsecctl admin fleet init` (owner only). */

@@ -110,7 +110,7 @@ CREATE FUNCTION mlsec._backup_regenerate(host text, username text)
         RETURNS text[] AS '@MODULE@', 'mlsec_backup_regenerate' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION mlsec._import_device(host text, username text, name text, alg text, digits int, period int,
         last_step bigint, secret bytea)
-        RETURNS boolean AS '@MODULE@', 'mlsec_import_device' LANGUAGE C STRICT VOLATILE;
+        RETURNS text AS '@MODULE@', 'mlsec_import_device' LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mlsec FROM PUBLIC;
 
 -- The host: session_user, registered. Anyone else is refused before anything is read.
@@ -261,7 +261,7 @@ END $$;
 -- migration (mlsecctl admin fleet import): a host's own enrolments, sealed for the fleet
 -- key in the database; admin hosts only
 CREATE FUNCTION mlsec.import_device(username text, name text, alg text, digits int, period int, last_step bigint,
-        secret bytea) RETURNS boolean
+        secret bytea) RETURNS text
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE h text := mlsec._host();
 BEGIN

@@ -96,12 +96,41 @@ static void arg_bytea(struct q *q, const uint8_t *p, size_t len)
         q->nulls[q->n++] = ' ';
 }
 
+/* Plans kept for the backend's life, one per statement of this extension (SQL is always a
+ * string literal: its address names it), so a login parses and plans nothing. */
+#define PLANS_MAX 64
+static struct {
+        const char *sql;
+        SPIPlanPtr plan;
+} plans[PLANS_MAX];
+
+int store_spi_execute(const char *sql, int n, Oid *types, Datum *values, const char *nulls)
+{
+        SPIPlanPtr plan = NULL;
+        size_t i;
+
+        for (i = 0; i < PLANS_MAX && plans[i].sql; i++)
+                if (plans[i].sql == sql) {
+                        plan = plans[i].plan;
+                        break;
+                }
+        if (!plan) {
+                plan = SPI_prepare(sql, n, types);
+                if (!plan)
+                        return SPI_result;
+                if (i < PLANS_MAX && SPI_keepplan(plan) == 0) {
+                        plans[i].sql = sql;
+                        plans[i].plan = plan;
+                }
+        }
+        /* never read-only: that would reuse the snapshot and miss this function's own writes
+         * (a device just added, a failure just counted) */
+        return SPI_execute_plan(plan, values, nulls, false, 0);
+}
+
 /* Run SQL; the number of rows processed, or -EIO with the store marked failed. */
 static int run(struct store *s, const char *sql, struct q *q, bool read_only)
 {
-        /* never read-only: that would reuse the snapshot and miss this function's own
-         * writes (a device just added, a failure just counted) */
-        read_only = false;
         MemoryContext mc = CurrentMemoryContext;
         volatile int r = 0;
 
@@ -109,7 +138,7 @@ static int run(struct store *s, const char *sql, struct q *q, bool read_only)
                 return -EIO;
         PG_TRY();
         {
-                int rc = SPI_execute_with_args(sql, q->n, q->types, q->values, q->nulls, read_only, 0);
+                int rc = store_spi_execute(sql, q->n, q->types, q->values, q->nulls);
 
                 if (rc < 0) {
                         snprintf(s->error, sizeof(s->error), "%s", SPI_result_code_string(rc));

@@ -43,7 +43,8 @@ check "add-host refuses a host that exists" \
 KEYS="max_failures=3 max_user_failures=6 lockout_seconds=60 failure_window=600"
 declare -A HPID
 host_conf() {
-        local h=$1 dir=$T/$h
+        local h=$1
+        local dir=$T/$h
         mkdir -p "$dir"
         {
                 echo "state_dir = $dir/state"
@@ -60,7 +61,8 @@ host_conf() {
                 "account required pam_permit.so"
 }
 host_start() {
-        local h=$1 dir=$T/$h
+        local h=$1
+        local dir=$T/$h
         "$MLSECD" --conf "$dir/mlsec.conf" --init || return 1
         env MLSECD_LOG_STDERR=1 "$MLSECD" --conf "$dir/mlsec.conf" >>"$dir/mlsecd.log" 2>&1 &
         HPID[$h]=$!
@@ -228,6 +230,42 @@ check "... checked by the module itself" syslog_has "code checked by the module 
 on host-b --user alice --rhost 192.0.2.10 --answer "$C"
 check "... and the code it accepted is refused on host-b" failed
 host_start host-a
+
+# --- migration: enrolments made on two hosts before the fleet, moved in ---
+add_user erin
+"$MLSECCTL" admin fleet add-host host-d --db "$PG_ADMIN" --admin >/dev/null 2>&1
+pg_host_cert host-d
+host_conf host-d
+"$MLSECD" --conf "$T/host-d/mlsec.conf" --init
+for h in host-c host-d; do
+        # the host before the fleet: its own credentials.db, no mlsecd answering
+        grep -v '^fleet_db' "$T/$h/mlsec.conf" | sed "s#^socket = .*#socket = $T/$h/nobody.sock#" >"$T/$h/local.conf"
+        write_service "local-$h" "auth required pam_permit.so" "auth required $MODULE conf=$T/$h/local.conf" \
+                "account required pam_permit.so"
+done
+ERIN_C=$("$MLSECCTL" --conf "$T/host-c/local.conf" admin enroll erin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+ERIN_D=$("$MLSECCTL" --conf "$T/host-d/local.conf" admin enroll erin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+sleep $((31 - $(date +%s) % 30))
+EC=$(code "$ERIN_C")
+"$PAMDRIVE" --confdir "$PAMDIR" --service local-host-c --user erin --rhost 192.0.2.30 --answer "$EC" >"$OUT" 2>&1
+check "before the fleet: erin logs in on host-c with its own credentials.db" succeeded
+hctl host-a admin fleet import >"$OUT" 2>&1
+check "admin fleet import on a host that is not an admin host is refused" \
+        bash -c "grep -q 'not an admin host' '$OUT'"
+hctl host-c admin fleet import >"$T/import-c.out" 2>&1
+check "admin fleet import on host-c moves erin's device" grep -q "erin: device 'default' imported" "$T/import-c.out"
+hctl host-d admin fleet import >"$T/import-d.out" 2>&1
+check "on host-d, erin's other device of the same name comes in as default-host-d" \
+        grep -q "erin: device 'default' imported as default-host-d" "$T/import-d.out"
+check "... and the backup codes left behind are said" grep -q 'backup code(s) stay on this host' "$T/import-d.out"
+hctl host-c admin fleet import >"$OUT" 2>&1
+check "import run again: nothing twice" grep -q "erin: device 'default' is in the fleet already" "$OUT"
+as_host host-a -c "SELECT string_agg(name, ',' ORDER BY name) FROM mlsec.devices('erin')" >"$OUT"
+check "erin has one account in the fleet with both devices" grep -qx 'default,default-host-d' "$OUT"
+on host-a --user erin --rhost 192.0.2.30 --answer "$EC"
+check "the code erin spent on host-c before the import is refused in the fleet (last step moved)" failed
+on host-a --user erin --rhost 192.0.2.30 --answer "$(code "$ERIN_D" 30)"
+check "erin's device from host-d works on host-a" succeeded
 
 # --- the database stopped or hung ---
 as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1

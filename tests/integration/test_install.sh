@@ -35,6 +35,8 @@ cat >"$T/want" <<EOF
 644 usr/share/pam-configs/mlsec-authfail
 644 usr/share/pam-configs/mlsec-preauth
 EOF
+# the fleet's extension, where PostgreSQL loads libraries from, when it was built
+[ -f "$BUILD/mlsec_fleet.so" ] && echo "644 $(pg_config --pkglibdir | sed 's|^/||')/mlsec_fleet.so" >>"$T/want"
 LC_ALL=C sort -k2 -o "$T/want" "$T/want"
 check "install: exactly these files, with these modes" diff -u "$T/want" "$T/files"
 check "install: /var/lib/mlsec is 0700, /etc/mlsec 0755" \

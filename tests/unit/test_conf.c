@@ -456,6 +456,44 @@ static void test_unenrolled_and_group(void **state)
                      "\"0123456789012345678901234567890123456789012345678901234567890123\"");
 }
 
+static void test_fleet_keys(void **state)
+{
+        struct mlsec_conf c;
+        char host[CONF_HOST_NAME_MAX];
+
+        expect_ok("", &c);
+        assert_string_equal(c.fleet_db, "");
+        assert_false(c.fleet_db[0]);
+        assert_string_equal(c.host_name, "");
+        assert_int_equal(c.fleet_timeout, 2);
+        assert_int_equal(c.fleet_offline, CONF_FLEET_OFFLINE_DENY);
+        /* a connection string is the rest of the line, '=' and blanks inside */
+        expect_ok("fleet_db = host=db1,db2 dbname=mlsec target_session_attrs=read-write sslmode=verify-full\n"
+                  "host_name = web-1_a\nfleet_timeout = 60\nfleet_offline = deny\n",
+                  &c);
+        assert_string_equal(c.fleet_db, "host=db1,db2 dbname=mlsec target_session_attrs=read-write sslmode=verify-full");
+        assert_string_equal(conf_host_name(&c, host, sizeof(host)), "web-1_a");
+        assert_int_equal(c.fleet_timeout, 60);
+        expect_error("host_name =\n", "t.conf:1: missing value for host_name");
+        expect_error("host_name = Web1\n",
+                     "t.conf:1: host_name must be 1 to 63 of a-z, 0-9, '_' and '-' (a fleet role), got \"Web1\"");
+        expect_error("host_name = -web\n",
+                     "t.conf:1: host_name must be 1 to 63 of a-z, 0-9, '_' and '-' (a fleet role), got \"-web\"");
+        expect_error("host_name = web.example\n", "t.conf:1: host_name must be 1 to 63 of a-z, 0-9, '_' and '-' "
+                                                  "(a fleet role), got \"web.example\"");
+        expect_error("fleet_timeout = 0\n", "t.conf:1: fleet_timeout must be between 1 and 60, got \"0\"");
+        expect_error("fleet_timeout = 61\n", "t.conf:1: fleet_timeout must be between 1 and 60, got \"61\"");
+        expect_error("fleet_offline = allow\n", "t.conf:1: fleet_offline must be deny or host-codes, got \"allow\"");
+        expect_error("fleet_offline = host-codes\n",
+                     "t.conf:1: fleet_offline = host-codes is not available yet (offline codes are not built): use deny");
+        expect_error("fleet_db = host=db\x01\n", "t.conf:1: fleet_db has a control character");
+        assert_true(conf_host_name_valid("a"));
+        assert_true(conf_host_name_valid("0123456789012345678901234567890123456789012345678901234567890ab"));
+        assert_false(conf_host_name_valid("0123456789012345678901234567890123456789012345678901234567890abc"));
+        assert_false(conf_host_name_valid(""));
+        assert_false(conf_host_name_valid("a b"));
+}
+
 static void test_alert_rules(void **state)
 {
         struct mlsec_conf c;
@@ -689,6 +727,7 @@ int main(void)
                 cmocka_unit_test(test_paths),
                 cmocka_unit_test(test_unenrolled_and_group),
                 cmocka_unit_test(test_alert_rules),
+                cmocka_unit_test(test_fleet_keys),
                 cmocka_unit_test(test_long_line_and_nul),
                 cmocka_unit_test(test_err_buffer),
                 cmocka_unit_test_setup_teardown(test_load_file, tmp_setup, tmp_teardown),
