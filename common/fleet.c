@@ -555,6 +555,26 @@ int fleet_import_device(struct fleet *f, const char *user, const char *device, c
         return r;
 }
 
+int fleet_lockouts(struct fleet *f, const char *user, struct store_lockout *ret, size_t max, size_t *ret_n)
+{
+        const char *p[1] = {user};
+        PGresult *res = NULL;
+        size_t n = 0;
+        int r;
+
+        r = call(f, "SELECT source, locked_at, until FROM mlsec.lockouts($1)", 1, p, &res);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < PQntuples(res) && n < max; i++, n++) {
+                snprintf(ret[n].source, sizeof(ret[n].source), "%s", col(res, i, 0));
+                ret[n].locked_at = col_int(res, i, 1, 0);
+                ret[n].until = col_int(res, i, 2, 0);
+        }
+        PQclear(res);
+        *ret_n = n;
+        return 0;
+}
+
 int fleet_summary(struct fleet *f, const char *user, unsigned *ret_devices, unsigned *ret_backup_left,
                   unsigned *ret_locked)
 {

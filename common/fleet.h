@@ -69,6 +69,9 @@ int fleet_devices(struct fleet *f, const char *user, struct fleet_device *ret, s
 int fleet_import_device(struct fleet *f, const char *user, const char *device, const char *alg, unsigned digits,
                         unsigned period, int64_t last_step, const uint8_t *secret, size_t secret_len);
 
+/* USER's lockouts active now (at most MAX), as store.h spells them: the source as the fleet
+ * keeps it (a terminal with @HOST). */
+int fleet_lockouts(struct fleet *f, const char *user, struct store_lockout *ret, size_t max, size_t *ret_n);
 /* USER's device count, unused backup codes and sources locked now. */
 int fleet_summary(struct fleet *f, const char *user, unsigned *ret_devices, unsigned *ret_backup_left,
                   unsigned *ret_locked);

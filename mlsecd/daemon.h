@@ -137,7 +137,10 @@ const char *handle_mfa_own_user(const struct peer *p, const struct proto_request
 int handle_mfa_need_code(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out,
                          size_t max, size_t *ret_len);
 int handle_mfa_add_codes(struct proto_obj *o, char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN]);
-/* handlers_mfa_fleet.c: the same methods in fleet mode, on the fleet's database. */
+/* handlers_mfa_fleet.c: the same methods in fleet mode, on the fleet's database; the
+ * overview's devices, backup codes and lockouts from it (enroll_status's shape). */
+struct enroll_status;
+int handle_fleet_enroll_status(struct daemon *d, const char *user, struct enroll_status *ret);
 int handle_mfa_fleet(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                      size_t *ret_len);
 

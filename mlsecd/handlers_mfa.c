@@ -413,7 +413,8 @@ static int status_obj(struct daemon *d, const char *user, struct proto_obj *o)
         char dur[64];
         int r;
 
-        r = enroll_status(d->store, user, now, &st);
+        /* fleet mode: the devices, backup codes and lockouts are the fleet's */
+        r = fleet_configured(&d->conf) ? handle_fleet_enroll_status(d, user, &st) : enroll_status(d->store, user, now, &st);
         if (r < 0)
                 return r;
         r = activity_last_login(d->act, user, CHECK_SERVICE, &last, &last_place);
@@ -811,7 +812,7 @@ static int on_regenerate(struct daemon *d, const struct peer *p, const struct pr
 int handle_mfa(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                size_t *ret_len)
 {
-        if (fleet_configured(&d->conf))
+        if (fleet_configured(&d->conf) && req->method != PROTO_STATUS)
                 return handle_mfa_fleet(d, p, req, out, max, ret_len);
         if (!d->store)
                 return handle_reply_error(PROTO_E_UNAVAILABLE, "mlsecd has no credential store open", out, max,

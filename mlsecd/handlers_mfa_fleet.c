@@ -7,6 +7,7 @@
  * always SO_PEERCRED's user. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
@@ -306,6 +307,52 @@ static int on_change(struct daemon *d, struct fleet *f, const struct peer *p, co
         return handle_reply_obj(o, req->method == PROTO_BACKUP_REGENERATE, out, max, ret_len);
 }
 
+int handle_fleet_enroll_status(struct daemon *d, const char *user, struct enroll_status *ret)
+{
+        struct fleet_device dev[FLEET_DEVICES_MAX];
+        struct store_lockout locks[32];
+        struct enroll_status st = {0};
+        struct fleet *f = daemon_fleet(d);
+        unsigned n_dev = 0, left = 0, locked = 0;
+        size_t nd = 0, nl = 0;
+        int r;
+
+        if (!f)
+                return -ENETUNREACH;
+        r = fleet_devices(f, user, dev, FLEET_DEVICES_MAX, &nd);
+        if (r >= 0)
+                r = fleet_summary(f, user, &n_dev, &left, &locked);
+        if (r >= 0)
+                r = fleet_lockouts(f, user, locks, sizeof(locks) / sizeof(locks[0]), &nl);
+        if (r < 0) {
+                daemon_fleet_failed(d, r);
+                return r;
+        }
+        if (nd && !(st.devices = calloc(nd, sizeof(*st.devices))))
+                return -ENOMEM;
+        if (nl && !(st.lockouts = calloc(nl, sizeof(*st.lockouts)))) {
+                free(st.devices);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < nd; i++) {
+                struct store_device *o = &st.devices[i];
+
+                snprintf(o->name, sizeof(o->name), "%.*s", (int)sizeof(o->name) - 1, dev[i].name);
+                if (totp_alg_from_string(dev[i].alg, &o->alg) < 0)
+                        o->alg = TOTP_SHA1;
+                o->digits = dev[i].digits;
+                o->period = TOTP_PERIOD;
+                o->created = dev[i].created;
+                o->last_used = dev[i].last_used < 0 ? 0 : dev[i].last_used;
+        }
+        memcpy(st.lockouts, locks, nl * sizeof(*locks));
+        st.n_devices = nd;
+        st.n_lockouts = nl;
+        st.backup_left = left;
+        *ret = st;
+        return 0;
+}
+
 int handle_mfa_fleet(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                      size_t *ret_len)
 {
@@ -327,11 +374,6 @@ int handle_mfa_fleet(struct daemon *d, const struct peer *p, const struct proto_
         case PROTO_MFA_DISABLE:
         case PROTO_BACKUP_REGENERATE:
                 return on_change(d, f, p, req, out, max, ret_len);
-        case PROTO_STATUS:
-                return handle_reply_error(PROTO_E_UNAVAILABLE,
-                                          "The overview is not built for fleet mode yet: see mlsecctl mfa devices and "
-                                          "mlsecctl backup-codes.",
-                                          out, max, ret_len);
         default:
                 return handle_reply_error(PROTO_E_METHOD, "unknown method", out, max, ret_len);
         }

@@ -207,6 +207,9 @@ check "carol's new device works on host-c at once" succeeded
 as carol "$MLSECCTL" --conf "$T/host-a/mlsec.conf" mfa devices --json >"$OUT" 2>&1
 check "mlsecctl mfa devices on host-a lists it, enrolled on host-b" \
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [x["name"] for x in d["devices"]]==["phone"] and d["devices"][0]["enrolled_on"]=="host-b", d' "$OUT"
+as carol "$MLSECCTL" --conf "$T/host-a/mlsec.conf" status --json >"$OUT" 2>&1
+check "mlsecctl status (the overview) on host-a: MFA on, the device and backup codes of the fleet" \
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mfa_enabled"] and [x["name"] for x in d["devices"]]==["phone"] and d["backup_codes_left"]==10, d' "$OUT"
 sleep $((31 - $(date +%s) % 30))
 echo "$(code "$CAROL")" | as carol "$MLSECCTL" --conf "$T/host-a/mlsec.conf" backup-codes regenerate >"$OUT" 2>&1
 check "backup-codes regenerate on host-a, proven with a code there: ten new codes" \
@@ -245,6 +248,7 @@ for h in host-c host-d; do
 done
 ERIN_C=$("$MLSECCTL" --conf "$T/host-c/local.conf" admin enroll erin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 ERIN_D=$("$MLSECCTL" --conf "$T/host-d/local.conf" admin enroll erin --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+"$MLSECCTL" --conf "$T/host-d/local.conf" admin backup-codes erin >/dev/null
 sleep $((31 - $(date +%s) % 30))
 EC=$(code "$ERIN_C")
 "$PAMDRIVE" --confdir "$PAMDIR" --service local-host-c --user erin --rhost 192.0.2.30 --answer "$EC" >"$OUT" 2>&1
@@ -257,7 +261,7 @@ check "admin fleet import on host-c moves erin's device" grep -q "erin: device '
 hctl host-d admin fleet import >"$T/import-d.out" 2>&1
 check "on host-d, erin's other device of the same name comes in as default-host-d" \
         grep -q "erin: device 'default' imported as default-host-d" "$T/import-d.out"
-check "... and the backup codes left behind are said" grep -q 'backup code(s) stay on this host' "$T/import-d.out"
+check "... and the backup codes left behind are said" grep -q '10 unused backup code(s) stay on this host' "$T/import-d.out"
 hctl host-c admin fleet import >"$OUT" 2>&1
 check "import run again: nothing twice" grep -q "erin: device 'default' is in the fleet already" "$OUT"
 as_host host-a -c "SELECT string_agg(name, ',' ORDER BY name) FROM mlsec.devices('erin')" >"$OUT"
