@@ -196,7 +196,8 @@ MANDIR ?= $(PREFIX)/share/man
 INSTALLED := $(PAMDIR)/pam_mlsec.so $(PREFIX)/bin/mlsecctl $(PREFIX)/sbin/mlsecd \
 	$(MANDIR)/man1/mlsecctl.1 $(MANDIR)/man5/mlsec.conf.5 $(MANDIR)/man8/mlsecd.8 $(MANDIR)/man8/pam_mlsec.8 \
 	$(COMPLETIONDIR)/mlsecctl $(TMPFILESDIR)/mlsec.conf $(SYSUSERSDIR)/mlsec.conf $(PAMCONFIGDIR)/mlsec $(PAMCONFIGDIR)/mlsec-preauth $(PAMCONFIGDIR)/mlsec-authfail \
-	$(UNITDIR)/mlsecd.service $(UNITDIR)/mlsecd.socket $(if $(PGEXT),$(PG_PKGLIBDIR)/mlsec_fleet.so)
+	$(UNITDIR)/mlsecd.service $(UNITDIR)/mlsecd.socket $(PREFIX)/share/mlsec/mlsecd-fleet.conf \
+	$(if $(PGEXT),$(PG_PKGLIBDIR)/mlsec_fleet.so)
 
 install: all
 	install -D -m 0644 $(BUILD)/pam_mlsec.so $(DESTDIR)$(PAMDIR)/pam_mlsec.so
@@ -210,6 +211,8 @@ install: all
 	install -D -m 0644 man/pam_mlsec.8 $(DESTDIR)$(MANDIR)/man8/pam_mlsec.8
 	install -D -m 0644 conf/mlsecctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/mlsecctl
 	install -D -m 0644 systemd/mlsec.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mlsec.conf
+	@# fleet mode's drop-in for mlsecd.service (network to the database), installed by the administrator
+	install -D -m 0644 systemd/mlsecd-fleet.conf $(DESTDIR)$(PREFIX)/share/mlsec/mlsecd-fleet.conf
 	install -D -m 0644 systemd/mlsec.sysusers $(DESTDIR)$(SYSUSERSDIR)/mlsec.conf
 	@# a profile only: `pam-auth-update --enable mlsec` is the administrator's step (INSTALL)
 	install -D -m 0644 conf/pam-configs/mlsec $(DESTDIR)$(PAMCONFIGDIR)/mlsec

@@ -174,6 +174,9 @@ static int cmd_add_host(int argc, char **argv)
                "     host_name = %s\n"
                "     fleet_db = host=DBHOST dbname=DBNAME user=%s sslmode=verify-full "
                "sslrootcert=/etc/mlsec/fleet-ca.crt sslcert=/etc/mlsec/%s.crt sslkey=/etc/mlsec/%s.key\n"
+               "4. Let mlsecd reach the database (its unit allows Unix sockets only by default):\n"
+               "     install -D -m 0644 /usr/share/mlsec/mlsecd-fleet.conf /etc/systemd/system/mlsecd.service.d/fleet.conf\n"
+               "     systemctl daemon-reload && systemctl restart mlsecd\n"
                "   and check it with: mlsecctl admin fleet status\n",
                name, name, name, name, name, name, name, name, name, name, name);
         return EXIT_SUCCESS;

@@ -137,6 +137,13 @@ const char *handle_mfa_own_user(const struct peer *p, const struct proto_request
 int handle_mfa_need_code(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out,
                          size_t max, size_t *ret_len);
 int handle_mfa_add_codes(struct proto_obj *o, char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN]);
+/* May the caller begin enrolling device NAME, having N devices (EXISTS: one is NAME)? 1 yes
+ * (with a device already, after a right code); 0 no, answered; < 0 error. */
+int handle_mfa_may_begin(struct daemon *d, const struct peer *p, const struct proto_request *req, const char *name,
+                         size_t n, bool exists, char *out, size_t max, size_t *ret_len);
+/* The reply to mfa begin: the token, the new device and its key (wiped from the reply). */
+int handle_mfa_begun(const char *token, const char *device, const char *alg, unsigned digits, const char *secret,
+                     const char *uri, int64_t expires, char *out, size_t max, size_t *ret_len);
 /* handlers_mfa_fleet.c: the same methods in fleet mode, on the fleet's database; the
  * overview's devices, backup codes and lockouts from it (enroll_status's shape). */
 struct enroll_status;

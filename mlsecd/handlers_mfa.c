@@ -549,6 +549,45 @@ static int on_status(struct daemon *d, const struct peer *p, const struct proto_
 
 /* ---- enrolment ------------------------------------------------------------------------------ */
 
+int handle_mfa_may_begin(struct daemon *d, const struct peer *p, const struct proto_request *req, const char *name,
+                         size_t n, bool exists, char *out, size_t max, size_t *ret_len)
+{
+        char msg[256];
+        int r;
+
+        if (exists) {
+                snprintf(msg, sizeof(msg), "You already have a device called '%s'.", name);
+                r = handle_reply_error(PROTO_E_CONFLICT, msg, out, max, ret_len);
+                return r < 0 ? r : 0;
+        }
+        if (n > 0 && !req->code[0]) {
+                r = handle_reply_error(PROTO_E_CONFLICT,
+                                       "MFA is already enabled: adding a device needs a current code (mlsecctl mfa "
+                                       "add-device NAME).",
+                                       out, max, ret_len);
+                return r < 0 ? r : 0;
+        }
+        /* adding a device to an account with MFA: prove a factor you have (in fleet mode the
+         * check passed here is also the database's proof for the change) */
+        return n > 0 ? handle_mfa_need_code(d, p, req, out, max, ret_len) : 1;
+}
+
+int handle_mfa_begun(const char *token, const char *device, const char *alg, unsigned digits, const char *secret,
+                     const char *uri, int64_t expires, char *out, size_t max, size_t *ret_len)
+{
+        struct proto_obj *o = proto_obj_new();
+
+        if (!o || proto_obj_set_str(o, "token", token) < 0 || proto_obj_set_str(o, "device", device) < 0 ||
+            proto_obj_set_str(o, "algorithm", alg) < 0 || proto_obj_set_int(o, "digits", digits) < 0 ||
+            proto_obj_set_int(o, "period", TOTP_PERIOD) < 0 || proto_obj_set_str(o, "secret", secret) < 0 ||
+            proto_obj_set_str(o, "uri", uri) < 0 || proto_obj_set_int(o, "expires", expires) < 0) {
+                if (o)
+                        proto_obj_wipe(o);
+                o = proto_obj_free(o);
+        }
+        return handle_reply_obj(o, true, out, max, ret_len);
+}
+
 static int on_begin(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,
                     size_t *ret_len)
 {
@@ -558,8 +597,7 @@ static int on_begin(struct daemon *d, const struct peer *p, const struct proto_r
         struct enroll_device_result shown;
         struct enroll_pending pend;
         struct enroll_table *t;
-        struct proto_obj *o;
-        char host[256] = "", token[ENROLL_TOKEN_LEN + 1], msg[256];
+        char host[256] = "", token[ENROLL_TOKEN_LEN + 1];
         int64_t now_us = wall_us(), expires_us = now_us + (int64_t)d->conf.enroll_timeout * 1000000;
         size_t n = 0;
         bool exists = false;
@@ -572,21 +610,9 @@ static int on_begin(struct daemon *d, const struct peer *p, const struct proto_r
         r = n_devices(d, p->user, name, &n, &exists);
         if (r < 0)
                 return fail(r, out, max, ret_len);
-        if (exists) {
-                snprintf(msg, sizeof(msg), "You already have a device called '%s'.", name);
-                return handle_reply_error(PROTO_E_CONFLICT, msg, out, max, ret_len);
-        }
-        if (n > 0 && !req->code[0])
-                return handle_reply_error(PROTO_E_CONFLICT,
-                                          "MFA is already enabled: adding a device needs a current code (mlsecctl mfa "
-                                          "add-device NAME).",
-                                          out, max, ret_len);
-        if (n > 0) {
-                /* adding a device to an account with MFA: prove a factor you have */
-                r = handle_mfa_need_code(d, p, req, out, max, ret_len);
-                if (r <= 0)
-                        return r < 0 ? fail(r, out, max, ret_len) : 0;
-        }
+        r = handle_mfa_may_begin(d, p, req, name, n, exists, out, max, ret_len);
+        if (r <= 0)
+                return r < 0 ? fail(r, out, max, ret_len) : 0;
         if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
                 snprintf(host, sizeof(host), "mlsec");
         er.issuer = host;
@@ -611,19 +637,11 @@ static int on_begin(struct daemon *d, const struct peer *p, const struct proto_r
                 return fail(r, out, max, ret_len);
         }
         arm_timer(d);
-        o = proto_obj_new();
-        if (!o || proto_obj_set_str(o, "token", token) < 0 || proto_obj_set_str(o, "device", name) < 0 ||
-            proto_obj_set_str(o, "algorithm", totp_alg_to_string(er.alg)) < 0 ||
-            proto_obj_set_int(o, "digits", er.digits) < 0 || proto_obj_set_int(o, "period", TOTP_PERIOD) < 0 ||
-            proto_obj_set_str(o, "secret", shown.secret_b32) < 0 || proto_obj_set_str(o, "uri", shown.uri) < 0 ||
-            proto_obj_set_int(o, "expires", expires_us / 1000000) < 0) {
-                if (o)
-                        proto_obj_wipe(o);
-                o = proto_obj_free(o);
-        }
+        r = handle_mfa_begun(token, name, totp_alg_to_string(er.alg), er.digits, shown.secret_b32, shown.uri,
+                             expires_us / 1000000, out, max, ret_len);
         seal_wipe(&shown, sizeof(shown));
         seal_wipe(token, sizeof(token));
-        return handle_reply_obj(o, true, out, max, ret_len);
+        return r;
 }
 
 static int on_confirm(struct daemon *d, const struct peer *p, const struct proto_request *req, char *out, size_t max,

@@ -128,9 +128,8 @@ static int on_begin(struct daemon *d, struct fleet *f, const struct peer *p, con
 {
         const char *denied = handle_mfa_own_user(p, req);
         const char *name = req->device[0] ? req->device : ENROLL_DEVICE_DEFAULT;
-        char uri[FLEET_URI_MAX], secret[TOTP_BASE32_MAX], token[ENROLL_TOKEN_LEN + 1], msg[256];
+        char uri[FLEET_URI_MAX], secret[TOTP_BASE32_MAX], token[ENROLL_TOKEN_LEN + 1];
         uint8_t raw[ENROLL_TOKEN_LEN / 2];
-        struct proto_obj *o;
         bool exists = false;
         size_t n = 0;
         int r;
@@ -142,21 +141,9 @@ static int on_begin(struct daemon *d, struct fleet *f, const struct peer *p, con
         r = fleet_n_devices(f, p->user, name, &n, &exists);
         if (r < 0)
                 return unreachable(d, r, out, max, ret_len);
-        if (exists) {
-                snprintf(msg, sizeof(msg), "You already have a device called '%s'.", name);
-                return handle_reply_error(PROTO_E_CONFLICT, msg, out, max, ret_len);
-        }
-        if (n > 0 && !req->code[0])
-                return handle_reply_error(PROTO_E_CONFLICT,
-                                          "MFA is already enabled: adding a device needs a current code (mlsecctl mfa "
-                                          "add-device NAME).",
-                                          out, max, ret_len);
-        if (n > 0) {
-                /* the check passed here is the database's proof for the change */
-                r = handle_mfa_need_code(d, p, req, out, max, ret_len);
-                if (r <= 0)
-                        return r < 0 ? unreachable(d, r, out, max, ret_len) : 0;
-        }
+        r = handle_mfa_may_begin(d, p, req, name, n, exists, out, max, ret_len);
+        if (r <= 0)
+                return r < 0 ? unreachable(d, r, out, max, ret_len) : 0;
         r = fleet_enrol_begin(f, p->user, name, 6, uri, secret);
         if (r < 0)
                 return unreachable(d, r, out, max, ret_len);
@@ -165,19 +152,11 @@ static int on_begin(struct daemon *d, struct fleet *f, const struct peer *p, con
         seal_random(raw, sizeof(raw));
         for (size_t i = 0; i < sizeof(raw); i++)
                 snprintf(token + 2 * i, 3, "%02x", raw[i]);
-        o = proto_obj_new();
-        if (!o || proto_obj_set_str(o, "token", token) < 0 || proto_obj_set_str(o, "device", name) < 0 ||
-            proto_obj_set_str(o, "algorithm", "sha1") < 0 || proto_obj_set_int(o, "digits", 6) < 0 ||
-            proto_obj_set_int(o, "period", TOTP_PERIOD) < 0 || proto_obj_set_str(o, "secret", secret) < 0 ||
-            proto_obj_set_str(o, "uri", uri) < 0 ||
-            proto_obj_set_int(o, "expires", (int64_t)time(NULL) + d->conf.enroll_timeout) < 0) {
-                if (o)
-                        proto_obj_wipe(o);
-                o = proto_obj_free(o);
-        }
+        r = handle_mfa_begun(token, name, "sha1", 6, secret, uri, (int64_t)time(NULL) + d->conf.enroll_timeout, out,
+                             max, ret_len);
         seal_wipe(uri, sizeof(uri));
         seal_wipe(secret, sizeof(secret));
-        return handle_reply_obj(o, true, out, max, ret_len);
+        return r;
 }
 
 static int on_confirm(struct daemon *d, struct fleet *f, const struct peer *p, const struct proto_request *req,

@@ -180,7 +180,12 @@ struct fleet *daemon_fleet(struct daemon *d)
                 return NULL;
         r = fleet_open(&d->conf, &d->fleet, err, sizeof(err));
         if (r < 0) {
-                journal_daemon(3, "the fleet database cannot be reached, refusing enrolled users: %s", err);
+                /* the shipped unit allows Unix sockets only: say what to install */
+                journal_daemon(3, "the fleet database cannot be reached, refusing enrolled users: %s%s", err,
+                               strstr(err, "Address family not supported") || strstr(err, "Operation not permitted")
+                                       ? " (mlsecd.service forbids the network: install the fleet drop-in, "
+                                         "/usr/share/mlsec/mlsecd-fleet.conf, see INSTALL 15)"
+                                       : "");
                 daemon_fleet_failed(d, r);
                 return NULL;
         }

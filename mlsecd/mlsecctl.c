@@ -47,7 +47,7 @@ static const char usage_text[] =
         "                                              move USER's google-authenticator secret and scratch codes\n"
         "  admin alerts [--user NAME] [--open] [--limit N]   suspicious-activity alerts and users' reports\n"
         "  admin alerts --ack ALERT_ID                 acknowledge (close) one\n"
-        "  admin fleet init|add-host|status            fleet mode: the PostgreSQL schema, host roles, this host\n"
+        "  admin fleet init|add-host|status|import     fleet mode: the PostgreSQL schema, host roles, this host\n"
         "  admin COMMAND --help                        one admin command in detail\n"
         "\n"
         "Administration on the credential store (root only; the recovery path when mlsecd is down):\n"

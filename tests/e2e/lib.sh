@@ -54,7 +54,7 @@ make_rootfs() {
 # users: NAME:PASSWORD:GROUPS (sudoers for those with sudo)
 E2E_USERS="alice:alice-pw-1:sudo bob:bob-pw-2: dave:dave-pw-3: erin:erin-pw-4: frank:frank-pw-5:
 grace:grace-pw-6: henry:henry-pw-7:sudo carol:carol-pw-8:sudo ivan:ivan-pw-9: judy:judy-pw-10:
-kate:kate-pw-11: lena:lena-pw-12: mike:mike-pw-13:"
+kate:kate-pw-11: lena:lena-pw-12: mike:mike-pw-13: nina:nina-pw-14:"
 pw_of() { local e; for e in $E2E_USERS; do [ "${e%%:*}" = "$1" ] && { e=${e#*:}; echo "${e%%:*}"; return; }; done; }
 
 # Everything configured offline, in the tree, before it boots.
@@ -171,6 +171,7 @@ teardown() {
         for p in $(cat "$W/ssh.pids" 2>/dev/null); do
                 grep -qzx "E2E_ASKPASS_LOG=$W/prompts" "/proc/$p/environ" 2>/dev/null && kill -TERM "$p"
         done
+        pg_stop_e2e # the fleet scenario's PostgreSQL, if it still runs
         if [ -n "$NP" ]; then
                 kill -TERM "$NP" 2>/dev/null
                 for _ in $(seq 150); do kill -0 "$NP" 2>/dev/null || break; sleep 0.2; done

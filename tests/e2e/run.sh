@@ -32,7 +32,7 @@ SUITE=bookworm
 PORT=2222
 PKGS=systemd,systemd-sysv,dbus,libpam-systemd,libpam-runtime,openssh-server,sudo,procps,login,passwd
 # mlsec's own run-time libraries (ldd of pam_mlsec.so, mlsecd, mlsecctl) and cracklib's dictionary
-PKGS=$PKGS,liboath0,libsodium23,libsqlite3-0,libjson-c5,libqrencode4,libsystemd0,libpwquality1,libmaxminddb0,cracklib-runtime
+PKGS=$PKGS,liboath0,libsodium23,libsqlite3-0,libjson-c5,libqrencode4,libsystemd0,libpwquality1,libmaxminddb0,libpq5,cracklib-runtime
 
 skip() {
         echo "1..0 # SKIP e2e: $*"

@@ -488,12 +488,117 @@ scenario_mlsecd_down() {
         check "mlsecd back: the spool is empty" wait_until bash -c "[ -z \"\$(find '$R/var/lib/mlsec/spool' -type f -name \"*.event\")\" ]"
 }
 
+# --- fleet mode (issue #15): the container's sshd checks codes in a PostgreSQL on the
+# host's loopback (the network is shared), a cluster made here by initdb as a user that
+# exists only in a private user database of the postgres processes' own mount namespace,
+# in the run's directory, TLS with a client certificate for the container's host role ---
+PG_BIN=/usr/lib/postgresql/15/bin
+pg_as() { # pg_as COMMAND...: as the throwaway cluster owner, in its own mount namespace
+        unshare --mount --propagation private -- bash -c 'mount --bind "$1/passwd" /etc/passwd &&
+                mount --bind "$1/group" /etc/group && shift &&
+                exec setpriv --reuid=40990 --regid=40990 --clear-groups "$@"' _ "$W/pg" "$@"
+}
+pg_start_e2e() {
+        local pg=$W/pg c=$W/pg/certs n
+        mkdir -p "$pg/sock" "$c" "$pg/lib"
+        cp /etc/passwd "$pg/passwd" && echo "mlsece2epg:x:40990:40990::/nonexistent:/bin/false" >>"$pg/passwd"
+        cp /etc/group "$pg/group" && echo "mlsece2epg:x:40990:" >>"$pg/group"
+        chmod 711 "$W"
+        install -m 0755 "$BUILD/mlsec_fleet.so" "$pg/lib/mlsec_fleet.so"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=e2e-ca \
+                -keyout "$c/ca.key" -out "$c/ca.crt" >/dev/null 2>&1 || return 1
+        echo "subjectAltName=IP:127.0.0.1" >"$c/server.ext"
+        for n in server "$NAME"; do
+                openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                        -subj "/CN=$([ $n = server ] && echo 127.0.0.1 || echo e2e-host)" \
+                        -keyout "$c/$n.key" -out "$c/$n.csr" >/dev/null 2>&1 &&
+                        openssl x509 -req -in "$c/$n.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial -days 2 \
+                                $([ $n = server ] && echo -extfile "$c/server.ext") -out "$c/$n.crt" >/dev/null 2>&1 ||
+                        return 1
+        done
+        chown -R 40990:40990 "$pg"
+        chmod 700 "$pg/sock"
+        chmod 600 "$c/server.key"
+        pg_as "$PG_BIN/initdb" -D "$pg/data" -U mlsece2epg --auth-local=trust --auth-host=reject --no-locale \
+                >"$pg/initdb.log" 2>&1 || return 1
+        PG_E2E_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        printf '%s\n' "listen_addresses = '127.0.0.1'" "port = $PG_E2E_PORT" "unix_socket_directories = '$pg/sock'" \
+                "ssl = on" "ssl_cert_file = '$c/server.crt'" "ssl_key_file = '$c/server.key'" \
+                "ssl_ca_file = '$c/ca.crt'" >>"$pg/data/postgresql.conf"
+        printf '%s\n' "local all all trust" "hostssl all all 127.0.0.1/32 cert" >"$pg/data/pg_hba.conf"
+        pg_as "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/log" -w start >/dev/null 2>&1 || return 1
+        pg_as "$PG_BIN/createdb" -h "$pg/sock" -p "$PG_E2E_PORT" mlsec || return 1
+        PG_E2E_ADMIN="host=$pg/sock port=$PG_E2E_PORT user=mlsece2epg dbname=mlsec"
+}
+# the cluster goes with the run (teardown calls it too)
+pg_stop_e2e() {
+        local pid
+        [ -f "$W/pg/data/postmaster.pid" ] || return 0
+        pid=$(head -1 "$W/pg/data/postmaster.pid")
+        kill -QUIT "$pid" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        rm -f "$W/pg/data/postmaster.pid"
+}
+scenario_fleet() {
+        local host c e
+        # shellcheck disable=SC2154
+        if [ ! -f "$BUILD/mlsec_fleet.so" ]; then
+                note "fleet: mlsec_fleet.so is not built; no fleet scenario"
+                return 0
+        fi
+        PG_E2E_PORT= PG_E2E_ADMIN=
+        if ! pg_start_e2e; then
+                not_ok "fleet: a PostgreSQL runs on the host's loopback"
+                cat "$W/pg/initdb.log" "$W/pg/log" 2>/dev/null | note
+                return 0
+        fi
+        ok "fleet: a PostgreSQL runs on the host's loopback (127.0.0.1:$PG_E2E_PORT, TLS)"
+        host="host=127.0.0.1 port=$PG_E2E_PORT dbname=mlsec sslmode=verify-full sslrootcert=$W/pg/certs/ca.crt"
+        "$BUILD/mlsecctl" admin fleet init --db "$PG_E2E_ADMIN" --module "$W/pg/lib/mlsec_fleet.so" >"$W/out" 2>&1
+        "$BUILD/mlsecctl" admin fleet add-host e2e-host --db "$PG_E2E_ADMIN" >>"$W/out" 2>&1
+        install -m 0644 "$W/pg/certs/ca.crt" "$R/etc/mlsec/fleet-ca.crt"
+        install -m 0644 "$W/pg/certs/$NAME.crt" "$R/etc/mlsec/e2e-host.crt"
+        install -m 0600 "$W/pg/certs/$NAME.key" "$R/etc/mlsec/e2e-host.key"
+        sed -i '/^fleet_db\|^host_name/d' "$R/etc/mlsec/mlsec.conf"
+        printf '%s\n' "host_name = e2e-host" \
+                "fleet_db = host=127.0.0.1 port=$PG_E2E_PORT dbname=mlsec sslmode=verify-full sslrootcert=/etc/mlsec/fleet-ca.crt sslcert=/etc/mlsec/e2e-host.crt sslkey=/etc/mlsec/e2e-host.key" \
+                >>"$R/etc/mlsec/mlsec.conf"
+        # the shipped drop-in that lets mlsecd reach the network (its unit allows AF_UNIX only)
+        install -D -m 0644 "$R/usr/share/mlsec/mlsecd-fleet.conf" "$R/etc/systemd/system/mlsecd.service.d/fleet.conf"
+        cin systemctl daemon-reload
+        cin systemctl restart mlsecd.service
+        ctl admin fleet status >"$W/out" 2>&1
+        check "fleet: mlsecctl admin fleet status in the container: reachable, role e2e-host" \
+                grep -q 'Role:       e2e-host' "$W/out"
+        # nina enrols in the fleet (as the host's role would for her, with her first code)
+        e=$(psql -X -q -A -t "$host user=e2e-host sslcert=$W/pg/certs/$NAME.crt sslkey=$W/pg/certs/$NAME.key" \
+                -c "SELECT secret FROM mlsec.enrol_begin('nina')")
+        echo "$e" >"$W/secret.nina"
+        fresh_step
+        psql -X -q -A -t "$host user=e2e-host sslcert=$W/pg/certs/$NAME.crt sslkey=$W/pg/certs/$NAME.key" \
+                -c "SELECT result FROM mlsec.enrol_confirm('nina', '$(code nina)')" >"$W/out" 2>&1
+        check "fleet: nina is enrolled in the fleet, not in the container's credentials.db" \
+                bash -c "grep -qx ok '$W/out' && ! nsenter -t $L -a mlsecctl admin status nina 2>/dev/null | grep -q 'default'"
+        sleep $((31 - $(date +%s) % 30))
+        c=$(code nina)
+        ssh_run nina nina-pw-14 "$c"
+        check "fleet: ssh nina with her fleet code: logged in (the container's sshd, checked in PostgreSQL)" \
+                grep -q '^IN [0-9]' "$W/out"
+        ssh_run nina nina-pw-14 "$c"
+        check "fleet: the same code again: refused (spent in the fleet)" refused
+        pg_as psql -X -q -A -t "$PG_E2E_ADMIN" -c "SELECT host FROM mlsec.passes WHERE username = 'nina'" >"$W/out" 2>&1
+        check "fleet: the database recorded the check as host e2e-host (its certificate)" grep -qx e2e-host "$W/out"
+        pg_stop_e2e
+        ssh_run nina nina-pw-14 "$(code nina 30)"
+        check "fleet: database stopped: ssh nina is refused" refused
+}
+
 # MLSEC_E2E_FAIL=NAME (install, ssh, ..., mlsecd_down) fails the run on purpose right after
 # that scenario, to see the teardown work on a failing path too (alice's SSH session is
 # still open after "ssh").
 run_scenarios() {
         local s
-        for s in install exposure ssh sessions history lockout guess sudo_su policy notice check_config mlsecd_down; do
+        for s in install exposure ssh sessions history lockout guess sudo_su policy notice check_config mlsecd_down fleet; do
                 "scenario_$s"
                 [ "${MLSEC_E2E_FAIL:-}" = "$s" ] && bail "MLSEC_E2E_FAIL=$s: failing on purpose"
         done

@@ -34,6 +34,7 @@ cat >"$T/want" <<EOF
 644 usr/share/pam-configs/mlsec
 644 usr/share/pam-configs/mlsec-authfail
 644 usr/share/pam-configs/mlsec-preauth
+644 usr/share/mlsec/mlsecd-fleet.conf
 EOF
 # the fleet's extension, where PostgreSQL loads libraries from, when it was built
 [ -f "$BUILD/mlsec_fleet.so" ] && echo "644 $(pg_config --pkglibdir | sed 's|^/||')/mlsec_fleet.so" >>"$T/want"
