@@ -183,15 +183,22 @@ static enum source_class arg_class(FunctionCallInfo fcinfo, int i)
         return (enum source_class)c;
 }
 
-static Datum outcome_datum(FunctionCallInfo fcinfo, enum verify_step step, const struct verify_result *res)
+/* The composite type the SQL declaration of the called function returns. */
+static TupleDesc result_desc(FunctionCallInfo fcinfo, const char *type)
 {
         TupleDesc td;
+
+        if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
+                ereport(ERROR, (errmsg("mlsec: the result type is not %s", type)));
+        return BlessTupleDesc(td);
+}
+
+static Datum outcome_datum(FunctionCallInfo fcinfo, enum verify_step step, const struct verify_result *res)
+{
+        TupleDesc td = result_desc(fcinfo, "mlsec.outcome");
         Datum v[11];
         bool nulls[11] = {0};
 
-        if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-                ereport(ERROR, (errmsg("mlsec: the result type is not mlsec.outcome")));
-        td = BlessTupleDesc(td);
         v[0] = CStringGetTextDatum(verify_step_to_string(step));
         v[1] = CStringGetTextDatum(verify_verdict_to_string(res->verdict));
         v[2] = CStringGetTextDatum(verify_method_to_string(res->method));
@@ -401,9 +408,7 @@ Datum mlsec_enrol_begin(PG_FUNCTION_ARGS)
                           8, types, a);
         }
         SPI_finish();
-        if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-                ereport(ERROR, (errmsg("mlsec: the result type is not mlsec.enrolment")));
-        td = BlessTupleDesc(td);
+        td = result_desc(fcinfo, "mlsec.enrolment");
         v[0] = CStringGetTextDatum(shown.uri);
         v[1] = CStringGetTextDatum(shown.secret_b32);
         v[2] = Int64GetDatum((int64)er.now + c.enroll_timeout);
@@ -415,13 +420,10 @@ Datum mlsec_enrol_begin(PG_FUNCTION_ARGS)
 static Datum confirmation(FunctionCallInfo fcinfo, const char *result, int tries_left,
                           char codes[BACKUP_CODE_COUNT][BACKUP_CODE_SHOWN], size_t n_codes, const char *device)
 {
-        TupleDesc td;
+        TupleDesc td = result_desc(fcinfo, "mlsec.confirmation");
         Datum v[4];
         bool nulls[4] = {0};
 
-        if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
-                ereport(ERROR, (errmsg("mlsec: the result type is not mlsec.confirmation")));
-        td = BlessTupleDesc(td);
         v[0] = CStringGetTextDatum(result);
         v[1] = Int32GetDatum(tries_left);
         if (n_codes) {
