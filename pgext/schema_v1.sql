@@ -125,7 +125,8 @@ CREATE FUNCTION mlsec._audit(h text, u text, act text, det text) RETURNS void LA
         INSERT INTO mlsec.audit (at, host, username, action, detail)
         VALUES (extract(epoch from clock_timestamp())::bigint, h, u, act, det) $$;
 -- the proof for changing USER's devices from host H: a check passed on H in the last five
--- minutes, or (no device yet) a first enrolment
+-- minutes, or (no device yet) a first enrolment, from any host or (meta first_enrolment =
+-- admin-host) from admin hosts only
 CREATE FUNCTION mlsec._proof(h text, u text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
         IF EXISTS (SELECT 1 FROM mlsec.passes WHERE username = u AND host = h
@@ -133,7 +134,13 @@ BEGIN
                 RETURN 'verified';
         END IF;
         IF NOT EXISTS (SELECT 1 FROM mlsec.devices WHERE username = u) THEN
-                RETURN 'first enrolment';
+                -- the policy of first enrolments: from any host (default), or admin hosts only
+                IF coalesce((SELECT value FROM mlsec.meta WHERE key = 'first_enrolment'), 'any-host') = 'any-host'
+                   OR (SELECT admin FROM mlsec.hosts WHERE name = h) THEN
+                        RETURN 'first enrolment';
+                END IF;
+                RAISE EXCEPTION 'first enrolments are for admin hosts only (first_enrolment = admin-host)'
+                        USING ERRCODE = '42501';
         END IF;
         RAISE EXCEPTION 'no recent verification of % on %: verify a code first', u, h USING ERRCODE = '42501';
 END $$;

@@ -134,6 +134,23 @@ check "mlsecctl admin unlock on host-b (through its mlsecd, in the fleet)" grep 
 on host-c --user alice --rhost 198.51.100.7 --answer "$(code "$SECRET" 30)"
 check "an unlock made on host-b lifts the lockout on host-c" succeeded
 
+# --- the user-wide cap (max_user_failures = 6) counted over every host ---
+add_user gina
+G=$(as_host host-a -c "SELECT secret FROM mlsec.enrol_begin('gina')")
+fresh_step
+as_host host-a -c "SELECT result FROM mlsec.enrol_confirm('gina', '$(code "$G")')" >/dev/null
+GW=$(wrong_code "$G")
+i=0
+for h in host-a host-b host-c host-a host-b host-c; do
+        i=$((i + 1))
+        on $h --user gina --rhost 198.51.100.$((20 + i)) --answer "$GW"
+done
+check "six failures from six addresses (one each) on three hosts lock gina: the cap counts every host" \
+        out_has "Too many failed attempts"
+on host-b --user gina --rhost 198.51.100.99 --answer "$(code "$G" 30)"
+check "... a seventh address, another host, a right code: refused" \
+        bash -c "grep -q 'for this account from the network' '$OUT' && ! grep -qx 'RESULT: PAM_SUCCESS' '$OUT'"
+
 # --- 50 parallel logins with one code over 3 hosts ---
 sleep $((31 - $(date +%s) % 30))
 C=$(code "$SECRET" 30)
@@ -172,6 +189,14 @@ sleep $((31 - $(date +%s) % 30))
 on host-b --user bob --rhost 192.0.2.10 --answer "$(code "$BOB")"
 as_host host-b -c "SELECT uri <> '' FROM mlsec.enrol_begin('bob', 'phone2')" >"$OUT" 2>&1
 check "after bob's check on host-b, host-b may begin adding a device" grep -qx 't' "$OUT"
+add_user frank
+pg_sql "INSERT INTO mlsec.meta VALUES ('first_enrolment', 'admin-host')"
+as_host host-a -c "SELECT secret <> '' FROM mlsec.enrol_begin('frank')" >"$OUT" 2>&1
+check "first_enrolment = admin-host: a host that is not an admin host cannot begin a first enrolment" \
+        grep -q 'first enrolments are for admin hosts only' "$OUT"
+as_host host-c -c "SELECT secret <> '' FROM mlsec.enrol_begin('frank')" >"$OUT" 2>&1
+check "... an admin host can" grep -qx t "$OUT"
+pg_sql "DELETE FROM mlsec.meta WHERE key = 'first_enrolment'"
 as_host host-a -c "SELECT mlsec.admin_reset('bob')" >"$OUT" 2>&1
 check "a host that is not an admin host cannot reset a user" grep -q 'not an admin host' "$OUT"
 as_host host-c -c "SELECT mlsec.admin_reset('bob')" >"$OUT" 2>&1
