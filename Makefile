@@ -49,8 +49,10 @@ PG_INCLUDE := $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 PG_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir 2>/dev/null)
 PGEXT := $(if $(wildcard $(PG_INCLUDE)/postgres.h),$(BUILD)/mlsec_fleet.so)
 PGEXT_COMMON := verify enroll totp seal backup conf source util event
-PGEXT_OBJ := $(BUILD)/obj/pgext/mlsec_fleet.o $(BUILD)/obj/pgext/store_spi.o \
-	$(PGEXT_COMMON:%=$(BUILD)/obj/common/%.o)
+# its own objects, never sanitized: the postgres server that loads it has no sanitizer runtime
+PGEXT_OBJ := $(BUILD)/pgobj/pgext/mlsec_fleet.o $(BUILD)/pgobj/pgext/store_spi.o \
+	$(PGEXT_COMMON:%=$(BUILD)/pgobj/common/%.o)
+PGEXT_CFLAGS = -std=gnu11 -O2 -g $(WARN) $(HARDEN) -fPIC -Icommon $(PKG_CFLAGS)
 
 .PHONY: all deps check check-unit check-integration check-e2e demo bench bench-fleet fuzz format clean install uninstall
 all: $(BUILD)/pam_mlsec.so $(BUILD)/mlsecctl $(if $(wildcard mlsecd/main.c),$(BUILD)/mlsecd) $(PGEXT)
@@ -60,12 +62,16 @@ $(BUILD)/obj/%.o: %.c $(wildcard common/*.h mlsecd/*.h pam_mlsec/*.h) Makefile
 	$(CC) $(CFLAGS) -fPIC -c $< -o $@
 
 # the server's headers are not ours to warn about
-$(BUILD)/obj/pgext/%.o: pgext/%.c pgext/store_spi.h $(wildcard common/*.h) Makefile
+$(BUILD)/pgobj/pgext/%.o: pgext/%.c pgext/store_spi.h $(wildcard common/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -fPIC -isystem $(PG_INCLUDE) -c $< -o $@
+	$(CC) $(PGEXT_CFLAGS) -Wno-missing-prototypes -isystem $(PG_INCLUDE) -c $< -o $@
+
+$(BUILD)/pgobj/common/%.o: common/%.c $(wildcard common/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(PGEXT_CFLAGS) -c $< -o $@
 
 $(BUILD)/mlsec_fleet.so: $(PGEXT_OBJ)
-	$(CC) -shared -o $@ $^ $(LDFLAGS) $(shell pkg-config --libs libsodium liboath) -lm
+	$(CC) -shared -o $@ $^ $(RELRO) $(shell pkg-config --libs libsodium liboath) -lm
 
 $(LIB): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)

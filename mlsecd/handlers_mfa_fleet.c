@@ -324,7 +324,8 @@ int handle_fleet_enroll_status(struct daemon *d, const char *user, struct enroll
                 o->created = dev[i].created;
                 o->last_used = dev[i].last_used < 0 ? 0 : dev[i].last_used;
         }
-        memcpy(st.lockouts, locks, nl * sizeof(*locks));
+        if (nl)
+                memcpy(st.lockouts, locks, nl * sizeof(*locks));
         st.n_devices = nd;
         st.n_lockouts = nl;
         st.backup_left = left;

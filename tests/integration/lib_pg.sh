@@ -15,6 +15,11 @@ PG_CERTS=$T/pgcerts
 PG_MODULE=$PG/lib/mlsec_fleet.so
 PG_PORT=
 
+# the server and its tools are not ours: no sanitizer runtime preloaded into them
+pg_as() { local u=$1; shift; as "$u" env -u LD_PRELOAD -u ASAN_OPTIONS "$@"; }
+
+psql() { env -u LD_PRELOAD -u ASAN_OPTIONS psql "$@"; }
+
 pg_free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -38,7 +43,7 @@ pg_start() {
         chown -R "$PG_USER:" "$PG"
         chmod 700 "$PG_SOCK"
         chmod 600 "$PG/server.key"
-        as "$PG_USER" "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth-local=trust --auth-host=reject \
+        pg_as "$PG_USER" "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --auth-local=trust --auth-host=reject \
                 -E UTF8 --no-locale >"$T/initdb.log" 2>&1 || { sed 's/^/#   /' "$T/initdb.log"; return 1; }
         PG_PORT=$(pg_free_port)
         {
@@ -53,21 +58,23 @@ pg_start() {
                 for l in "$@"; do echo "$l"; done
         } >>"$PG_DATA/postgresql.conf"
         printf '%s\n' "local all all trust" "hostssl all all 127.0.0.1/32 cert" >"$PG_DATA/pg_hba.conf"
-        as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG/log" -w -t 30 start >/dev/null 2>&1 ||
+        pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG/log" -w -t 30 start >/dev/null 2>&1 ||
                 { sed 's/^/#   /' "$PG/log"; return 1; }
         PG_ADMIN="host=$PG_SOCK port=$PG_PORT user=$PG_USER dbname=postgres"
-        as "$PG_USER" "$PG_BIN/createdb" -h "$PG_SOCK" -p "$PG_PORT" mlsec || return 1
+        pg_as "$PG_USER" "$PG_BIN/createdb" -h "$PG_SOCK" -p "$PG_PORT" mlsec || return 1
         PG_ADMIN="host=$PG_SOCK port=$PG_PORT user=$PG_USER dbname=mlsec"
         trap 'pg_stop; cleanup' EXIT
+        # a test stopped by a signal (a timeout) still stops its cluster: through the EXIT trap
+        trap 'exit 143' TERM INT
 }
 
 pg_stop() {
         [ -f "$PG_DATA/postmaster.pid" ] || return 0
-        as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
+        pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
 }
 
 # pg_sql SQL: as the cluster's owner, on the private socket; rows as a|b|c
-pg_sql() { as "$PG_USER" psql -X -q -A -t -v ON_ERROR_STOP=1 "$PG_ADMIN" -c "$1"; }
+pg_sql() { pg_as "$PG_USER" psql -X -q -A -t -v ON_ERROR_STOP=1 "$PG_ADMIN" -c "$1"; }
 
 # pg_host_cert NAME: a client certificate with CN=NAME, root's, in $PG_CERTS/NAME.{crt,key}
 pg_host_cert() {

@@ -297,7 +297,7 @@ on host-a --user erin --rhost 192.0.2.30 --answer "$(code "$ERIN_D" 30)"
 check "erin's device from host-d works on host-a" succeeded
 
 # --- the database stopped or hung ---
-as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1
+pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1
 t0=$(date +%s%N)
 on host-b --user alice --rhost 192.0.2.10 --answer "$(code "$SECRET" 30)"
 t1=$(date +%s%N)
@@ -305,18 +305,18 @@ check "database stopped: alice is refused" failed
 check "... with a clear message" out_has "the fleet's verification service cannot be reached"
 check "... within fleet_timeout + 1 s ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
 check "... and a journal line of mlsecd" grep -q 'fleet database' "$T/host-b/mlsecd.log"
-as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG/log" -w start >/dev/null 2>&1
+pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG/log" -w start >/dev/null 2>&1
 sleep 1
 PGPID=$(head -1 "$PG_DATA/postmaster.pid")
 # a fresh connection of the module (mlsecd down) to a hung server, and mlsecd's kept one
 host_stop host-c
-kill -STOP "$PGPID"
-for p in $(pgrep -P "$PGPID"); do kill -STOP "$p"; done
+# the server's processes, listed once before they stop (nothing reads /proc of a stopped one)
+PGPROCS="$PGPID $(env -u LD_PRELOAD pgrep -P "$PGPID" | tr '\n' ' ')"
+for p in $PGPROCS; do kill -STOP "$p"; done
 t0=$(date +%s%N)
 on host-c --user alice --rhost 192.0.2.10 --answer "$(code "$SECRET" 30)"
 t1=$(date +%s%N)
-for p in $(pgrep -P "$PGPID"); do kill -CONT "$p"; done
-kill -CONT "$PGPID"
+for p in $PGPROCS; do kill -CONT "$p"; done
 check "database hung (SIGSTOP): refused" failed
 check "... within fleet_timeout + 1 s ($(((t1 - t0) / 1000000)) ms)" test $(((t1 - t0) / 1000000)) -lt 3000
 check "... with a syslog line of the module" syslog_has "the fleet database cannot be reached"

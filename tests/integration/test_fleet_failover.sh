@@ -18,16 +18,16 @@ pg_start "wal_level = replica" "max_wal_senders = 4" || { echo "not ok 1 - the p
 "$MLSECCTL" admin fleet add-host host-a --db "$PG_ADMIN" >/dev/null 2>&1
 pg_host_cert host-a
 echo "local replication all trust" >>"$PG_DATA/pg_hba.conf"
-as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null 2>&1
+pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null 2>&1
 
 # the standby: a base backup of the primary, streaming from it, on its own port
 SB_DATA=$PG/standby
 SB_PORT=$(pg_free_port)
-as "$PG_USER" "$PG_BIN/pg_basebackup" -h "$PG_SOCK" -p "$PG_PORT" -D "$SB_DATA" -R -X stream \
+pg_as "$PG_USER" "$PG_BIN/pg_basebackup" -h "$PG_SOCK" -p "$PG_PORT" -D "$SB_DATA" -R -X stream \
         -d "host=$PG_SOCK port=$PG_PORT user=$PG_USER application_name=standby1" >"$T/basebackup.log" 2>&1
 echo "port = $SB_PORT" >>"$SB_DATA/postgresql.conf"
-as "$PG_USER" "$PG_BIN/pg_ctl" -D "$SB_DATA" -l "$PG/standby.log" -w start >/dev/null 2>&1
-trap 'as "$PG_USER" "$PG_BIN/pg_ctl" -D "$SB_DATA" -m immediate -w stop >/dev/null 2>&1; pg_stop; cleanup' EXIT
+pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$SB_DATA" -l "$PG/standby.log" -w start >/dev/null 2>&1
+trap 'pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$SB_DATA" -m immediate -w stop >/dev/null 2>&1; pg_stop; cleanup' EXIT
 # commits wait for the standby from now on (only now: before it, every commit would wait)
 pg_sql "ALTER SYSTEM SET synchronous_standby_names = 'standby1'" >/dev/null
 pg_sql "SELECT pg_reload_conf()" >/dev/null
@@ -63,13 +63,13 @@ C=$(code "$E")
 check "alice logs in on the primary" succeeded
 
 # the crash: no checkpoint, no goodbye to the standby
-as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
+pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1
 "$PAMDRIVE" --confdir "$PAMDIR" --service fleet --user alice --rhost 192.0.2.1 --answer "$(code "$E" 30)" >"$OUT" 2>&1
 check "primary down, standby not promoted (read only): the login is refused" failed
 
-as "$PG_USER" "$PG_BIN/pg_ctl" -D "$SB_DATA" -w promote >/dev/null 2>&1
+pg_as "$PG_USER" "$PG_BIN/pg_ctl" -D "$SB_DATA" -w promote >/dev/null 2>&1
 for _ in $(seq 50); do
-        [ "$(as "$PG_USER" psql -X -A -t -h "$PG_SOCK" -p "$SB_PORT" -d mlsec -c 'SELECT pg_is_in_recovery()')" = f ] && break
+        [ "$(pg_as "$PG_USER" psql -X -A -t -h "$PG_SOCK" -p "$SB_PORT" -d mlsec -c 'SELECT pg_is_in_recovery()')" = f ] && break
         sleep 0.2
 done
 sleep 0.5 # mlsecd's back-off after the failure
